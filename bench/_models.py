@@ -1,0 +1,43 @@
+"""Model selection for the inference benchmarks: the default config when its models are built, otherwise
+clearly labelled stand-ins (the real I3D with an untrained detector, or the tiny test models)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from inferences.config import InferenceConfig, load_inference_config
+
+
+def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
+    """(config, label) for the benchmark; stand-in models are written under `work`."""
+    from tests.inference import tiny_models
+
+    config = load_inference_config()
+    if config.extraction_model_file.is_file() and config.detection_model_file.is_file():
+        label = "default models (I3D fp32 + shipped detector)"
+    elif config.extraction_model_file.is_file():
+        import torch
+
+        from models.detector import create_detector
+        from models.export import export_detector
+
+        torch.manual_seed(0)
+        detector = create_detector(feature_dim=1024)
+        export_detector(
+            detector.eval(),
+            work / "detector.onnx",
+            metadata={"segment_length": "16", "smoothing_window": "1", "extractor": "i3d"},
+        )
+        config = dataclasses.replace(config, detection_model_path=str(work / "detector.onnx"))
+        label = "I3D fp32 extractor + UNTRAINED detector (shipped detector not built yet; cost is the same)"
+    else:
+        tiny_models.build_extractor(work / "tiny-fp32.onnx", size=224)
+        tiny_models.build_random_detector(work / "detector.onnx")
+        config = dataclasses.replace(
+            config,
+            extraction_model_path=str(work / "tiny-{precision}.onnx"),
+            detection_model_path=str(work / "detector.onnx"),
+        )
+        label = "TINY TEST MODELS (the I3D extractor is not built: run `make install`) - not representative"
+    return dataclasses.replace(config, providers=("CPUExecutionProvider",), **overrides), label

@@ -1,0 +1,169 @@
+"""Feature-extractor speed: PyTorch eager vs ONNX Runtime fp32 vs INT8, against a measured matmul peak.
+
+    python bench/extract.py [--extractors i3d slowfast_r50] [--threads 2] [--seconds 20]
+
+For each extractor at its default input (16 x 224 x 224, batch 1): segments per second of PyTorch eager,
+ONNX Runtime fp32 and ONNX Runtime INT8 (the files `python -m inferences prepare` writes; exported on the
+fly into a temporary folder when absent, INT8 then calibrated on the Ped2 clips), the achieved GFLOP/s
+(FLOPs of one segment counted by PyTorch's FlopCounterMode, 2 per multiply-add) and that as a share of
+the fp32 matrix-multiply peak measured in the same run with the same thread count (the best of PyTorch's
+and ONNX Runtime's 2048 x 2048 sgemm). SlowFast uses its real weights when `models/zoo.py` has them
+cached, else random ones (speed does not depend on the weights; INT8 accuracy then is not checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from inferences.prepare import (  # noqa: E402
+    MODELS_DIR,
+    build_extractor,
+    cosine,
+    default_calibration_sources,
+    export_fp32,
+    extractor_spec,
+    quantize_int8,
+    real_clips,
+)
+
+MATMUL_SIZE = 2048
+
+
+def rate(run: Callable[[], object], seconds: float) -> float:
+    """Calls per second of `run` after one warm-up call, timed for about `seconds` (at least 3 calls)."""
+    run()
+    count, started = 0, time.perf_counter()
+    while count < 3 or time.perf_counter() - started < seconds:
+        run()
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def matmul_peak(threads: int, seconds: float, folder: Path) -> dict[str, float]:
+    """GFLOP/s of an fp32 2048^2 matmul in PyTorch and in ONNX Runtime (MLAS)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    a = np.random.default_rng(0).standard_normal((MATMUL_SIZE, MATMUL_SIZE), dtype=np.float32)
+    flops = 2 * MATMUL_SIZE**3
+    ta = torch.from_numpy(a)
+    peaks = {"torch": flops * rate(lambda: ta @ ta, seconds) / 1e9}
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["c"])],
+        "matmul",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [MATMUL_SIZE, MATMUL_SIZE]) for n in "ab"],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [MATMUL_SIZE, MATMUL_SIZE])],
+    )
+    path = folder / "matmul.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    matmul = session(path, threads)
+    peaks["onnxruntime"] = flops * rate(lambda: matmul.run(None, {"a": a, "b": a}), seconds) / 1e9
+    return peaks
+
+
+def segment_flops(module: torch.nn.Module, clip: torch.Tensor) -> float:
+    """FLOPs of one forward pass (FlopCounterMode: 2 per multiply-add)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        module(clip)
+    return float(counter.get_total_flops())
+
+
+def model_files(name: str, module, spec, folder: Path, clips: np.ndarray) -> dict[str, Path]:
+    """fp32 / int8 files: the prepared ones in inferences/models, else exported now into `folder`."""
+    files = {precision: MODELS_DIR / f"{name}-{precision}.onnx" for precision in ("fp32", "int8")}
+    if not files["fp32"].is_file():
+        files["fp32"] = export_fp32(module, spec, folder / f"{name}-fp32.onnx")
+    if not files["int8"].is_file():
+        files["int8"] = quantize_int8(files["fp32"], folder / f"{name}-int8.onnx", spec, clips[:8])
+    return files
+
+
+def bench_extractor(name: str, threads: int, seconds: float, folder: Path) -> dict[str, float]:
+    """Segments/s and GFLOP/s of one extractor in PyTorch eager, ORT fp32 and ORT INT8."""
+    try:
+        module, spec = build_extractor(name)
+        weights = "real"
+    except ValueError as error:  # no cached SlowFast checkpoint and no network: random weights
+        print(f"{name}: {error}; timing random weights", file=sys.stderr)
+        from models.extractors.slowfast import create_slowfast_features
+
+        module, spec, weights = create_slowfast_features(name), extractor_spec(name), "random"
+    clips = real_clips(default_calibration_sources(), spec.preprocessor(), 12)
+    if len(clips) == 0:
+        clips = np.random.default_rng(0).uniform(-1, 1, (12, 3, spec.segment_length, spec.height, spec.width))
+        clips = clips.astype(np.float32)
+    files = model_files(name, module, spec, folder, clips)
+    clip = clips[:1]
+    flops = segment_flops(module, torch.from_numpy(clip))
+    result: dict[str, float] = {"gflop_per_segment": flops / 1e9}
+    with torch.no_grad():
+        result["torch"] = rate(lambda: module(torch.from_numpy(clip)), seconds)
+        reference = module(torch.from_numpy(clips[-3:])).numpy()
+    for precision, path in files.items():
+        ort_session = session(path, threads)
+        result[precision] = rate(lambda s=ort_session: s.run(["features"], {"clip": clip}), seconds)
+        if weights == "real":
+            outputs = [ort_session.run(["features"], {"clip": c[None]})[0] for c in clips[-3:]]
+            features = np.concatenate(outputs)
+            result[f"{precision}_cosine"] = float(cosine(reference, features).min())
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--extractors", nargs="+", default=["i3d", "slowfast_r50"])
+    parser.add_argument("--threads", type=int, default=2, help="threads for PyTorch and ONNX Runtime")
+    parser.add_argument("--seconds", type=float, default=20.0, help="timing per measurement")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        peaks = matmul_peak(args.threads, args.seconds / 2, Path(tmp))
+        peak = max(peaks.values())
+        print(
+            f"matmul peak ({args.threads} threads, fp32 {MATMUL_SIZE}^2): torch {peaks['torch']:.1f}, "
+            f"onnxruntime {peaks['onnxruntime']:.1f} GFLOP/s"
+        )
+        print(
+            f"{'extractor':<14}{'path':<10}{'segments/s':>12}{'GFLOP/s':>10}{'of peak':>9}{'vs eager':>10}"
+            f"{'cosine':>9}"
+        )
+        for name in args.extractors:
+            result = bench_extractor(name, args.threads, args.seconds, Path(tmp))
+            gflop = result["gflop_per_segment"]
+            for path in ("torch", "fp32", "int8"):
+                speed = result[path]
+                cos = result.get(f"{path}_cosine")
+                print(
+                    f"{name:<14}{path:<10}{speed:>12.3f}{speed * gflop:>10.1f}{speed * gflop / peak:>9.0%}"
+                    f"{speed / result['torch']:>9.2f}x{'' if cos is None else f'{cos:>9.4f}'}"
+                )
+            print(f"{name:<14}{gflop:.1f} GFLOP per segment")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Offline detection benchmark: real-time factor (seconds of video per wall second) of the pipelined
+VideoDetector against a sequential baseline (decode all, then extract, then encode) in the same run, for a
+generated 25 fps 1280x720 video and real Ped2 clips; peak memory for two video lengths (must be flat).
+
+Usage: python bench/offline.py [--seconds 8] [--ped2 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from bench._models import bench_config
+from inferences.annotate import Annotator
+from inferences.config import REPO_ROOT
+from inferences.intervals import frame_scores
+from inferences.offline import VideoDetector
+from inferences.preprocess import Preprocessor
+from inferences.video import VideoWriter, iter_frames, open_video
+from models.smoothing import smooth_scores
+from tests.inference.conftest import write_video
+
+
+def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
+    """The baseline: every stage finishes before the next starts (holds the whole video in memory)."""
+    config, models = detector.config, detector.models
+    info = open_video(path)
+    frames = list(iter_frames(path))
+    prep = Preprocessor.from_config(config)
+    small = [prep.frame(f) for f in frames]
+    clips = [
+        prep.pack(small[i : i + config.segment_length]) for i in range(0, len(small), config.segment_length)
+    ]
+    features = np.concatenate(
+        [
+            models.extractor(np.concatenate(clips[i : i + config.batch_size]))
+            for i in range(0, len(clips), config.batch_size)
+        ]
+    )
+    segment = smooth_scores(models.detector(features), models.smoothing_window, causal=False)
+    scores = frame_scores(segment, frames=len(frames), segment_length=config.segment_length)
+    annotate = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
+    with VideoWriter(output, width=info.width, height=info.height, rate=info.rate) as writer:
+        for frame, score in zip(frames, scores, strict=True):
+            writer.write(annotate(frame) if score >= config.anomaly_threshold else frame)
+
+
+def measure(detector: VideoDetector, path: Path, work: Path, repeats: int) -> dict:
+    """Best of `repeats` runs of each, alternating the order (the machine is shared)."""
+    info = open_video(path)
+    pipelined = baseline = float("inf")
+    for repeat in range(repeats):
+        for mode in ("pipelined", "sequential") if repeat % 2 == 0 else ("sequential", "pipelined"):
+            started = time.perf_counter()
+            if mode == "pipelined":
+                detector.detect(path, output_path=work / "out.mp4", cover_path=work / "out.jpg")
+                pipelined = min(pipelined, time.perf_counter() - started)
+            else:
+                sequential(detector, path, work / "seq.mp4")
+                baseline = min(baseline, time.perf_counter() - started)
+    video_seconds = info.frames / info.fps
+    return {
+        "video": path.name,
+        "size": f"{info.width}x{info.height}",
+        "fps": round(info.fps, 2),
+        "seconds": round(video_seconds, 1),
+        "pipelined_rtf": round(video_seconds / pipelined, 2),
+        "sequential_rtf": round(video_seconds / baseline, 2),
+        "speedup": round(baseline / pipelined, 2),
+    }
+
+
+def peak_memory(path: Path, work: Path) -> None:
+    """Child mode: run one detection and print the peak RSS in MiB."""
+    config, _ = bench_config(work, threads=2)
+    VideoDetector(config).detect(path, output_path=work / "m.mp4", cover_path=work / "m.jpg")
+    print(json.dumps({"peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of the generated 720p video")
+    parser.add_argument("--ped2", type=int, default=2, help="how many Ped2 clips")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each mode (best is kept)")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        if args.memory_child:
+            peak_memory(Path(args.memory_child), work)
+            return
+        config, label = bench_config(work, threads=2)
+        print(f"models: {label}")
+        detector = VideoDetector(config)
+        frames = round(args.seconds * 25)
+        video = write_video(work / "720p.mp4", frames=frames, width=1280, height=720, rate=25, noise=6)
+        rows = [measure(detector, video, work, args.repeats)]
+        clips = sorted((REPO_ROOT.parent / "shared" / "data" / "ucsd-ped2").glob("Test*.mp4"))[: args.ped2]
+        rows += [measure(detector, clip, work, args.repeats) for clip in clips]
+        for row in rows:
+            print(json.dumps(row))
+        for length in (frames, 4 * frames):
+            path = write_video(
+                work / f"mem{length}.mp4", frames=length, width=1280, height=720, rate=25, noise=6
+            )
+            child = subprocess.run(
+                [sys.executable, __file__, "--memory-child", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            peak = json.loads(child.stdout.strip().splitlines()[-1])["peak_mib"]
+            print(json.dumps({"memory_video_seconds": length / 25, "peak_rss_mib": round(peak)}))
+
+
+if __name__ == "__main__":
+    main()

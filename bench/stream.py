@@ -1,0 +1,99 @@
+"""Stream benchmark: a 25 fps 1280x720 stream served by ffmpeg on loopback (MPEG-TS over HTTP); does the
+StreamDetector keep up (no growing backlog, no dropped segments), and how long from an abnormal frame's
+arrival to its first red-bordered output frame (the worst case: the first frame of a segment)?
+
+Usage: python bench/stream.py [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from bench._models import bench_config
+from inferences.stream import StreamDetector
+from tests.inference.conftest import write_video
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to watch the stream")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        # threshold 0: every scored segment is "abnormal", so every score is one delay measurement
+        config, label = bench_config(work, threads=2, anomaly_threshold=0.0)
+        print(f"models: {label}")
+        clip = write_video(work / "720p.mp4", frames=250, width=1280, height=720, rate=25, noise=6)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen(
+            [
+                "/usr/bin/ffmpeg",
+                "-loglevel",
+                "error",
+                "-re",
+                "-stream_loop",
+                "-1",
+                "-i",
+                str(clip),
+                "-c",
+                "copy",
+                "-f",
+                "mpegts",
+                "-listen",
+                "1",
+                f"http://127.0.0.1:{port}/live",
+            ],
+            stderr=subprocess.DEVNULL,  # ffmpeg reports the reset connection when the benchmark ends
+        )
+        time.sleep(0.5)
+        detector = StreamDetector(config, f"http://127.0.0.1:{port}/live")
+        try:
+            detector.start()
+            backlog = []
+            started = time.monotonic()
+            while time.monotonic() - started < args.seconds:
+                time.sleep(0.5)
+                backlog.append(detector.stats()["backlog"])
+            stats = detector.stats()
+        finally:
+            detector.stop()
+            detector.join(10)
+            server.kill()
+            server.wait()
+        elapsed = time.monotonic() - started
+        delays = np.asarray(stats["delays"])
+        segment_seconds = config.segment_length * config.prepare_interval
+        print(
+            json.dumps(
+                {
+                    "stream": "1280x720 @ 25 fps",
+                    "watched_s": round(elapsed, 1),
+                    "frames_in_per_s": round(stats["frames_in"] / elapsed, 1),
+                    "frames_out_per_s": round(stats["frames_out"] / elapsed, 1),
+                    "segments_scored": stats["segments"],
+                    "segments_dropped": stats["dropped_segments"],
+                    "backlog_max": max(backlog),
+                    "backlog_last": backlog[-1],
+                    "delay_median_s": round(float(np.median(delays)), 2) if len(delays) else None,
+                    "delay_max_s": round(float(delays.max()), 2) if len(delays) else None,
+                    "delay_goal_s": segment_seconds + 1.0,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

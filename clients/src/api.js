@@ -1,0 +1,128 @@
+// HTTP client for the server's /api (see the Server section of the README).
+// Every state-changing request carries the CSRF token handed out by login and /auth/me.
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+let csrfToken = null
+let unauthorizedHandler = null
+
+/** Call `handler()` when the server answers 401 outside /auth (the session expired): back to login. */
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler
+}
+
+/** Remember the CSRF token that state-changing requests must send. */
+export function setCsrfToken(token) {
+  csrfToken = token || null
+}
+
+export function getCsrfToken() {
+  return csrfToken
+}
+
+/** An error answered by the server (`{error, message}`) or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+  }
+}
+
+async function errorFromResponse(response) {
+  let code = `http_${response.status}`
+  let message = `${response.status} ${response.statusText}`.trim()
+  try {
+    const body = await response.json()
+    if (body && typeof body === 'object') {
+      code = body.error || code
+      message = body.message || message
+    }
+  } catch {
+    // not JSON (for example an Nginx error page): keep the status line
+  }
+  return new ApiError(response.status, code, message)
+}
+
+/**
+ * Send a request to `/api<path>` and return the parsed JSON body (null for 204).
+ * `body` objects are sent as JSON; FormData is sent as is.
+ */
+export async function request(method, path, { body, query, signal } = {}) {
+  const headers = { Accept: 'application/json' }
+  if (UNSAFE.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken
+  let payload
+  if (body instanceof FormData) payload = body
+  else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    payload = JSON.stringify(body)
+  }
+  let url = `/api${path}`
+  if (query) {
+    const params = new URLSearchParams()
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null && value !== '') params.set(key, String(value))
+    }
+    const text = params.toString()
+    if (text) url += `?${text}`
+  }
+  let response
+  try {
+    response = await fetch(url, { method, headers, body: payload, credentials: 'same-origin', signal })
+  } catch (error) {
+    if (error && error.name === 'AbortError') throw error
+    throw new ApiError(0, 'network', error && error.message ? error.message : 'network error')
+  }
+  if (!response.ok) {
+    if (response.status === 401 && !path.startsWith('/auth/') && unauthorizedHandler) unauthorizedHandler()
+    throw await errorFromResponse(response)
+  }
+  if (response.status === 204) return null
+  const type = response.headers.get('Content-Type') || ''
+  return type.includes('json') ? response.json() : response.text()
+}
+
+export const api = {
+  get: (path, options) => request('GET', path, options),
+  post: (path, body, options = {}) => request('POST', path, { ...options, body }),
+  put: (path, body, options = {}) => request('PUT', path, { ...options, body }),
+  delete: (path, options) => request('DELETE', path, options),
+}
+
+/**
+ * Upload a video as multipart field `file` with upload progress (XMLHttpRequest, because fetch has no
+ * upload progress). `onProgress(fraction)` gets 0..1. Resolves with the created record.
+ * Returns `{promise, abort}`.
+ */
+export function uploadVideo(file, { onProgress } = {}) {
+  const xhr = new XMLHttpRequest()
+  const promise = new Promise((resolve, reject) => {
+    xhr.open('POST', '/api/videos')
+    xhr.setRequestHeader('Accept', 'application/json')
+    if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken)
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total)
+    }
+    xhr.onload = () => {
+      let body = null
+      try {
+        body = JSON.parse(xhr.responseText)
+      } catch {
+        body = null
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body)
+      else {
+        const code = (body && body.error) || `http_${xhr.status}`
+        const message = (body && body.message) || `${xhr.status} ${xhr.statusText}`.trim()
+        reject(new ApiError(xhr.status, code, message))
+      }
+    }
+    xhr.onerror = () => reject(new ApiError(0, 'network', 'network error during upload'))
+    xhr.onabort = () => reject(new ApiError(0, 'aborted', 'upload cancelled'))
+    const form = new FormData()
+    form.append('file', file)
+    xhr.send(form)
+  })
+  return { promise, abort: () => xhr.abort() }
+}

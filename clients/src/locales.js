@@ -1,0 +1,93 @@
+// UI strings. Keys are shared by both languages; a test checks that they match.
+export const messages = {
+  'zh-CN': {
+    app: { title: '异常行为检测', logout: '退出登录', language: '语言' },
+    nav: { videos: '视频分析', live: '实时监控', users: '用户管理' },
+    common: {
+      loading: '加载中…', empty: '暂无数据', retry: '重试', cancel: '取消', confirm: '确定', delete: '删除',
+      actions: '操作', search: '搜索', back: '返回', create: '创建', save: '保存', error: '出错了',
+      deleted: '已删除', all: '全部',
+    },
+    login: {
+      title: '登录', username: '用户名', password: '密码', submit: '登录',
+      usernameRequired: '请输入用户名', passwordRequired: '请输入密码',
+    },
+    status: { queued: '排队中', processing: '处理中', done: '已完成', failed: '失败' },
+    state: { starting: '启动中', connecting: '连接中', running: '运行中', reconnecting: '重连中', stopped: '已停止', failed: '失败' },
+    videos: {
+      title: '视频分析', upload: '拖拽视频到此处，或点击上传', uploadHint: '支持常见视频格式，上传后自动检测异常行为',
+      uploading: '正在上传 {name}', uploaded: '上传成功，已加入检测队列', uploadFailed: '上传失败',
+      searchPlaceholder: '按名称搜索', statusFilter: '状态', cover: '封面', name: '名称', duration: '时长',
+      status: '状态', progress: '进度', peak: '最高分', created: '上传时间', open: '查看',
+      confirmDelete: '确定删除视频“{name}”及其检测结果吗？', deleteTitle: '删除视频', empty: '还没有视频，上传一个开始检测吧',
+    },
+    detail: {
+      info: '视频信息', frames: '帧数', fps: '帧率', resolution: '分辨率', threshold: '阈值', peak: '最高分',
+      chart: '逐帧异常分数', score: '分数', time: '时间 (秒)', intervals: '异常区间', start: '开始', end: '结束',
+      category: '类别', noIntervals: '未发现异常区间', downloadVideo: '下载结果视频', downloadCsv: '下载分数 CSV',
+      downloadJson: '下载分数 JSON', notReady: '检测尚未完成（{progress}）', failed: '检测失败：{error}',
+      abnormal: '异常', playhead: '播放位置', seekHint: '点击曲线或区间跳转到对应时间',
+    },
+    live: {
+      title: '实时监控', newSession: '新建监控', name: '名称', source: '视频源', state: '状态', alerts: '告警数',
+      score: '当前分数', created: '创建时间', open: '查看', stop: '停止', stopped: '已停止',
+      sourcePlaceholder: 'rtsp://… 或 http://…', nameRequired: '请输入名称', sourceRequired: '请输入视频源地址',
+      confirmDelete: '确定删除监控“{name}”及其告警记录吗？', confirmStop: '确定停止监控“{name}”吗？',
+      empty: '还没有监控会话', stream: '实时画面', chart: '实时异常分数', alertLog: '告警记录',
+      alertStart: '开始', alertEnd: '结束', ongoing: '进行中', snapshot: '快照', noAlerts: '暂无告警',
+      noFrames: '等待画面…', streamEnded: '画面已结束',
+    },
+    users: {
+      title: '用户管理', username: '用户名', role: '角色', created: '创建时间', newUser: '新建用户',
+      password: '密码', newPassword: '新密码', changePassword: '修改密码', admin: '管理员', viewer: '观察员',
+      confirmDelete: '确定删除用户“{name}”吗？', passwordChanged: '密码已修改', userCreated: '用户已创建',
+      usernameRequired: '请输入用户名', passwordRequired: '请输入密码', you: '（当前用户）',
+    },
+    notFound: { title: '页面不存在', home: '返回首页' },
+  },
+  en: {
+    app: { title: 'Anomaly Detection', logout: 'Log out', language: 'Language' },
+    nav: { videos: 'Videos', live: 'Live', users: 'Users' },
+    common: {
+      loading: 'Loading…', empty: 'No data', retry: 'Retry', cancel: 'Cancel', confirm: 'OK', delete: 'Delete',
+      actions: 'Actions', search: 'Search', back: 'Back', create: 'Create', save: 'Save', error: 'Something went wrong',
+      deleted: 'Deleted', all: 'All',
+    },
+    login: {
+      title: 'Log in', username: 'Username', password: 'Password', submit: 'Log in',
+      usernameRequired: 'Enter the username', passwordRequired: 'Enter the password',
+    },
+    status: { queued: 'Queued', processing: 'Processing', done: 'Done', failed: 'Failed' },
+    state: { starting: 'Starting', connecting: 'Connecting', running: 'Running', reconnecting: 'Reconnecting', stopped: 'Stopped', failed: 'Failed' },
+    videos: {
+      title: 'Videos', upload: 'Drop a video here, or click to upload', uploadHint: 'Common video formats; detection starts after the upload',
+      uploading: 'Uploading {name}', uploaded: 'Uploaded and queued for detection', uploadFailed: 'Upload failed',
+      searchPlaceholder: 'Search by name', statusFilter: 'Status', cover: 'Cover', name: 'Name', duration: 'Duration',
+      status: 'Status', progress: 'Progress', peak: 'Peak score', created: 'Uploaded', open: 'Open',
+      confirmDelete: 'Delete the video "{name}" and its results?', deleteTitle: 'Delete video', empty: 'No videos yet: upload one to start',
+    },
+    detail: {
+      info: 'Video', frames: 'Frames', fps: 'Frame rate', resolution: 'Resolution', threshold: 'Threshold', peak: 'Peak score',
+      chart: 'Per-frame anomaly score', score: 'Score', time: 'Time (s)', intervals: 'Abnormal intervals', start: 'Start', end: 'End',
+      category: 'Category', noIntervals: 'No abnormal intervals found', downloadVideo: 'Download result video', downloadCsv: 'Download scores CSV',
+      downloadJson: 'Download scores JSON', notReady: 'Detection is not finished yet ({progress})', failed: 'Detection failed: {error}',
+      abnormal: 'Abnormal', playhead: 'Playhead', seekHint: 'Click the curve or an interval to seek',
+    },
+    live: {
+      title: 'Live', newSession: 'New session', name: 'Name', source: 'Source', state: 'State', alerts: 'Alerts',
+      score: 'Score', created: 'Created', open: 'Open', stop: 'Stop', stopped: 'Stopped',
+      sourcePlaceholder: 'rtsp://… or http://…', nameRequired: 'Enter a name', sourceRequired: 'Enter the stream address',
+      confirmDelete: 'Delete the session "{name}" and its alerts?', confirmStop: 'Stop the session "{name}"?',
+      empty: 'No live sessions yet', stream: 'Live view', chart: 'Live anomaly score', alertLog: 'Alerts',
+      alertStart: 'Start', alertEnd: 'End', ongoing: 'ongoing', snapshot: 'Snapshot', noAlerts: 'No alerts yet',
+      noFrames: 'Waiting for frames…', streamEnded: 'The stream has ended',
+    },
+    users: {
+      title: 'Users', username: 'Username', role: 'Role', created: 'Created', newUser: 'New user',
+      password: 'Password', newPassword: 'New password', changePassword: 'Change password', admin: 'Admin', viewer: 'Viewer',
+      confirmDelete: 'Delete the user "{name}"?', passwordChanged: 'Password changed', userCreated: 'User created',
+      usernameRequired: 'Enter a username', passwordRequired: 'Enter a password', you: ' (you)',
+    },
+    notFound: { title: 'Page not found', home: 'Home' },
+  },
+}

@@ -1,0 +1,36 @@
+// Routes (history mode; Nginx falls back to index.html) and the login guard.
+import { createRouter, createWebHistory } from 'vue-router'
+import { useAuthStore } from './stores/auth.js'
+
+export const routes = [
+  { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+  { path: '/', redirect: '/videos' },
+  { path: '/videos', name: 'videos', component: () => import('./views/VideosView.vue') },
+  { path: '/videos/:id', name: 'video', component: () => import('./views/VideoDetailView.vue'), props: true },
+  { path: '/live', name: 'live', component: () => import('./views/LiveView.vue') },
+  { path: '/live/:id', name: 'session', component: () => import('./views/SessionView.vue'), props: true },
+  { path: '/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { admin: true } },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { public: true } },
+]
+
+/** Where a navigation may go: login for anonymous users, the videos page for non-admins on admin pages. */
+export async function guard(to, auth) {
+  let loggedIn = false
+  try {
+    loggedIn = await auth.fetchMe()
+  } catch {
+    loggedIn = auth.loggedIn // server unreachable: let the page show its own error state
+  }
+  if (to.meta.public) {
+    return to.name === 'login' && loggedIn ? { path: String(to.query.redirect || '/videos') } : true
+  }
+  if (!loggedIn) return { name: 'login', query: { redirect: to.fullPath } }
+  if (to.meta.admin && !auth.isAdmin) return { name: 'videos' }
+  return true
+}
+
+export function createAppRouter(history = createWebHistory()) {
+  const router = createRouter({ history, routes })
+  router.beforeEach((to) => guard(to, useAuthStore()))
+  return router
+}

@@ -1,0 +1,44 @@
+// Live sessions: the list and its actions.
+import { defineStore } from 'pinia'
+import { api } from '../api.js'
+import { isActive } from '../utils/format.js'
+
+export const useSessionsStore = defineStore('sessions', {
+  state: () => ({ items: [], loading: false, error: null, loaded: false, timer: null }),
+  actions: {
+    async fetch({ quiet = false } = {}) {
+      if (!quiet) this.loading = true
+      try {
+        const body = await api.get('/sessions', { query: { page: 1, page_size: 100 } })
+        this.items = Array.isArray(body) ? body : body.items
+        this.error = null
+        this.loaded = true
+      } catch (error) {
+        this.error = error.message
+      } finally {
+        this.loading = false
+      }
+      this.stopPolling()
+      if (this.items.some((item) => isActive(item.state))) {
+        this.timer = setTimeout(() => this.fetch({ quiet: true }), 3000)
+      }
+    },
+    stopPolling() {
+      if (this.timer) clearTimeout(this.timer)
+      this.timer = null
+    },
+    async create(name, source) {
+      const session = await api.post('/sessions', { name, source })
+      await this.fetch({ quiet: true })
+      return session
+    },
+    async stop(id) {
+      await api.post(`/sessions/${encodeURIComponent(id)}/stop`)
+      await this.fetch({ quiet: true })
+    },
+    async remove(id) {
+      await api.delete(`/sessions/${encodeURIComponent(id)}`)
+      await this.fetch({ quiet: true })
+    },
+  },
+})

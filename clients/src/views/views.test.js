@@ -1,0 +1,275 @@
+// @vitest-environment jsdom
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises, mount } from '@vue/test-utils'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import LoginView from './LoginView.vue'
+import VideosView from './VideosView.vue'
+import VideoDetailView from './VideoDetailView.vue'
+import SessionView from './SessionView.vue'
+import StatusTag from '../components/StatusTag.vue'
+import { useAuthStore } from '../stores/auth.js'
+import { appPlugins } from '../components/mount-support.js'
+import { ADMIN, VIEWER, fakeServer } from '../test-support.js'
+
+// jsdom has no canvas; ECharts only needs it to measure text (the chart itself renders as SVG).
+HTMLCanvasElement.prototype.getContext = () => ({ font: '', measureText: (text) => ({ width: 6 * String(text).length }) })
+
+afterEach(() => {
+  vi.unstubAllGlobals()
+  document.body.innerHTML = ''
+})
+
+function router() {
+  const r = createRouter({
+    history: createMemoryHistory(),
+    routes: [
+      { path: '/login', name: 'login', component: LoginView },
+      { path: '/videos', name: 'videos', component: { template: '<div>videos</div>' } },
+      { path: '/videos/:id', name: 'video', component: { template: '<div>video</div>' } },
+    ],
+  })
+  return r
+}
+
+const VIDEOS = {
+  items: [
+    { id: 'a', name: 'Test001.mp4', status: 'done', progress: 1, duration: 18, peak_score: 0.91, threshold: 0.5, created_at: '2026-11-21T10:00:00Z' },
+    { id: 'b', name: 'broken.mp4', status: 'failed', progress: 0.2, duration: null, peak_score: null, threshold: 0.5, error: 'not a video', created_at: '2026-11-21T10:01:00Z' },
+  ],
+  total: 2,
+  page: 1,
+  page_size: 10,
+}
+
+describe('StatusTag', () => {
+  it('shows the translated status with its colour', () => {
+    const wrapper = mount(StatusTag, { props: { value: 'processing' }, global: { plugins: appPlugins('zh-CN') } })
+    expect(wrapper.text()).toBe('处理中')
+    expect(wrapper.classes()).toContain('el-tag--warning')
+    const state = mount(StatusTag, { props: { value: 'reconnecting', kind: 'state' }, global: { plugins: appPlugins('en') } })
+    expect(state.text()).toBe('Reconnecting')
+  })
+})
+
+describe('LoginView', () => {
+  it("shows the server's message on a failed login and navigates on success", async () => {
+    fakeServer({
+      'POST /api/auth/login': (call) => (call.body.password === 'secret'
+        ? { body: { user: ADMIN, csrf_token: 'x' } }
+        : { status: 401, body: { error: 'unauthorized', message: 'wrong username or password' } }),
+    })
+    const r = router()
+    await r.push('/login?redirect=/videos/a')
+    const wrapper = mount(LoginView, { global: { plugins: [...appPlugins('en'), r] }, attachTo: document.body })
+    await wrapper.find('input[name=username]').setValue('admin')
+    await wrapper.find('input[name=password]').setValue('nope')
+    await wrapper.find('form').trigger('submit')
+    await flushPromises()
+    await vi.waitFor(() => expect(wrapper.find('[data-test=login-error]').exists()).toBe(true))
+    expect(wrapper.find('[data-test=login-error]').text()).toContain('wrong username or password')
+    await wrapper.find('input[name=password]').setValue('secret')
+    await wrapper.find('form').trigger('submit')
+    await vi.waitFor(() => expect(r.currentRoute.value.fullPath).toBe('/videos/a'))
+    wrapper.unmount()
+  })
+
+  it('asks for both fields before calling the server', async () => {
+    const calls = fakeServer({})
+    const r = router()
+    await r.push('/login')
+    const wrapper = mount(LoginView, { global: { plugins: [...appPlugins('en'), r] }, attachTo: document.body })
+    await wrapper.find('form').trigger('submit')
+    await vi.waitFor(() => expect(wrapper.text()).toContain('Enter the username'))
+    expect(calls).toHaveLength(0)
+    wrapper.unmount()
+  })
+})
+
+describe('VideosView', () => {
+  async function mountAs(user) {
+    const calls = fakeServer({ 'GET /api/videos': () => ({ body: VIDEOS }) })
+    const r = router()
+    await r.push('/videos')
+    const plugins = [...appPlugins('en'), r]
+    useAuthStore().user = user
+    const wrapper = mount(VideosView, { global: { plugins }, attachTo: document.body })
+    await vi.waitFor(() => expect(wrapper.text()).toContain('Test001.mp4'))
+    return { wrapper, calls }
+  }
+
+  it('lists the records with status, duration, peak score and the failure reason', async () => {
+    const { wrapper, calls } = await mountAs(ADMIN)
+    expect(calls[0].query).toMatchObject({ page: '1', page_size: '10' })
+    const text = wrapper.text()
+    expect(text).toContain('0:18')
+    expect(text).toContain('0.910')
+    expect(text).toContain('Done')
+    expect(text).toContain('Failed')
+    expect(text).toContain('not a video')
+    expect(wrapper.findAll('[data-test=delete-video]')).toHaveLength(2)
+    expect(wrapper.find('.upload-box').exists()).toBe(true)
+    wrapper.unmount()
+  })
+
+  it('offers no upload and no delete to a viewer', async () => {
+    const { wrapper } = await mountAs(VIEWER)
+    expect(wrapper.findAll('[data-test=delete-video]')).toHaveLength(0)
+    expect(wrapper.find('.upload-box').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
+  it("shows the server's message with a retry when the list cannot load", async () => {
+    let fail = true
+    fakeServer({
+      'GET /api/videos': () => (fail ? { status: 503, body: { error: 'database', message: 'database unavailable' } } : { body: VIDEOS }),
+    })
+    const r = router()
+    await r.push('/videos')
+    const wrapper = mount(VideosView, { global: { plugins: [...appPlugins('en'), r] }, attachTo: document.body })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=error-state]').exists()).toBe(true))
+    expect(wrapper.text()).toContain('database unavailable')
+    fail = false
+    await wrapper.find('[data-test=error-state] button').trigger('click')
+    await vi.waitFor(() => expect(wrapper.text()).toContain('Test001.mp4'))
+    wrapper.unmount()
+  })
+})
+
+const DONE = {
+  id: 'v1', name: 'Test001.mp4', status: 'done', progress: 1, fps: 10, frames: 40, duration: 4, width: 360, height: 240,
+  threshold: 0.5, peak_score: 0.9, error: null,
+  scores: Array.from({ length: 40 }, (_, f) => (f >= 16 && f < 32 ? 0.9 : 0.1)),
+  intervals: [{ start_frame: 16, end_frame: 31, start_time: 1.6, end_time: 3.2, peak_score: 0.9, category: 'cycling', category_probability: 0.8 }],
+}
+
+function mountDetail(record) {
+  const calls = fakeServer({ 'GET /api/videos/v1': () => record })
+  URL.createObjectURL = () => 'blob:scores'
+  URL.revokeObjectURL = () => {}
+  const wrapper = mount(VideoDetailView, {
+    props: { id: 'v1' },
+    global: { plugins: appPlugins('en'), stubs: { 'router-link': { template: '<a><slot /></a>' } } },
+    attachTo: document.body,
+  })
+  return { wrapper, calls }
+}
+
+describe('VideoDetailView', () => {
+  it('shows the player, the chart, the intervals with category, and seeks on a row click', async () => {
+    const { wrapper } = mountDetail({ body: DONE })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=player]').exists()).toBe(true))
+    expect(wrapper.find('[data-test=player]').attributes('src')).toBe('/api/videos/v1/result')
+    expect(wrapper.find('[data-test=chart]').exists()).toBe(true)
+    const rows = wrapper.findAll('[data-test=intervals] .el-table__body tr')
+    expect(rows).toHaveLength(1)
+    expect(rows[0].text()).toContain('1.6 s')
+    expect(rows[0].text()).toContain('cycling')
+    expect(rows[0].text()).toContain('80%')
+    expect(wrapper.find('[data-test=download-csv]').attributes('href')).toBe('/api/videos/v1/scores.csv')
+    expect(wrapper.find('[data-test=download-json]').attributes('download')).toBe('Test001-scores.json')
+    await rows[0].trigger('click')
+    expect(wrapper.find('[data-test=player]').element.currentTime).toBeCloseTo(1.6)
+    wrapper.unmount()
+  })
+
+  it('shows progress while the job runs and the reason when it failed', async () => {
+    const running = mountDetail({ body: { ...DONE, status: 'processing', progress: 0.42, scores: undefined } })
+    await vi.waitFor(() => expect(running.wrapper.find('[data-test=pending]').exists()).toBe(true))
+    expect(running.wrapper.text()).toContain('42%')
+    running.wrapper.unmount()
+    const failed = mountDetail({ body: { ...DONE, status: 'failed', error: 'the file is not a decodable video' } })
+    await vi.waitFor(() => expect(failed.wrapper.text()).toContain('Detection failed: the file is not a decodable video'))
+    failed.wrapper.unmount()
+  })
+
+  it("shows the server's message for an unknown video", async () => {
+    const { wrapper } = mountDetail({ status: 404, body: { error: 'not_found', message: "video 'v1' not found" } })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=error-state]').exists()).toBe(true))
+    expect(wrapper.text()).toContain("video 'v1' not found")
+    wrapper.unmount()
+  })
+})
+
+describe('SessionView', () => {
+  class FakeEventSource {
+    static last = null
+    constructor(url) {
+      this.url = url
+      this.listeners = {}
+      this.closed = false
+      FakeEventSource.last = this
+    }
+    addEventListener(type, handler) {
+      this.listeners[type] = handler
+    }
+    emit(type, data) {
+      this.listeners[type]({ data: JSON.stringify(data) })
+    }
+    close() {
+      this.closed = true
+    }
+  }
+
+  const SESSION = {
+    id: 's1', name: 'gate', source: 'rtsp://cam/1', state: 'running', created_at: '2026-11-21T10:00:00Z',
+    started_at: '2026-11-21T10:00:01Z', stopped_at: null, alerts_count: 0, current_score: null, error: null,
+  }
+
+  it('feeds the chart from score events, logs alerts as they start and end, and closes on stop', async () => {
+    vi.stubGlobal('EventSource', FakeEventSource)
+    vi.stubGlobal('requestAnimationFrame', (callback) => setTimeout(callback, 0))
+    fakeServer({
+      'GET /api/sessions/s1': () => ({ body: SESSION }),
+      'GET /api/sessions/s1/alerts': () => ({ body: [] }),
+    })
+    const plugins = appPlugins('en')
+    useAuthStore().user = ADMIN
+    const wrapper = mount(SessionView, {
+      props: { id: 's1' },
+      global: { plugins, stubs: { 'router-link': { template: '<a><slot /></a>' } } },
+      attachTo: document.body,
+    })
+    await vi.waitFor(() => expect(FakeEventSource.last).not.toBeNull())
+    const events = FakeEventSource.last
+    expect(events.url).toBe('/api/sessions/s1/events')
+    expect(wrapper.find('[data-test=stream]').attributes('src')).toMatch(/^\/api\/sessions\/s1\/stream/)
+    expect(wrapper.text()).toContain('No alerts yet')
+
+    const now = Date.now() / 1000
+    events.emit('score', { time: now, score: 0.2 })
+    events.emit('score', { time: now + 0.5, score: 0.81 })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=chart]').attributes('data-points')).toBe('2'))
+    expect(wrapper.find('[data-test=current-score]').text()).toBe('0.810')
+
+    const alert = { id: 'a1', session_id: 's1', start_time: '2026-11-21T10:05:00Z', end_time: null, peak_score: 0.81, snapshot_url: '/api/sessions/s1/alerts/a1/snapshot' }
+    events.emit('alert-start', alert)
+    await vi.waitFor(() => expect(wrapper.findAll('[data-test=alert]')).toHaveLength(1))
+    expect(wrapper.find('[data-test=alert]').text()).toContain('ongoing')
+    events.emit('alert-end', { ...alert, end_time: '2026-11-21T10:05:04Z', peak_score: 0.9 })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=alert]').text()).toContain('0.900'))
+    expect(wrapper.findAll('[data-test=alert]')).toHaveLength(1)
+    expect(wrapper.find('[data-test=alert]').text()).not.toContain('ongoing')
+
+    events.emit('state', { state: 'stopped', message: 'stream ended' })
+    await vi.waitFor(() => expect(events.closed).toBe(true))
+    expect(wrapper.find('[data-test=stream]').exists()).toBe(false)
+    expect(wrapper.text()).toContain('stream ended')
+    expect(wrapper.find('[data-test=stop-session]').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
+  it("shows the server's message for an unknown session", async () => {
+    fakeServer({
+      'GET /api/sessions/s9': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
+      'GET /api/sessions/s9/alerts': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
+    })
+    const wrapper = mount(SessionView, {
+      props: { id: 's9' },
+      global: { plugins: appPlugins('en'), stubs: { 'router-link': { template: '<a><slot /></a>' } } },
+      attachTo: document.body,
+    })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=error-state]').exists()).toBe(true))
+    expect(wrapper.text()).toContain("session 's9' not found")
+    wrapper.unmount()
+  })
+})

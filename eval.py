@@ -1,0 +1,81 @@
+"""Evaluate the detector checkpoint at `load-checkpoint-path` on the valid set, optionally export ONNX:
+`python eval.py --config configs/config.toml --output runs/eval [--export runs/eval/detector.onnx]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from datasets.features import load_split
+from models.config import DEFAULT_CONFIG, ConfigError, load_research_config
+from models.detector import load_detector
+from models.evaluation import evaluate_detector, format_metrics, write_evaluation
+from models.export import export_detector
+from models.training import resolve_device
+
+EXTRACTORS = {1024: "i3d", 2304: "slowfast_r50"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Evaluate the anomaly detector on the valid set.")
+    parser.add_argument(
+        "--config", default=str(DEFAULT_CONFIG), help="research config TOML (default: %(default)s)"
+    )
+    parser.add_argument("--output", required=True, help="folder for metrics.json, scores/ and the plots")
+    parser.add_argument("--export", metavar="ONNX", help="also export the detector to this ONNX file")
+    parser.add_argument(
+        "--extractor",
+        help="`extractor` metadata of the ONNX export (default: i3d for "
+        "feature-dim 1024, slowfast_r50 for 2304)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = load_research_config(args.config)
+        model = load_detector(config.load_checkpoint_path)
+        if model.feature_dim != config.feature_dim:
+            raise ConfigError(
+                f"{config.load_checkpoint_path}: checkpoint feature dimension {model.feature_dim} "
+                f"disagrees with feature-dim {config.feature_dim}"
+            )
+        extractor = args.extractor or EXTRACTORS.get(config.feature_dim)
+        if args.export and not extractor:
+            raise ConfigError(
+                f"--extractor is needed to export a detector for feature-dim {config.feature_dim}"
+            )
+        device = resolve_device(config.device)
+        videos = load_split(
+            config.valid_dataset,
+            feature_dim=config.feature_dim,
+            per_frame_labels=True,
+            segment_length=config.segment_length,
+        )
+        evaluation = evaluate_detector(
+            model.to(device),
+            videos,
+            smoothing_window=config.smoothing_window,
+            segment_length=config.segment_length,
+            device=device,
+            progress=True,
+        )
+        output = write_evaluation(evaluation, args.output)
+        print(format_metrics(evaluation.metrics))
+        print(f"wrote {output / 'metrics.json'}, {output / 'scores'}/, roc.png, pr.png")
+        if args.export:
+            path = export_detector(
+                model.cpu(),
+                args.export,
+                metadata={
+                    "segment_length": str(config.segment_length),
+                    "smoothing_window": str(config.smoothing_window),
+                    "extractor": extractor,
+                },
+            )
+            print(f"exported {path}")
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

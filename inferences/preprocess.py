@@ -1,0 +1,69 @@
+"""Frames -> extractor input: crop, resize, normalise, pack a segment into [N, 3, T, H, W] float32."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import av
+import numpy as np
+from PIL import Image
+
+from inferences.config import InferenceConfig
+
+
+@dataclass(frozen=True)
+class Preprocessor:
+    """Crop box (fractions of the frame), output size, RGB mean/std on the [0, 1] scale, segment length."""
+
+    width: int
+    height: int
+    segment_length: int
+    crop: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # x1, y1, x2, y2
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    @classmethod
+    def from_config(cls, config: InferenceConfig) -> Preprocessor:
+        return cls(
+            width=config.segment_width,
+            height=config.segment_height,
+            segment_length=config.segment_length,
+            crop=(config.crop_x1, config.crop_y1, config.crop_x2, config.crop_y2),
+            mean=config.normalization_mean,
+            std=config.normalization_std,
+        )
+
+    def frame(self, rgb: np.ndarray) -> np.ndarray:
+        """Crop and resize one RGB uint8 frame (H, W, 3) to (height, width, 3) uint8 (bilinear)."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        h, w = rgb.shape[:2]
+        x1, y1, x2, y2 = self.crop
+        left, top = round(x1 * w), round(y1 * h)
+        right, bottom = max(left + 1, round(x2 * w)), max(top + 1, round(y2 * h))
+        if (left, top, right, bottom) != (0, 0, w, h):
+            rgb = rgb[top:bottom, left:right]
+        image = Image.fromarray(np.ascontiguousarray(rgb))
+        return np.asarray(image.resize((self.width, self.height), Image.Resampling.BILINEAR))
+
+    def video_frame(self, frame: av.VideoFrame) -> np.ndarray:
+        """`frame()` of a decoded PyAV frame. Without a crop, FFmpeg's swscale converts and scales in one step
+        straight from YUV (about twice as fast at 720p; within ~1.3 grey levels of the Pillow path)."""
+        if self.crop == (0.0, 0.0, 1.0, 1.0):
+            small = frame.reformat(
+                width=self.width, height=self.height, format="rgb24", interpolation="BILINEAR"
+            )
+            return small.to_ndarray()
+        return self.frame(frame.to_ndarray(format="rgb24"))
+
+    def pack(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """Normalised segment [1, 3, T, H, W] float32 of 1..T prepared frames (short: last one repeated)."""
+        if not 1 <= len(frames) <= self.segment_length:
+            raise ValueError(f"a segment holds 1..{self.segment_length} frames, got {len(frames)}")
+        frames = list(frames) + [frames[-1]] * (self.segment_length - len(frames))
+        clip = np.stack(frames).astype(np.float32)  # T, H, W, 3
+        clip *= 1 / 255
+        clip -= np.asarray(self.mean, dtype=np.float32)
+        clip /= np.asarray(self.std, dtype=np.float32)
+        return np.ascontiguousarray(clip.transpose(3, 0, 1, 2))[None]

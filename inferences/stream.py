@@ -1,0 +1,460 @@
+"""Real-time detection on a live source (RTSP, HTTP(S), a video file played at its own rate, a camera).
+
+Threads (all daemons, stopped by `stop()`):
+- reader: decodes the source and keeps only the newest frame (stale frames are dropped); a file is paced to
+  its timestamps; a lost network source reconnects with exponential backoff (state `reconnecting`).
+- pump: every `capture-interval` takes the newest frame, annotates it while the current score is at or
+  above the threshold and publishes it (`latest_jpeg()`, the optional recording); every `prepare-interval`
+  it also appends the frame to the frame queue, and a full segment goes to the inference thread (a one-slot
+  queue: when inference falls behind, the waiting segment is replaced by the newer one, never a backlog).
+- inference: extracts the segment's features into a deque of at most `history-length` segments, runs the
+  detector over the deque (at most every `predict-interval`); the newest segment's causally smoothed score
+  is the current score. Emits ScoreEvent, AlertStart (with an annotated JPEG snapshot) and AlertEnd.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+from inferences.annotate import Annotator
+from inferences.config import InferenceConfig
+from inferences.preprocess import Preprocessor
+from inferences.runtime import load_models
+from inferences.video import VideoWriter
+from models.smoothing import smooth_scores
+
+log = logging.getLogger("inferences")
+STATES = ("connecting", "running", "reconnecting", "stopped", "failed")
+SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
+
+
+class StreamError(ValueError):
+    """A stream source that cannot be opened at all (bad URL, missing file, refused connection)."""
+
+
+@dataclass
+class ScoreEvent:
+    """The current score after a detector run; `time` in epoch seconds. `latency`: seconds from the
+    arrival of the newest segment's first frame to this score (not part of `to_dict`)."""
+
+    time: float
+    score: float
+    latency: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"time": self.time, "score": self.score}
+
+
+@dataclass
+class AlertStart:
+    """The score reached the threshold; `snapshot_jpeg` is the newest frame, annotated."""
+
+    time: float
+    score: float
+    snapshot_jpeg: bytes
+
+    def to_dict(self) -> dict:
+        return {"time": self.time, "score": self.score}
+
+
+@dataclass
+class AlertEnd:
+    """The score fell below the threshold (or the stream stopped during an alert)."""
+
+    time: float
+    peak_score: float
+    duration: float
+
+    def to_dict(self) -> dict:
+        return {"time": self.time, "peak_score": self.peak_score, "duration": self.duration}
+
+
+Event = ScoreEvent | AlertStart | AlertEnd
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed source: what to pass to av.open and how to treat it."""
+
+    url: str
+    kind: str  # "network" | "file" | "camera"
+    format: str | None = None
+
+
+def parse_source(source: str) -> Source:
+    """Check a source string; StreamError naming it when it cannot be a stream."""
+    if not isinstance(source, str) or not source.strip():
+        raise StreamError(f"stream source {source!r}: empty")
+    source = source.strip()
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", source)
+    if scheme:
+        if scheme.group(1).lower() not in ("rtsp", "rtsps", "http", "https"):
+            raise StreamError(
+                f"stream source {source!r}: unsupported scheme {scheme.group(1)!r} "
+                "(use rtsp://, http(s)://, a file path or /dev/videoN)"
+            )
+        if not source.split("://", 1)[1].split("/", 1)[0]:
+            raise StreamError(f"stream source {source!r}: no host")
+        return Source(source, "network")
+    path = Path(source).expanduser()
+    if re.fullmatch(r"/dev/video\d+", source):
+        if not path.exists():
+            raise StreamError(f"stream source {source!r}: no such camera device")
+        return Source(source, "camera", "v4l2")
+    if not path.exists():
+        raise StreamError(f"stream source {source!r}: file not found")
+    if not path.is_file():
+        raise StreamError(f"stream source {source!r}: not a file")
+    return Source(str(path), "file")
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
+    """JPEG bytes of an RGB uint8 frame."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+class StreamDetector:
+    """Live anomaly detection on one source; see the module docstring for the threads."""
+
+    def __init__(
+        self,
+        config: InferenceConfig,
+        source: str,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        on_state: Callable[[str, str], None] | None = None,
+        record_path: str | Path | None = None,
+    ) -> None:
+        self.config = config
+        self.source = parse_source(source)
+        self.models = load_models(config)
+        self.preprocessor = Preprocessor.from_config(config)
+        self.annotator = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
+        self.on_event = on_event
+        self.on_state = on_state
+        self.record_path = Path(record_path) if record_path else None
+        self.state = "connecting"
+        self.error: str | None = None
+        self.current_score = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._newest: tuple[int, av.VideoFrame, float, int] | None = None  # sequence, frame, arrival, gen
+        self._frames_in = 0
+        self._generation = 0  # increases with every reconnection: a segment never spans a gap
+        self._latest: tuple[int, np.ndarray] | None = None  # published (annotated) frame
+        self._latest_raw: np.ndarray | None = None
+        self._jpeg: tuple[int, bytes] | None = None
+        self._segments: queue.Queue = queue.Queue(SEGMENT_QUEUE)
+        self._score_version = 0  # increases with every detector run
+        self._score_arrival = 0.0  # arrival of the first frame of the newest scored segment
+        self._record: queue.Queue | None = queue.Queue(64) if self.record_path else None
+        self._threads: list[threading.Thread] = []
+        self._stats = {"frames_in": 0, "frames_out": 0, "segments": 0, "dropped_segments": 0, "delays": []}
+
+    # ---- public API ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the source (StreamError when it cannot be opened at all) and start the threads."""
+        if self._threads:
+            raise RuntimeError("StreamDetector.start() called twice")
+        self._set_state("connecting", f"opening {self.source.url}")
+        try:
+            container = self._open()
+        except StreamError as error:
+            self.error = str(error)
+            self._set_state("failed", self.error)
+            raise
+        self._set_state("running", f"receiving {self.source.url}")
+        targets = [
+            ("reader", lambda: self._read_loop(container)),
+            ("pump", self._pump_loop),
+            ("inference", self._inference_loop),
+        ]
+        if self._record is not None:
+            targets.append(("recorder", self._record_loop))
+        for name, target in targets:
+            thread = threading.Thread(target=self._guard(target), name=f"stream-{name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        """Ask every thread to finish (see `join`)."""
+        self._stop.set()
+        if not self._threads and self.state != "failed":
+            self._set_state("stopped", "stopped before start")
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the threads; True when all have finished."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def latest_jpeg(self) -> bytes | None:
+        """The newest outgoing (annotated) frame as JPEG, or None before the first frame."""
+        with self._lock:
+            latest, cached = self._latest, self._jpeg
+        if latest is None:
+            return None
+        if cached is not None and cached[0] == latest[0]:
+            return cached[1]
+        data = encode_jpeg(latest[1])
+        with self._lock:
+            self._jpeg = (latest[0], data)
+        return data
+
+    def stats(self) -> dict:
+        """Counters: frames in/out, segments scored and dropped, waiting segments, score delays (s)."""
+        with self._lock:
+            stats = dict(self._stats, delays=list(self._stats["delays"]))
+        stats["backlog"] = self._segments.qsize()
+        return stats
+
+    # ---- helpers ------------------------------------------------------------------------------------
+
+    def _set_state(self, state: str, message: str) -> None:
+        if self.state == "failed" and state == "stopped":
+            return
+        self.state = state
+        log.info("stream %s: %s (%s)", self.source.url, state, message)
+        if self.on_state is not None:
+            try:
+                self.on_state(state, message)
+            except Exception:
+                log.exception("on_state callback failed")
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:
+                log.exception("on_event callback failed")
+
+    def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except Exception as error:
+                log.exception("stream %s: thread failed", self.source.url)
+                self.error = f"{self.source.url}: {type(error).__name__}: {error}"
+                self._stop.set()
+                self._set_state("failed", self.error)
+
+        return run
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep unless stopped; True when stopped."""
+        return self._stop.wait(max(0.0, seconds))
+
+    def _open(self) -> av.container.InputContainer:
+        options = {"rtsp_transport": "tcp"} if self.source.url.lower().startswith("rtsp") else {}
+        timeout = self.config.open_timeout
+        try:
+            container = av.open(
+                self.source.url, format=self.source.format, options=options, timeout=(timeout, timeout)
+            )
+        except (av.FFmpegError, OSError) as error:
+            raise StreamError(f"stream source {self.source.url!r}: cannot open ({error})") from None
+        if not container.streams.video:
+            container.close()
+            raise StreamError(f"stream source {self.source.url!r}: no video stream")
+        container.streams.video[0].thread_type = "AUTO"
+        return container
+
+    # ---- reader -------------------------------------------------------------------------------------
+
+    def _read_loop(self, container: av.container.InputContainer) -> None:
+        delay = self.config.reconnect_delay
+        while not self._stop.is_set():
+            try:
+                self._read(container)
+                reason = "stream ended"
+            except (av.FFmpegError, OSError) as error:
+                reason = f"stream lost ({error})"
+            finally:
+                container.close()
+            if self._stop.is_set():
+                break
+            if self.source.kind == "file":
+                self._set_state("stopped", f"end of file {self.source.url}")
+                self._stop.set()
+                return
+            while True:
+                self._set_state("reconnecting", f"{reason}; retrying in {delay:g}s")
+                if self._wait(delay):
+                    break
+                try:
+                    container = self._open()
+                except StreamError as error:
+                    reason = str(error)
+                    delay = min(delay * 2, self.config.reconnect_max_delay)
+                    continue
+                delay = self.config.reconnect_delay
+                self._generation += 1
+                self._set_state("running", f"reconnected to {self.source.url}")
+                break
+        self._set_state("stopped", "stopped")
+
+    def _read(self, container: av.container.InputContainer) -> None:
+        paced = self.source.kind == "file"
+        start_wall = start_pts = None
+        for frame in container.decode(video=0):
+            if self._stop.is_set():
+                return
+            if paced and frame.time is not None:
+                if start_wall is None:
+                    start_wall, start_pts = time.monotonic(), frame.time
+                if self._wait(start_wall + (frame.time - start_pts) - time.monotonic()):
+                    return
+            with self._lock:
+                self._frames_in += 1
+                self._stats["frames_in"] = self._frames_in
+                self._newest = (self._frames_in, frame, time.time(), self._generation)
+
+    # ---- pump ---------------------------------------------------------------------------------------
+
+    def _pump_loop(self) -> None:
+        interval, prepare = self.config.capture_interval, self.config.prepare_interval
+        length = self.config.segment_length
+        threshold = self.config.anomaly_threshold
+        segment: list[np.ndarray] = []
+        segment_arrival = 0.0
+        last_sequence = generation = 0
+        next_prepare = 0.0
+        published_version = 0
+        out_sequence = 0
+        tick = time.monotonic()
+        while not self._wait(tick - time.monotonic()):
+            tick = max(tick + interval, time.monotonic() - interval)
+            with self._lock:
+                newest = self._newest
+            if newest is None or newest[0] == last_sequence:
+                continue
+            last_sequence, frame, arrival, frame_generation = newest
+            if frame_generation != generation:
+                generation, segment = frame_generation, []
+            rgb = frame.to_ndarray(format="rgb24")
+            now = time.monotonic()
+            if now >= next_prepare:
+                next_prepare = max(next_prepare + prepare, now - prepare / 2)
+                if not segment:
+                    segment_arrival = arrival
+                segment.append(self.preprocessor.video_frame(frame))
+                if len(segment) == length:
+                    self._submit(segment, segment_arrival)
+                    segment = []
+            raw = rgb.copy()
+            score, version, score_arrival = self.current_score, self._score_version, self._score_arrival
+            if version and score >= threshold:  # no border before the first score
+                self.annotator(rgb)
+            out_sequence += 1
+            with self._lock:
+                self._latest_raw = raw
+                self._latest = (out_sequence, rgb)
+                self._stats["frames_out"] += 1
+                if version != published_version:
+                    self._stats["delays"].append(time.time() - score_arrival)
+                    del self._stats["delays"][:-1000]
+            published_version = version
+            if self._record is not None:
+                try:
+                    self._record.put_nowait((time.monotonic(), rgb))
+                except queue.Full:
+                    log.warning("stream %s: recorder is behind; frame dropped", self.source.url)
+
+    def _submit(self, segment: list[np.ndarray], arrival: float) -> None:
+        while True:
+            try:
+                self._segments.put_nowait((segment, arrival))
+                return
+            except queue.Full:
+                try:
+                    self._segments.get_nowait()
+                    with self._lock:
+                        self._stats["dropped_segments"] += 1
+                except queue.Empty:
+                    pass
+
+    # ---- inference ----------------------------------------------------------------------------------
+
+    def _inference_loop(self) -> None:
+        history: collections.deque[np.ndarray] = collections.deque(maxlen=self.config.history_length)
+        threshold = self.config.anomaly_threshold
+        last_predict = 0.0
+        alert_start: float | None = None
+        peak = 0.0
+        while not self._stop.is_set():
+            try:
+                segment, arrival = self._segments.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            history.append(self.models.extractor(self.preprocessor.pack(segment))[0])
+            if self._wait(last_predict + self.config.predict_interval - time.monotonic()):
+                break
+            last_predict = time.monotonic()
+            raw = self.models.detector(np.stack(history))
+            score = float(smooth_scores(raw, self.models.smoothing_window, causal=True)[-1])
+            now = time.time()
+            self.current_score, self._score_arrival = score, arrival
+            self._score_version += 1
+            with self._lock:
+                self._stats["segments"] += 1
+                raw_frame = self._latest_raw
+            self._emit(ScoreEvent(now, score, latency=now - arrival))
+            if score >= threshold:
+                if alert_start is None:
+                    alert_start, peak = now, score
+                    snapshot = self.annotator(raw_frame.copy()) if raw_frame is not None else None
+                    self._emit(AlertStart(now, score, encode_jpeg(snapshot) if snapshot is not None else b""))
+                peak = max(peak, score)
+            elif alert_start is not None:
+                self._emit(AlertEnd(now, peak, now - alert_start))
+                alert_start = None
+        if alert_start is not None:
+            self._emit(AlertEnd(time.time(), peak, time.time() - alert_start))
+
+    # ---- recorder -----------------------------------------------------------------------------------
+
+    def _record_loop(self) -> None:
+        writer = None
+        start = last_pts = None
+        try:
+            while not (self._stop.is_set() and self._record.empty()):
+                try:
+                    stamp, rgb = self._record.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if writer is None:
+                    height, width = rgb.shape[:2]
+                    writer = VideoWriter(
+                        self.record_path,
+                        width=width,
+                        height=height,
+                        rate=1 / self.config.capture_interval,
+                        time_base=Fraction(1, 1000),
+                    )
+                    start = stamp
+                pts = round((stamp - start) * 1000)
+                if last_pts is not None and pts <= last_pts:
+                    pts = last_pts + 1
+                writer.write(rgb, pts=pts)
+                last_pts = pts
+        finally:
+            if writer is not None:
+                writer.close()

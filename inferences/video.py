@@ -1,0 +1,173 @@
+"""Video files with PyAV (FFmpeg): probing, streaming frame iteration, H.264 MP4 writing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+class VideoError(ValueError):
+    """A video file is missing, empty, not a video, or cannot be decoded; the message names the file."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds; `frames` is the container's count (or duration x fps when it has none)."""
+
+    path: Path
+    fps: float
+    frames: int
+    width: int
+    height: int
+    duration: float
+    codec: str
+    rate: Fraction
+
+
+def _error(path: Path, error: Exception) -> VideoError:
+    message = getattr(error, "strerror", None) or str(error)
+    return VideoError(f"{path}: not a readable video ({message})")
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise VideoError(f"{path}: file not found")
+    if not path.is_file():
+        raise VideoError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: empty file (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as error:
+        raise _error(path, error) from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: no video stream")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    return container
+
+
+def _rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < rate < 1000:
+            return Fraction(rate)
+    return None
+
+
+def open_video(path: str | Path) -> VideoInfo:
+    """Probe a video and decode its first frame; VideoError when it is not a decodable video."""
+    path = Path(path)
+    container = _open(path)
+    with container:
+        stream = container.streams.video[0]
+        rate = _rate(stream)
+        if rate is None:
+            raise VideoError(f"{path}: the video stream has no frame rate")
+        first = next(_decode(container, path), None)
+        if first is None:
+            raise VideoError(f"{path}: no decodable video frames (truncated or corrupt file?)")
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / av.time_base
+        else:
+            duration = 0.0
+        frames = stream.frames or max(1, round(duration * rate))
+        return VideoInfo(
+            path=path,
+            fps=float(rate),
+            frames=frames,
+            width=first.width,
+            height=first.height,
+            duration=duration or frames / float(rate),
+            codec=stream.codec_context.name,
+            rate=rate,
+        )
+
+
+def _decode(container: av.container.InputContainer, path: Path) -> Iterator[av.VideoFrame]:
+    count = 0
+    try:
+        for frame in container.decode(video=0):
+            count += 1
+            yield frame
+    except (av.FFmpegError, OSError) as error:
+        if count == 0:
+            raise _error(path, error) from None
+        raise VideoError(f"{path}: decoding failed after frame {count} ({error})") from None
+
+
+def iter_video_frames(path: str | Path) -> Iterator[av.VideoFrame]:
+    """Decoded PyAV frames of the first video stream, one at a time (memory stays flat)."""
+    path = Path(path)
+    with _open(path) as container:
+        yield from _decode(container, path)
+
+
+def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """RGB uint8 frames (H, W, 3) of a video file, one at a time."""
+    for frame in iter_video_frames(path):
+        yield frame.to_ndarray(format="rgb24")
+
+
+class VideoWriter:
+    """H.264 (yuv420p) MP4 writer with the index at the front (`movflags=+faststart`).
+
+    Frames are numbered in order at a constant `rate`; odd sizes are scaled to the next even size
+    (yuv420p needs even dimensions).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        width: int,
+        height: int,
+        rate: Fraction | float,
+        time_base: Fraction | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        rate = Fraction(rate).limit_denominator(100_000)
+        self.stream = self.container.add_stream("libx264", rate=rate)
+        self.stream.width = width + width % 2
+        self.stream.height = height + height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = {"preset": "veryfast", "crf": "23"}
+        self.stream.codec_context.time_base = time_base or 1 / rate
+        self.time_base = self.stream.codec_context.time_base
+        self.count = 0
+
+    def write(self, frame: av.VideoFrame | np.ndarray, pts: int | None = None) -> None:
+        """Encode one frame (PyAV frame or RGB uint8 array); `pts` in `time_base` units, default its index."""
+        if isinstance(frame, np.ndarray):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        if (frame.width, frame.height, frame.format.name) != (
+            self.stream.width,
+            self.stream.height,
+            "yuv420p",
+        ):
+            frame = frame.reformat(width=self.stream.width, height=self.stream.height, format="yuv420p")
+        frame.pts = self.count if pts is None else pts
+        frame.time_base = self.time_base
+        self.container.mux(self.stream.encode(frame))
+        self.count += 1
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file."""
+        try:
+            self.container.mux(self.stream.encode(None))
+        finally:
+            self.container.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

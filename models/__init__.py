@@ -1,0 +1,1 @@
+"""Models of Surveillance: the anomaly detector, its smoothing, metrics and ONNX export."""

@@ -1,0 +1,1 @@
+"""Video feature extractors: Inception-I3D (default) and SlowFast R50."""

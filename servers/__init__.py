@@ -1,0 +1,1 @@
+"""The Surveillance server: Flask API, persistence, offline video jobs, live sessions, users."""

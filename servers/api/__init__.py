@@ -1,0 +1,64 @@
+"""Blueprints, one per resource, all under /api."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+
+from servers.errors import ApiError
+from servers.storage.repositories import is_valid_id
+
+MAX_PAGE_SIZE = 100
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every blueprint under /api."""
+    from servers.api import auth, health, openapi, sessions, users, videos
+
+    for module in (health, auth, videos, sessions, users, openapi):
+        app.register_blueprint(module.blueprint, url_prefix="/api")
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object body, or ApiError 400 naming the problem."""
+    if not request.is_json:
+        raise ApiError(
+            415, "unsupported-media-type", "the body must be JSON (Content-Type: application/json)"
+        )
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "malformed-json", "the body is not valid JSON")
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed-json", f"the body must be a JSON object, not {type(body).__name__}")
+    return body
+
+
+def checked_id(value: str, what: str) -> str:
+    """A well-formed id, or ApiError 400."""
+    if not is_valid_id(value):
+        raise ApiError(400, "invalid-id", f"'{value}' is not a valid {what} id (32 hexadecimal digits)")
+    return value
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be an integer") from None
+    if not low <= value <= high:
+        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be in {low}..{high}")
+    return value
+
+
+def paging() -> tuple[int, int]:
+    """`page` (>= 1) and `page_size` (1..100) from the query string."""
+    return _int_arg("page", 1, 1, 1_000_000), _int_arg("page_size", 20, 1, MAX_PAGE_SIZE)
+
+
+def page_of(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:
+    """The list response shape."""
+    return {"items": items, "total": total, "page": page, "page_size": page_size}

@@ -1,0 +1,49 @@
+"""POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request, session
+
+from servers.api import json_body
+from servers.app import services
+from servers.auth import current_user, public_user, start_session, verify_password
+from servers.errors import ApiError
+
+blueprint = Blueprint("auth", __name__)
+
+
+@blueprint.post("/auth/login")
+def login() -> dict[str, Any]:
+    """Check the credentials (with per username+address backoff) and start a cookie session."""
+    body = json_body()
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not username or len(username) > 64:
+        raise ApiError(400, "invalid-field", "field 'username' must be a non-empty string")
+    if not isinstance(password, str) or not password or len(password) > 256:
+        raise ApiError(400, "invalid-field", "field 'password' must be a non-empty string")
+    svc = services()
+    address = request.remote_addr or "-"
+    svc.throttle.check(username, address)
+    user = svc.users.by_username(username)
+    if not verify_password(user["password_hash"] if user else None, password):
+        svc.throttle.failed(username, address)
+        raise ApiError(401, "invalid-credentials", "wrong username or password")
+    svc.throttle.succeeded(username, address)
+    assert user is not None
+    csrf_token = start_session(user)
+    return {"user": public_user(user), "csrf_token": csrf_token}
+
+
+@blueprint.post("/auth/logout")
+def logout() -> tuple[str, int]:
+    """End the cookie session."""
+    session.clear()
+    return "", 204
+
+
+@blueprint.get("/auth/me")
+def me() -> dict[str, Any]:
+    """The logged-in user and the session's CSRF token."""
+    return {"user": public_user(current_user()), "csrf_token": session["csrf_token"]}

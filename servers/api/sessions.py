@@ -1,0 +1,217 @@
+"""Live sessions: create, list, detail, stop, delete, MJPEG stream, server-sent events, alerts."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flask import Blueprint, Response, send_file, stream_with_context
+
+from servers.api import checked_id, json_body, page_of, paging
+from servers.app import services
+from servers.auth import require_role
+from servers.errors import ApiError
+from servers.live import LIVE_STATES, alert_to_api
+from servers.storage.repositories import new_id
+
+blueprint = Blueprint("sessions", __name__)
+MAX_SOURCE_LENGTH = 2048
+KEEPALIVE_SECONDS = 15.0
+
+
+def check_source(source: Any, allowed: tuple[str, ...]) -> str:
+    """A stream URL with an allowed scheme (and a host, or an existing file for file://), or ApiError 400."""
+    if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
+        raise ApiError(
+            400, "invalid-field", f"field 'source' must be a URL of 1-{MAX_SOURCE_LENGTH} characters"
+        )
+    if any(ord(char) < 33 or ord(char) == 127 for char in source):
+        raise ApiError(400, "invalid-source", "field 'source' must not contain spaces or control characters")
+    try:
+        parts = urlsplit(source)
+        parts.port  # noqa: B018 - raises ValueError for an invalid port
+    except ValueError as error:
+        raise ApiError(400, "invalid-source", f"field 'source' is not a valid URL ({error})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in allowed:
+        raise ApiError(
+            400,
+            "invalid-source",
+            f"stream scheme '{scheme or '(none)'}' is not allowed (allowed: {', '.join(allowed)})",
+        )
+    if scheme == "file":
+        if parts.netloc or not Path(unquote(parts.path)).is_file():
+            raise ApiError(400, "invalid-source", f"file source '{parts.path}' does not exist on the server")
+    elif not parts.hostname:
+        raise ApiError(400, "invalid-source", "field 'source' must name a host (scheme://host/...)")
+    return source
+
+
+def _session(session_id: str) -> dict[str, Any]:
+    item = services().sessions.get(checked_id(session_id, "session"))
+    if item is None:
+        raise ApiError(404, "not-found", f"session {session_id} does not exist")
+    return item
+
+
+def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
+    score = services().live.current_score(item["id"])
+    if score is not None:
+        item["current_score"] = score
+    return item
+
+
+@blueprint.post("/sessions")
+@require_role("admin")
+def create_session() -> tuple[dict[str, Any], int]:
+    """Start a live session `{name, source}`; 201 with the session."""
+    body = json_body()
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ApiError(
+            400, "invalid-field", "field 'name' must be a non-empty string of at most 200 characters"
+        )
+    svc = services()
+    source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
+    session_id = new_id()
+    svc.sessions.create(session_id=session_id, name=name.strip(), source=source)
+    try:
+        svc.live.start(session_id, source)
+    except ValueError as error:  # StreamError: the source cannot be opened; ModelError: no usable models
+        svc.sessions.delete(session_id)
+        if type(error).__name__ == "StreamError":
+            raise ApiError(400, "stream-unavailable", f"cannot open '{source}': {error}") from None
+        raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
+    except ImportError as error:
+        svc.sessions.delete(session_id)
+        raise ApiError(503, "unavailable", f"the inference engine is unavailable: {error}") from None
+    return _with_live_score(_session(session_id)), 201
+
+
+@blueprint.get("/sessions")
+def list_sessions() -> dict[str, Any]:
+    """A page of sessions, newest first."""
+    page, page_size = paging()
+    items, total = services().sessions.list(page=page, page_size=page_size)
+    return page_of([_with_live_score(item) for item in items], total, page, page_size)
+
+
+@blueprint.get("/sessions/<session_id>")
+def get_session(session_id: str) -> dict[str, Any]:
+    """One session."""
+    return _with_live_score(_session(session_id))
+
+
+@blueprint.post("/sessions/<session_id>/stop")
+@require_role("admin")
+def stop_session(session_id: str) -> dict[str, Any]:
+    """Stop a session (its history stays)."""
+    item = _session(session_id)
+    svc = services()
+    if svc.live.is_live(item["id"]):
+        svc.live.stop(item["id"])
+    elif item["state"] in LIVE_STATES:
+        svc.sessions.update(item["id"], state="stopped")
+    return _session(session_id)
+
+
+@blueprint.delete("/sessions/<session_id>")
+@require_role("admin")
+def delete_session(session_id: str) -> tuple[str, int]:
+    """Stop and delete a session with its alerts; snapshots go through the delayed removal task."""
+    item = _session(session_id)
+    svc = services()
+    svc.live.stop(item["id"])
+    svc.sessions.delete(item["id"])
+    svc.files.discard(svc.files.snapshot_dir(item["id"]))
+    return "", 204
+
+
+@blueprint.get("/sessions/<session_id>/stream")
+def stream(session_id: str) -> Response:
+    """MJPEG (multipart/x-mixed-replace) of the annotated frames, one every `frames-interval`."""
+    item = _session(session_id)
+    svc = services()
+    if not svc.live.is_live(item["id"]):
+        raise ApiError(409, "not-running", f"session {session_id} is {item['state']}")
+    live, interval = svc.live, svc.config.frames_interval
+
+    def frames() -> Iterator[bytes]:
+        while live.is_live(item["id"]):
+            jpeg = live.latest_jpeg(item["id"])
+            if jpeg:
+                yield (
+                    b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                    + str(len(jpeg)).encode()
+                    + b"\r\n\r\n"
+                    + jpeg
+                    + b"\r\n"
+                )
+            time.sleep(interval)
+
+    return Response(
+        stream_with_context(frames()),
+        mimetype="multipart/x-mixed-replace; boundary=frame",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@blueprint.get("/sessions/<session_id>/events")
+def events(session_id: str) -> Response:
+    """Server-sent events: `score`, `alert-start`, `alert-end`, `state`."""
+    item = _session(session_id)
+    live = services().live
+    subscriber = live.subscribe(item["id"])
+
+    def messages() -> Iterator[str]:
+        yield "retry: 2000\n\n"
+        initial = {"state": item["state"], "message": item.get("error") or ""}
+        yield f"event: state\ndata: {json.dumps(initial)}\n\n"
+        if subscriber is None:
+            return
+        try:
+            while True:
+                try:
+                    message = subscriber.get(timeout=KEEPALIVE_SECONDS)
+                except queue.Empty:
+                    yield ": keep-alive\n\n"
+                    continue
+                if message is None:
+                    return
+                name, data = message
+                yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
+        finally:
+            live.unsubscribe(item["id"], subscriber)
+
+    return Response(
+        messages(),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@blueprint.get("/sessions/<session_id>/alerts")
+def alerts(session_id: str) -> dict[str, Any]:
+    """A page of the session's alerts, newest first."""
+    item = _session(session_id)
+    page, page_size = paging()
+    items, total = services().sessions.alerts(item["id"], page=page, page_size=page_size)
+    return page_of([alert_to_api(alert) for alert in items], total, page, page_size)
+
+
+@blueprint.get("/sessions/<session_id>/alerts/<alert_id>/snapshot")
+def snapshot(session_id: str, alert_id: str) -> Response:
+    """The JPEG snapshot taken when the alert started."""
+    item = _session(session_id)
+    alert = services().sessions.get_alert(item["id"], checked_id(alert_id, "alert"))
+    if alert is None:
+        raise ApiError(404, "not-found", f"alert {alert_id} does not exist")
+    path = services().files.snapshot_path(item["id"], alert["id"])
+    if not path.is_file():
+        raise ApiError(404, "not-found", "the snapshot file does not exist")
+    return send_file(path, mimetype="image/jpeg", max_age=0)

@@ -1,0 +1,71 @@
+"""Users (admin only): list, create, delete, change password (users may change their own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from servers.api import checked_id, json_body, page_of, paging
+from servers.app import services
+from servers.auth import (
+    check_password,
+    check_role,
+    check_username,
+    current_user,
+    hash_password,
+    public_user,
+    require_role,
+)
+from servers.errors import ApiError
+from servers.storage.repositories import DuplicateUsername
+
+blueprint = Blueprint("users", __name__)
+
+
+@blueprint.get("/users")
+@require_role("admin")
+def list_users() -> dict[str, Any]:
+    """A page of users."""
+    page, page_size = paging()
+    items, total = services().users.list(page=page, page_size=page_size)
+    return page_of([public_user(user) for user in items], total, page, page_size)
+
+
+@blueprint.post("/users")
+@require_role("admin")
+def create_user() -> tuple[dict[str, Any], int]:
+    """Create a user `{username, password, role}`."""
+    body = json_body()
+    username, password = check_username(body.get("username")), check_password(body.get("password"))
+    role = check_role(body.get("role", "viewer"))
+    try:
+        user = services().users.create(username=username, password_hash=hash_password(password), role=role)
+    except DuplicateUsername as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    return public_user(user), 201
+
+
+@blueprint.delete("/users/<user_id>")
+@require_role("admin")
+def delete_user(user_id: str) -> tuple[str, int]:
+    """Delete a user (not yourself)."""
+    checked_id(user_id, "user")
+    if user_id == current_user()["id"]:
+        raise ApiError(409, "conflict", "you cannot delete your own account")
+    if not services().users.delete(user_id):
+        raise ApiError(404, "not-found", f"user {user_id} does not exist")
+    return "", 204
+
+
+@blueprint.put("/users/<user_id>/password")
+def change_password(user_id: str) -> tuple[str, int]:
+    """Set a user's password `{password}`: admins for anyone, others for themselves."""
+    checked_id(user_id, "user")
+    user = current_user()
+    if user["role"] != "admin" and user["id"] != user_id:
+        raise ApiError(403, "forbidden", "only admins change other users' passwords")
+    password = check_password(json_body().get("password"))
+    if not services().users.set_password(user_id, hash_password(password)):
+        raise ApiError(404, "not-found", f"user {user_id} does not exist")
+    return "", 204

@@ -1,0 +1,162 @@
+"""Videos: upload (streamed to disk, checked by decoding, queued), list, detail, files, delete."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+
+from servers.api import checked_id, page_of, paging
+from servers.app import services
+from servers.auth import require_role
+from servers.errors import ApiError
+from servers.media import MediaError, probe_video
+from servers.storage.repositories import new_id
+
+blueprint = Blueprint("videos", __name__)
+STATUSES = ("queued", "processing", "done", "failed")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _display_name(filename: str | None) -> str:
+    name = _UNSAFE_NAME.sub("", Path((filename or "").replace("\\", "/")).name).strip()
+    return name[:200] or "video"
+
+
+def _record(record_id: str) -> dict[str, Any]:
+    record = services().records.get(checked_id(record_id, "video"))
+    if record is None:
+        raise ApiError(404, "not-found", f"video {record_id} does not exist")
+    return record
+
+
+def _uploaded_paths() -> list[Path]:
+    paths = []
+    for storage in request.files.values():
+        name = getattr(storage.stream, "name", None)
+        storage.stream.close()
+        if isinstance(name, str):
+            paths.append(Path(name))
+    return paths
+
+
+@blueprint.post("/videos")
+@require_role("admin")
+def upload() -> tuple[dict[str, Any], int]:
+    """Accept a multipart `file`, check it decodes as video, queue it; 202 with the record."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(
+            415, "unsupported-media-type", "upload the video as multipart/form-data with field 'file'"
+        )
+    svc = services()
+    storage = request.files.get("file")
+    temporary = _uploaded_paths()
+    try:
+        if storage is None:
+            raise ApiError(400, "missing-file", "multipart field 'file' is missing")
+        upload_path = Path(storage.stream.name)  # type: ignore[attr-defined]
+        size = upload_path.stat().st_size
+        if size == 0:
+            raise ApiError(400, "empty-file", "the uploaded file is empty")
+        try:
+            probe_video(upload_path)
+        except MediaError as error:
+            raise ApiError(400, "not-a-video", f"file '{_display_name(storage.filename)}': {error}") from None
+        record_id = new_id()
+        svc.files.video_dir(record_id).mkdir(parents=True)
+        os.replace(upload_path, svc.files.upload_path(record_id))
+        record = svc.records.create(record_id=record_id, name=_display_name(storage.filename), size=size)
+        try:
+            svc.jobs.submit(record_id)
+        except ApiError:
+            svc.records.delete(record_id)
+            svc.files.discard(svc.files.video_dir(record_id))
+            raise
+        return record, 202
+    finally:
+        for path in temporary:
+            path.unlink(missing_ok=True)
+
+
+@blueprint.get("/videos")
+def list_videos() -> dict[str, Any]:
+    """A page of records (without scores), newest first; `status` filter, `q` name search."""
+    page, page_size = paging()
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError(
+            400, "invalid-parameter", f"query parameter 'status' must be one of {', '.join(STATUSES)}"
+        )
+    query = request.args.get("q") or None
+    if query is not None and len(query) > 200:
+        raise ApiError(400, "invalid-parameter", "query parameter 'q' must be at most 200 characters")
+    items, total = services().records.list(status=status, query=query, page=page, page_size=page_size)
+    return page_of(items, total, page, page_size)
+
+
+@blueprint.get("/videos/<record_id>")
+def get_video(record_id: str) -> dict[str, Any]:
+    """One record with its per-frame scores."""
+    record = _record(record_id)
+    record["scores"] = services().files.read_scores(record["id"]) or []
+    return record
+
+
+def _file(path: Path, mimetype: str, what: str) -> Response:
+    try:  # send_file opens the path once; a later removal does not disturb the open handle
+        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
+    except FileNotFoundError:
+        raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None
+
+
+@blueprint.get("/videos/<record_id>/result")
+def result(record_id: str) -> Response:
+    """The annotated MP4 (HTTP Range supported)."""
+    record = _record(record_id)
+    if record["status"] != "done":
+        raise ApiError(
+            409, "not-ready", f"video {record_id} is {record['status']}; the result exists once done"
+        )
+    return _file(services().files.result_path(record["id"]), "video/mp4", "result video")
+
+
+@blueprint.get("/videos/<record_id>/cover")
+def cover(record_id: str) -> Response:
+    """The cover image (JPEG)."""
+    record = _record(record_id)
+    return _file(services().files.cover_path(record["id"]), "image/jpeg", "cover")
+
+
+@blueprint.get("/videos/<record_id>/scores.csv")
+def scores_csv(record_id: str) -> Response:
+    """Per-frame scores as CSV `frame,time,score`."""
+    record = _record(record_id)
+    scores = services().files.read_scores(record["id"])
+    if scores is None:
+        raise ApiError(409, "not-ready", f"video {record_id} has no scores yet ({record['status']})")
+    fps = record.get("fps") or 1.0
+    text = io.StringIO()
+    text.write("frame,time,score\n")
+    for index, score in enumerate(scores):
+        text.write(f"{index},{index / fps:.3f},{score}\n")
+    return Response(
+        text.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{record["id"]}-scores.csv"'},
+    )
+
+
+@blueprint.delete("/videos/<record_id>")
+@require_role("admin")
+def delete_video(record_id: str) -> tuple[str, int]:
+    """Cancel the job, delete the record; its files go through the delayed removal task."""
+    record = _record(record_id)
+    svc = services()
+    svc.jobs.cancel(record["id"])
+    svc.records.delete(record["id"])
+    svc.files.discard(svc.files.video_dir(record["id"]))
+    return "", 204

@@ -1,0 +1,248 @@
+"""Flask application factory: configuration, persistence, background services, blueprints, security."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from flask import Flask, Request, g, request, session
+
+from servers.auth import (
+    ADMIN_PASSWORD_ENV,
+    CSRF_HEADER,
+    LoginThrottle,
+    csrf_valid,
+    hash_password,
+    load_secret_key,
+)
+from servers.config import ServerConfig, load_server_config
+from servers.errors import ApiError, register_error_handlers
+from servers.files import FileStore
+from servers.jobs import JobManager
+from servers.live import LIVE_STATES, LiveManager
+from servers.storage import (
+    Database,
+    DatabaseUnavailable,
+    RecordRepository,
+    SessionRepository,
+    UserRepository,
+    connect_database,
+)
+from servers.storage.repositories import DuplicateUsername
+
+log = logging.getLogger("servers")
+PUBLIC_ENDPOINTS = {"health.health", "auth.login", "openapi.openapi"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass
+class Services:
+    """Everything the views share; `app.extensions["surveillance"]`."""
+
+    config: ServerConfig
+    database: Database
+    files: FileStore
+    records: RecordRepository
+    sessions: SessionRepository
+    users: UserRepository
+    jobs: JobManager
+    live: LiveManager
+    throttle: LoginThrottle
+    inference_config: Any
+    admin_password: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _remover: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the workers, the removal task and the restart recovery."""
+        self.jobs.start()
+        self._remover = threading.Thread(target=self._remove_loop, name="removal-task", daemon=True)
+        self._remover.start()
+        recover(self)
+
+    def shutdown(self) -> None:
+        """Stop live sessions, workers and the removal task; close the database."""
+        self._stop.set()
+        self.live.stop_all()
+        self.jobs.stop()
+        if self._remover is not None:
+            self._remover.join(5)
+        self.database.close()
+
+    def _remove_loop(self) -> None:
+        while not self._stop.wait(self.config.remove_interval):
+            try:
+                removed = self.files.remove_expired(self.config.remove_interval)
+                if removed:
+                    log.info("removal task deleted %d entries", removed)
+            except OSError:
+                log.exception("removal task failed")
+
+
+def services() -> Services:
+    """The Services of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["surveillance"]
+
+
+class StreamingRequest(Request):
+    """Multipart file parts stream straight into the storage's uploads folder (never whole in memory)."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        directory = services().files.uploads_dir()
+        return tempfile.NamedTemporaryFile(
+            "w+b", dir=directory, prefix="upload-", suffix=".part", delete=False
+        )
+
+
+def load_inference(config: ServerConfig) -> Any:
+    """The inference engine's configuration named by the server config (None when it cannot be read)."""
+    try:
+        from inferences.config import load_inference_config
+    except ImportError:
+        log.warning("the inference engine is not importable; jobs and sessions will fail")
+        return None
+    return load_inference_config(config.inference_config or None)
+
+
+def ensure_admin(users: UserRepository) -> str | None:
+    """Create the admin on first start; returns the generated password when none was given."""
+    if users.count() > 0:
+        return None
+    password = os.environ.get(ADMIN_PASSWORD_ENV) or None
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        users.create(username="admin", password_hash=hash_password(password), role="admin")
+    except DuplicateUsername:
+        return None
+    return password if generated else None
+
+
+def recover(svc: Services) -> None:
+    """After a restart: requeue jobs left queued or processing (failed with the reason when their files
+    are gone), restart live sessions that were running (stopped when that fails)."""
+    for record in svc.records.with_status(["queued", "processing"]):
+        record_id = record["id"]
+        if svc.files.upload_path(record_id).exists() or svc.files.source_path(record_id).exists():
+            svc.records.update(record_id, status="queued", progress=0.0)
+            try:
+                svc.jobs.submit(record_id)
+            except ApiError as error:
+                svc.records.update(
+                    record_id, status="failed", error=f"not resumed after restart: {error.message}"
+                )
+        else:
+            svc.records.update(
+                record_id, status="failed", error="the server restarted and the uploaded file is gone"
+            )
+    for item in svc.sessions.with_states(list(LIVE_STATES)):
+        try:
+            svc.live.start(item["id"], item["source"])
+        except Exception as error:  # StreamError, missing engine or models: the session cannot run now
+            log.warning("session %s not restarted: %s", item["id"], error)
+            svc.sessions.update(
+                item["id"], state="stopped", error=f"not restarted after the server restarted: {error}"
+            )
+
+
+def create_app(config: ServerConfig | str | Path | None = None, *, start_services: bool = True) -> Flask:
+    """Build the Flask app. `config`: a ServerConfig, a TOML path, or None (env var or default file)."""
+    if not isinstance(config, ServerConfig):
+        config = load_server_config(config)
+    config.storage_directory.mkdir(parents=True, exist_ok=True)
+    app = Flask("servers")
+    app.request_class = StreamingRequest
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(
+        SECRET_KEY=load_secret_key(config.storage_directory),
+        SESSION_COOKIE_NAME="surveillance_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=config.upload_max_bytes,
+        MAX_FORM_MEMORY_SIZE=1 << 20,
+    )
+    files = FileStore(config.storage_directory)
+    database = connect_database(
+        config.db_connection_uri,
+        name=config.db_name,
+        storage_directory=config.storage_directory,
+        max_connections=config.db_connection_max,
+    )
+    records, sessions, users = (
+        RecordRepository(database),
+        SessionRepository(database),
+        UserRepository(database),
+    )
+    inference_config = load_inference(config)
+    svc = Services(
+        config=config,
+        database=database,
+        files=files,
+        records=records,
+        sessions=sessions,
+        users=users,
+        jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
+        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
+        throttle=LoginThrottle(free_attempts=config.login_free_attempts, max_delay=config.login_max_delay),
+        inference_config=inference_config,
+    )
+    app.extensions["surveillance"] = svc
+    try:
+        for repository in (records, sessions, users):
+            repository.ensure_indexes()
+        svc.admin_password = ensure_admin(users)
+        if svc.admin_password:
+            print(
+                f"Surveillance: created user 'admin' with password: {svc.admin_password}",
+                file=sys.stdout,
+                flush=True,
+            )
+        if start_services:
+            svc.start()
+    except DatabaseUnavailable as error:
+        log.error("database unavailable at start (%s); the API answers 503 until it is back", error)
+
+    register_error_handlers(app)
+    _register_security(app)
+    from servers.api import register_blueprints
+
+    register_blueprints(app)
+    return app
+
+
+def _register_security(app: Flask) -> None:
+    @app.before_request
+    def _authenticate() -> None:
+        if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        user_id = session.get("user_id")
+        user = services().users.get(user_id) if isinstance(user_id, str) else None
+        if user is None:
+            raise ApiError(401, "unauthorized", "log in first")
+        if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get(CSRF_HEADER)):
+            raise ApiError(403, "csrf", f"missing or wrong {CSRF_HEADER} header")
+        g.user = user
+        return None
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response

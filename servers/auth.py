@@ -1,0 +1,170 @@
+"""Authentication: argon2 password hashes, cookie sessions, CSRF tokens, roles and login throttling."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import g, session
+
+from servers.errors import ApiError
+
+ROLES = ("admin", "viewer")
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+ADMIN_PASSWORD_ENV = "SURVEILLANCE_ADMIN_PASSWORD"
+CSRF_HEADER = "X-CSRF-Token"
+
+_hasher = PasswordHasher()
+# A real hash to verify against when the user does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash (salted, slow) of `password`."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash` (None = unknown user, still spends the time)."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_username(value: Any) -> str:
+    """A valid username or ApiError 400."""
+    if not isinstance(value, str) or not USERNAME_PATTERN.fullmatch(value):
+        raise ApiError(
+            400, "invalid-field", "field 'username' must be 1-64 characters of letters, digits, '_', '.', '-'"
+        )
+    return value
+
+
+def check_password(value: Any) -> str:
+    """A password of acceptable length or ApiError 400."""
+    if not isinstance(value, str) or not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise ApiError(
+            400,
+            "invalid-field",
+            f"field 'password' must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters",
+        )
+    return value
+
+
+def check_role(value: Any) -> str:
+    """A known role or ApiError 400."""
+    if value not in ROLES:
+        raise ApiError(400, "invalid-field", f"field 'role' must be one of {', '.join(ROLES)}")
+    return value
+
+
+def load_secret_key(storage_directory: Path) -> bytes:
+    """The cookie-signing key: generated once, kept in `<storage>/secret_key` (mode 600)."""
+    path = storage_directory / "secret_key"
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_bytes(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(key)
+    return key
+
+
+def public_user(user: dict[str, Any]) -> dict[str, Any]:
+    """The API shape of a user (no hash)."""
+    return {
+        "id": user["id"],
+        "username": user["username"],
+        "role": user["role"],
+        "created_at": user["created_at"],
+    }
+
+
+def start_session(user: dict[str, Any]) -> str:
+    """Log `user` in on this cookie session; returns the new CSRF token."""
+    session.clear()
+    session["user_id"] = user["id"]
+    session["csrf_token"] = secrets.token_urlsafe(32)
+    session.permanent = True
+    return session["csrf_token"]
+
+
+def csrf_valid(header_value: str | None) -> bool:
+    """Whether the request's CSRF header matches the session's token."""
+    expected = session.get("csrf_token")
+    return bool(expected and header_value and hmac.compare_digest(expected, header_value))
+
+
+def current_user() -> dict[str, Any]:
+    """The logged-in user of this request (set by the app's before_request hook)."""
+    return g.user
+
+
+def require_role(role: str) -> Callable:
+    """Decorator: the view needs a logged-in user of `role` (403 otherwise)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if g.user["role"] != role:
+                raise ApiError(403, "forbidden", f"this action needs the '{role}' role")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class LoginThrottle:
+    """Exponential backoff per (username, client address) after `free_attempts` failures."""
+
+    def __init__(self, *, free_attempts: int, max_delay: float, capacity: int = 10_000) -> None:
+        self._free = free_attempts
+        self._max_delay = max_delay
+        self._capacity = capacity
+        self._failures: dict[tuple[str, str], tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, username: str, address: str) -> None:
+        """ApiError 429 (with Retry-After) while this pair must wait."""
+        with self._lock:
+            _, blocked_until = self._failures.get((username, address), (0, 0.0))
+        wait = blocked_until - time.monotonic()
+        if wait > 0:
+            raise ApiError(
+                429,
+                "too-many-attempts",
+                f"too many failed logins for '{username}'; retry in {wait:.0f} s",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+
+    def failed(self, username: str, address: str) -> None:
+        """Count a failure; past the free attempts the wait doubles up to the maximum."""
+        with self._lock:
+            if len(self._failures) >= self._capacity:
+                now = time.monotonic()
+                self._failures = {key: value for key, value in self._failures.items() if value[1] > now}
+            count = self._failures.get((username, address), (0, 0.0))[0] + 1
+            delay = 0.0 if count <= self._free else min(self._max_delay, 2.0 ** (count - self._free - 1))
+            self._failures[(username, address)] = (count, time.monotonic() + delay)
+
+    def succeeded(self, username: str, address: str) -> None:
+        """Forget the failures of this pair."""
+        with self._lock:
+            self._failures.pop((username, address), None)

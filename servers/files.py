@@ -1,0 +1,106 @@
+"""File layout under the storage directory; every path is built from server-made ids, never user input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from servers.storage.repositories import is_valid_id
+
+
+class FileStore:
+    """Where uploads, transcoded sources, results, covers, scores and snapshots live.
+
+    `videos/<id>/` holds one record's files; `snapshots/<session id>/<alert id>.jpg` a session's alert
+    images; `uploads/` the partial uploads while they stream in; `trash/` what waits for the removal task.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for name in ("videos", "snapshots", "uploads", "trash"):
+            (root / name).mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def _checked(identifier: str) -> str:
+        if not is_valid_id(identifier):
+            raise ValueError(f"not a server-made id: {identifier!r}")
+        return identifier
+
+    def video_dir(self, record_id: str) -> Path:
+        """The folder of one record."""
+        return self.root / "videos" / self._checked(record_id)
+
+    def upload_path(self, record_id: str) -> Path:
+        """The uploaded file as received."""
+        return self.video_dir(record_id) / "upload"
+
+    def source_path(self, record_id: str) -> Path:
+        """The transcoded video the detector reads."""
+        return self.video_dir(record_id) / "source.mp4"
+
+    def result_path(self, record_id: str) -> Path:
+        """The annotated result video."""
+        return self.video_dir(record_id) / "result.mp4"
+
+    def cover_path(self, record_id: str) -> Path:
+        """The cover image."""
+        return self.video_dir(record_id) / "cover.jpg"
+
+    def scores_path(self, record_id: str) -> Path:
+        """The per-frame scores (JSON list), kept out of the database documents."""
+        return self.video_dir(record_id) / "scores.json"
+
+    def snapshot_dir(self, session_id: str) -> Path:
+        """The folder of one session's alert snapshots."""
+        return self.root / "snapshots" / self._checked(session_id)
+
+    def snapshot_path(self, session_id: str, alert_id: str) -> Path:
+        """The snapshot of one alert."""
+        return self.snapshot_dir(session_id) / f"{self._checked(alert_id)}.jpg"
+
+    def uploads_dir(self) -> Path:
+        """Where partial uploads stream to."""
+        return self.root / "uploads"
+
+    def write_scores(self, record_id: str, scores: list[float]) -> None:
+        """Store per-frame scores atomically."""
+        path = self.scores_path(record_id)
+        partial = path.with_suffix(".part")
+        partial.write_text(json.dumps([round(float(score), 6) for score in scores]))
+        os.replace(partial, path)
+
+    def read_scores(self, record_id: str) -> list[float] | None:
+        """Per-frame scores, or None when not (yet) there."""
+        try:
+            return json.loads(self.scores_path(record_id).read_text())
+        except FileNotFoundError:
+            return None
+
+    def discard(self, path: Path) -> None:
+        """Move a folder or file to the trash; the removal task deletes it later (readers keep handles)."""
+        if path.exists():
+            target = self.root / "trash" / f"{time.time_ns()}-{path.name}"
+            os.replace(path, target)
+            os.utime(target)
+
+    def remove_expired(self, older_than: float) -> int:
+        """Delete trash entries and stale partial uploads older than `older_than` seconds; how many."""
+        removed = 0
+        deadline = time.time() - older_than
+        stale_uploads = time.time() - max(older_than, 3600)
+        for folder, limit in ((self.root / "trash", deadline), (self.uploads_dir(), stale_uploads)):
+            for entry in folder.iterdir():
+                try:
+                    if entry.lstat().st_mtime > limit:
+                        continue
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry)
+                    else:
+                        entry.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed

@@ -1,0 +1,182 @@
+"""Offline detection jobs: a bounded queue served by a fixed pool of worker threads."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from servers.config import ServerConfig
+from servers.errors import ApiError
+from servers.files import FileStore
+from servers.media import MediaError, TranscodeCancelled, resize_jpeg, transcode
+from servers.storage import DatabaseUnavailable, RecordRepository
+
+log = logging.getLogger("servers.jobs")
+TRANSCODE_SHARE = 0.2  # share of the progress bar taken by transcoding
+
+
+class JobManager:
+    """Runs transcode + `VideoDetector.detect` for queued records; one detector shared by the workers."""
+
+    def __init__(
+        self, *, config: ServerConfig, records: RecordRepository, files: FileStore, inference_config: Any
+    ) -> None:
+        self._config = config
+        self._records = records
+        self._files = files
+        self._inference_config = inference_config
+        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=config.queue_max)
+        self._cancel: dict[str, threading.Event] = {}
+        self._cancel_lock = threading.Lock()
+        self._detector: Any = None
+        self._detector_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.busy = 0
+
+    def start(self) -> None:
+        """Start the worker threads."""
+        for index in range(self._config.workers):
+            thread = threading.Thread(target=self._work, name=f"job-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel running jobs and stop the workers (queued records stay queued for the next start)."""
+        with self._cancel_lock:
+            for event in self._cancel.values():
+                event.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def status(self) -> dict[str, int]:
+        """Workers, busy workers, queued jobs."""
+        return {"workers": len(self._threads), "busy": self.busy, "queued": self._queue.qsize()}
+
+    def submit(self, record_id: str) -> None:
+        """Queue a record; ApiError 503 when the queue is full."""
+        with self._cancel_lock:
+            self._cancel[record_id] = threading.Event()
+        try:
+            self._queue.put_nowait(record_id)
+        except queue.Full:
+            raise ApiError(
+                503, "queue-full", f"{self._queue.maxsize} videos are waiting already; try again later"
+            ) from None
+
+    def cancel(self, record_id: str) -> None:
+        """Cancel a queued or running job (its record is being deleted)."""
+        with self._cancel_lock:
+            event = self._cancel.get(record_id)
+        if event is not None:
+            event.set()
+
+    def detector(self) -> Any:
+        """The shared VideoDetector, created on first use."""
+        with self._detector_lock:
+            if self._detector is None:
+                from inferences.offline import VideoDetector
+
+                self._detector = VideoDetector(self._inference_config)
+            return self._detector
+
+    def _work(self) -> None:
+        while True:
+            record_id = self._queue.get()
+            if record_id is None:
+                return
+            with self._cancel_lock:
+                cancel = self._cancel.setdefault(record_id, threading.Event())
+            self.busy += 1
+            try:
+                if not cancel.is_set():
+                    self._run(record_id, cancel)
+            except DatabaseUnavailable as error:
+                log.error("job %s: database unavailable: %s", record_id, error)
+            finally:
+                self.busy -= 1
+                with self._cancel_lock:
+                    self._cancel.pop(record_id, None)
+
+    def _run(self, record_id: str, cancel: threading.Event) -> None:
+        if self._records.update(record_id, status="processing", progress=0.0, error=None) is None:
+            return
+        reporter = _ProgressReporter(self._records, record_id)
+        files = self._files
+        try:
+            source = files.source_path(record_id)
+            if not source.exists():
+                transcode(
+                    files.upload_path(record_id),
+                    source,
+                    fps=self._config.video_speed,
+                    width=self._config.video_width,
+                    height=self._config.video_height,
+                    cover=files.cover_path(record_id),
+                    cover_size=(self._config.cover_width, self._config.cover_height),
+                    progress=lambda value: reporter(TRANSCODE_SHARE * value),
+                    cancel=cancel,
+                )
+                files.upload_path(record_id).unlink(missing_ok=True)
+            reporter(TRANSCODE_SHARE, force=True)
+            annotated_cover = files.video_dir(record_id) / "annotated-cover.jpg"
+            result = self.detector().detect(
+                source,
+                output_path=files.result_path(record_id),
+                cover_path=annotated_cover,
+                progress=lambda value: reporter(TRANSCODE_SHARE + (1 - TRANSCODE_SHARE) * value),
+                cancel=cancel,
+            )
+            if annotated_cover.exists():
+                resize_jpeg(
+                    annotated_cover,
+                    files.cover_path(record_id),
+                    (self._config.cover_width, self._config.cover_height),
+                )
+                annotated_cover.unlink()
+            files.write_scores(record_id, list(result.scores))
+            self._records.update(
+                record_id,
+                status="done",
+                progress=1.0,
+                fps=float(result.fps),
+                frames=int(result.frames),
+                duration=float(result.duration),
+                width=int(result.width),
+                height=int(result.height),
+                peak_score=float(result.peak_score),
+                threshold=float(self._inference_config.anomaly_threshold),
+                intervals=[interval.to_dict() for interval in result.intervals],
+                error=None,
+            )
+        except TranscodeCancelled:
+            log.info("job %s cancelled", record_id)
+        except Exception as error:  # the engine's own exceptions (DetectionCancelled, VideoError, ModelError)
+            if cancel.is_set() or type(error).__name__ == "DetectionCancelled":
+                log.info("job %s cancelled", record_id)
+                return
+            if isinstance(error, MediaError | ValueError):
+                reason = str(error)
+            else:
+                log.exception("job %s failed", record_id)
+                reason = f"internal error: {type(error).__name__}: {error}"
+            self._records.update(record_id, status="failed", error=reason)
+
+
+class _ProgressReporter:
+    """Writes progress to the record at most twice a second (and on forced values)."""
+
+    def __init__(self, records: RecordRepository, record_id: str) -> None:
+        self._records = records
+        self._record_id = record_id
+        self._last = 0.0
+
+    def __call__(self, value: float, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= 0.5:
+            self._last = now
+            self._records.update(self._record_id, progress=round(min(max(value, 0.0), 1.0), 4))

@@ -1,0 +1,220 @@
+"""Live sessions: one StreamDetector (and its thread) per session, alerts persisted as they happen,
+server-sent-event fan-out to any number of subscribers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from servers.files import FileStore
+from servers.storage import SessionRepository
+from servers.storage.repositories import new_id, utc_now
+
+log = logging.getLogger("servers.live")
+LIVE_STATES = ("starting", "running", "reconnecting")
+_ENGINE_STATES = {
+    "connecting": "starting",
+    "running": "running",
+    "reconnecting": "reconnecting",
+    "stopped": "stopped",
+    "failed": "failed",
+}
+SUBSCRIBER_BACKLOG = 256
+
+
+def epoch_to_iso(value: float) -> str:
+    """Epoch seconds as an ISO 8601 UTC string."""
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def engine_source(source: str) -> str:
+    """What the stream engine opens: URLs as they are, `file://` URLs as plain paths."""
+    parts = urlsplit(source)
+    return unquote(parts.path) if parts.scheme.lower() == "file" else source
+
+
+def alert_to_api(alert: dict[str, Any]) -> dict[str, Any]:
+    """The API shape of an alert (with its snapshot URL)."""
+    return {**alert, "snapshot_url": f"/api/sessions/{alert['session_id']}/alerts/{alert['id']}/snapshot"}
+
+
+class _Live:
+    """One running session: its detector, open alert and subscribers."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+        self.open_alert: str | None = None
+        self.current_score: float | None = None
+        self.subscribers: set[queue.Queue] = set()
+
+
+class LiveManager:
+    """Starts, stops and observes the StreamDetectors of live sessions."""
+
+    def __init__(self, *, sessions: SessionRepository, files: FileStore, inference_config: Any) -> None:
+        self._sessions = sessions
+        self._files = files
+        self._inference_config = inference_config
+        self._live: dict[str, _Live] = {}
+        self._lock = threading.Lock()
+
+    def start(self, session_id: str, source: str) -> None:
+        """Start the detector of a session (StreamError when the source cannot be opened at all)."""
+        from inferences.stream import StreamDetector
+
+        detector = StreamDetector(
+            self._inference_config,
+            engine_source(source),
+            on_event=lambda event: self._on_event(session_id, event),
+            on_state=lambda state, message=None: self._on_state(session_id, state, message),
+        )
+        with self._lock:
+            self._live[session_id] = _Live(detector)
+        self._sessions.update(session_id, state="starting", started_at=utc_now(), stopped_at=None, error=None)
+        try:
+            detector.start()
+        except BaseException:
+            with self._lock:
+                self._live.pop(session_id, None)
+            raise
+
+    def is_live(self, session_id: str) -> bool:
+        """Whether the session's detector runs in this process."""
+        with self._lock:
+            return session_id in self._live
+
+    def current_score(self, session_id: str) -> float | None:
+        """The newest score of a live session."""
+        with self._lock:
+            live = self._live.get(session_id)
+        return live.current_score if live else None
+
+    def latest_jpeg(self, session_id: str) -> bytes | None:
+        """The newest annotated frame of a live session."""
+        with self._lock:
+            live = self._live.get(session_id)
+        return live.detector.latest_jpeg() if live else None
+
+    def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
+        """Stop a session's detector, close its open alert and record the final state."""
+        with self._lock:
+            live = self._live.pop(session_id, None)
+        if live is None:
+            return
+        live.detector.stop()
+        live.detector.join(timeout)
+        now = utc_now()
+        if live.open_alert is not None:
+            alert = self._sessions.close_alert(
+                live.open_alert, end_time=now, peak_score=live.current_score or 0.0
+            )
+            if alert is not None:
+                self._send(live, "alert-end", alert_to_api(alert))
+        self._sessions.update(session_id, state=state, stopped_at=now, current_score=None)
+        self._send(live, "state", {"state": state, "message": "session stopped"})
+        for subscriber in list(live.subscribers):
+            subscriber.put(None)
+
+    def stop_all(self) -> None:
+        """Stop every live session, marking it stopped (used at shutdown: restarted at the next start)."""
+        with self._lock:
+            session_ids = list(self._live)
+        for session_id in session_ids:
+            self._stop_for_shutdown(session_id)
+
+    def _stop_for_shutdown(self, session_id: str) -> None:
+        with self._lock:
+            live = self._live.pop(session_id, None)
+        if live is not None:
+            live.detector.stop()
+            live.detector.join(10.0)
+            for subscriber in list(live.subscribers):
+                subscriber.put(None)
+
+    def subscribe(self, session_id: str) -> queue.Queue | None:
+        """A queue of (event name, data) for a live session; None when not live. (None, None) ends it."""
+        subscriber: queue.Queue = queue.Queue(maxsize=SUBSCRIBER_BACKLOG)
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is None:
+                return None
+            live.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, session_id: str, subscriber: queue.Queue) -> None:
+        """Forget a subscriber."""
+        with self._lock:
+            live = self._live.get(session_id)
+            if live is not None:
+                live.subscribers.discard(subscriber)
+
+    def _send(self, live: _Live, name: str, data: dict[str, Any]) -> None:
+        for subscriber in list(live.subscribers):
+            try:
+                subscriber.put_nowait((name, data))
+            except queue.Full:  # a slow reader loses its oldest event rather than blocking the detector
+                try:
+                    subscriber.get_nowait()
+                    subscriber.put_nowait((name, data))
+                except (queue.Empty, queue.Full):
+                    pass
+
+    def _on_state(self, session_id: str, state: str, message: str | None) -> None:
+        with self._lock:
+            live = self._live.get(session_id)
+        if live is None:
+            return
+        mapped = _ENGINE_STATES.get(state, state)
+        try:
+            fields: dict[str, Any] = {"state": mapped}
+            if mapped == "failed":
+                fields["error"] = message or "the stream failed"
+            if mapped in ("stopped", "failed"):
+                fields["stopped_at"] = utc_now()
+            self._sessions.update(session_id, **fields)
+        except Exception:
+            log.exception("session %s: cannot record state %s", session_id, state)
+        self._send(live, "state", {"state": mapped, "message": message or ""})
+
+    def _on_event(self, session_id: str, event: Any) -> None:
+        with self._lock:
+            live = self._live.get(session_id)
+        if live is None:
+            return
+        kind = type(event).__name__
+        try:
+            if kind == "ScoreEvent":
+                live.current_score = float(event.score)
+                self._send(live, "score", {"time": float(event.time), "score": float(event.score)})
+            elif kind == "AlertStart":
+                alert_id = new_id()
+                snapshot = self._files.snapshot_path(session_id, alert_id)
+                snapshot.parent.mkdir(parents=True, exist_ok=True)
+                partial = snapshot.with_name(snapshot.name + ".part")
+                partial.write_bytes(event.snapshot_jpeg or b"")
+                os.replace(partial, snapshot)
+                alert = self._sessions.add_alert(
+                    alert_id=alert_id,
+                    session_id=session_id,
+                    start_time=epoch_to_iso(float(event.time)),
+                    peak_score=float(event.score),
+                    category=getattr(event, "category", None),
+                )
+                live.open_alert = alert_id
+                self._send(live, "alert-start", alert_to_api(alert))
+            elif kind == "AlertEnd" and live.open_alert is not None:
+                alert = self._sessions.close_alert(
+                    live.open_alert,
+                    end_time=epoch_to_iso(float(event.time)),
+                    peak_score=float(event.peak_score),
+                )
+                live.open_alert = None
+                if alert is not None:
+                    self._send(live, "alert-end", alert_to_api(alert))
+        except Exception:
+            log.exception("session %s: cannot record event %s", session_id, kind)

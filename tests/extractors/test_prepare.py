@@ -1,0 +1,106 @@
+"""`prepare`: I3D ONNX files (fp32, fp16, int8) with the contract's I/O and metadata, parity on real clips."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from inferences.prepare import (
+    EXTRACTORS,
+    PrepareReport,
+    cosine,
+    prepare,
+    real_clips,
+    run_onnx,
+)
+from inferences.preprocess import Preprocessor
+from models.extractors.i3d import I3dFeatures
+from tests.conftest import REPO_ROOT
+from tests.extractors.conftest import GIF
+
+PREPROCESSOR = Preprocessor(width=224, height=224, segment_length=16)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, i3d) -> tuple[Path, PrepareReport]:
+    """`prepare("i3d")` into a temporary folder, INT8 calibrated on the Kinetics GIF's real frames."""
+    folder = tmp_path_factory.mktemp("prepared")
+    return folder, prepare("i3d", output_dir=folder, calibration_sources=[shared_data / GIF])
+
+
+@pytest.fixture(scope="module")
+def ped2_clips(shared_data: Path) -> np.ndarray:
+    """Two real Ped2 segments (one normal, one with a cyclist) that no calibration saw."""
+    clips = real_clips([shared_data / "ucsd-ped2" / "Test002.mp4"], PREPROCESSOR, 7)
+    return clips[[0, 6]]
+
+
+def test_writes_three_files_with_contract_metadata(prepared) -> None:
+    _, report = prepared
+    assert [p.name for p in report.written] == ["i3d-fp32.onnx", "i3d-fp16.onnx", "i3d-int8.onnx"]
+    for path in report.written:
+        model = onnx.load(str(path), load_external_data=False)
+        meta = {p.key: p.value for p in model.metadata_props}
+        assert meta["extractor"] == "i3d"
+        assert meta["feature_dim"] == "1024" and meta["segment_length"] == "16"
+        assert meta["input_height"] == meta["input_width"] == "224"
+        assert json.loads(meta["normalization_mean"]) == json.loads(meta["normalization_std"]) == [0.5] * 3
+        assert meta["precision"] == path.stem.split("-")[-1]
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (clip,) = session.get_inputs()
+        (features,) = session.get_outputs()
+        assert (clip.name, clip.type, clip.shape[1:]) == ("clip", "tensor(float)", [3, 16, 224, 224])
+        assert (features.name, features.type, features.shape[1]) == ("features", "tensor(float)", 1024)
+        assert isinstance(clip.shape[0], str)  # dynamic N
+
+
+def test_fp32_matches_pytorch_on_real_clips(prepared, i3d, ped2_clips: np.ndarray) -> None:
+    folder, report = prepared
+    assert report.fp32_cosine >= 0.9999
+    with torch.no_grad():
+        reference = I3dFeatures(i3d)(torch.from_numpy(ped2_clips)).numpy()
+    session = ort.InferenceSession(str(folder / "i3d-fp32.onnx"), providers=["CPUExecutionProvider"])
+    (batched,) = session.run(["features"], {"clip": ped2_clips})  # N = 2 in one call
+    assert batched.shape == (2, 1024)
+    assert cosine(reference, batched).min() >= 0.9999
+    np.testing.assert_allclose(batched, reference, rtol=1e-3, atol=1e-4)
+
+
+def test_fp16_and_int8_keep_the_features_on_unseen_real_clips(prepared, ped2_clips: np.ndarray) -> None:
+    folder, report = prepared
+    fp32 = run_onnx(folder / "i3d-fp32.onnx", ped2_clips)
+    assert report.fp16_cosine >= 0.999 and report.int8_cosine >= 0.99
+    assert cosine(fp32, run_onnx(folder / "i3d-fp16.onnx", ped2_clips)).min() >= 0.999
+    assert cosine(fp32, run_onnx(folder / "i3d-int8.onnx", ped2_clips)).min() >= 0.99
+    assert cosine(fp32[:1], fp32[1:]) < 0.99  # the two clips differ, so the check can fail
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "inferences", "prepare", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--checkpoint", "/nonexistent/i3d.pt"], "error: /nonexistent/i3d.pt: no such checkpoint file"),
+     (["--extractor", "alexnet"], "invalid choice: 'alexnet'")],
+)
+def test_cli_reports_bad_input(args: list[str], message: str) -> None:
+    result = _cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_lists_the_extractors() -> None:
+    result = _cli("--help")
+    assert result.returncode == 0
+    assert all(name in result.stdout for name in EXTRACTORS)

@@ -1,0 +1,113 @@
+"""Fixtures of the inference tests: tiny real ONNX models, configs using them, generated videos."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from inferences.config import InferenceConfig
+from inferences.preprocess import Preprocessor
+from tests.inference import tiny_models
+
+SIZE = 64  # extractor input of the tiny models (segment-width = segment-height)
+PED2_CLIP = "Test002.mp4"  # frames 95..180 (1-based) abnormal: a normal part, then a cyclist
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny extractor `tiny-fp32.onnx` (64x64 input) and an untrained detector `random-detector.onnx`."""
+    folder = tmp_path_factory.mktemp("models")
+    tiny_models.build_extractor(folder / "tiny-fp32.onnx", size=SIZE)
+    tiny_models.build_random_detector(folder / "random-detector.onnx", smoothing_window=3)
+    return folder
+
+
+def make_config(model_dir: Path, detector: str = "random-detector.onnx", **overrides) -> InferenceConfig:
+    """A config of the tiny models (CPU, one thread) with field overrides."""
+    values = dict(
+        providers=("CPUExecutionProvider",),
+        threads=1,
+        extraction_model_path=str(model_dir / "tiny-{precision}.onnx"),
+        detection_model_path=str(model_dir / detector),
+        segment_width=SIZE,
+        segment_height=SIZE,
+        history_length=16,
+    )
+    values.update(overrides)
+    return InferenceConfig(**values)
+
+
+@pytest.fixture(scope="session")
+def config(model_dir: Path) -> InferenceConfig:
+    return make_config(model_dir)
+
+
+@pytest.fixture(scope="session")
+def ped2_clip(shared_data: Path) -> tuple[Path, np.ndarray]:
+    """The Ped2 clip with a normal and an abnormal part, and its frame labels (0/1)."""
+    labels = json.loads((shared_data / "ucsd-ped2" / "labels.json").read_text())
+    entry = next(v for v in labels["videos"] if v["video"] == PED2_CLIP)
+    return shared_data / "ucsd-ped2" / PED2_CLIP, np.asarray(entry["frame_labels"], dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def trained_detector(model_dir: Path, ped2_clip: tuple[Path, np.ndarray]) -> Path:
+    """A detector trained (a few seconds) on the tiny features of the looping Ped2 clip at 4 segment phases.
+
+    It scores the cyclist part high and the normal part low, so an alert on the stream is meaningful:
+    it has to come from the abnormal frames, not from a threshold picked to fire anywhere.
+    """
+    path, frame_labels = ped2_clip
+    extractor = tiny_models.create_tiny_extractor()  # the same weights as tiny-fp32.onnx
+    prep = Preprocessor(width=SIZE, height=SIZE, segment_length=16)
+    frames = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            frames.append(prep.video_frame(frame))
+    looped = frames + frames
+    looped_labels = np.concatenate([frame_labels, frame_labels])
+    sequences, labels = [], []
+    for phase in (0, 4, 8, 12):
+        starts = range(phase, len(looped) - 15, 16)
+        clips = np.concatenate([prep.pack(looped[s : s + 16]) for s in starts])
+        with torch.no_grad():
+            sequences.append(extractor(torch.from_numpy(clips)).numpy())
+        labels.append(np.array([float(looped_labels[s : s + 16].mean() >= 0.5) for s in starts], np.float32))
+    return tiny_models.build_trained_detector(model_dir / "trained-detector.onnx", sequences, labels)
+
+
+def write_video(
+    path: Path,
+    *,
+    frames: int,
+    width: int,
+    height: int,
+    rate: Fraction | int = 25,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    seed: int = 0,
+    noise: int = 30,
+) -> Path:
+    """A generated video: a moving gradient plus uniform noise of `noise` grey levels."""
+    rng = np.random.default_rng(seed)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+        for i in range(frames):
+            image = (x + 7 * i) % 256 + rng.integers(0, noise + 1, (height, width, 3))
+            frame = av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path

@@ -1,0 +1,181 @@
+"""Offline detection end to end on real video with tiny real ONNX models (and the real I3D when built)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from inferences.config import REPO_ROOT, load_inference_config
+from inferences.offline import DetectionCancelled, VideoDetector
+from inferences.video import VideoError
+from models.detector import create_detector
+from tests.inference import tiny_models
+from tests.inference.conftest import make_config, write_video
+
+BORDER = 8
+
+
+def decoded(path: Path) -> tuple[Fraction, list[np.ndarray]]:
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate
+        return rate, [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def red_border(frame: np.ndarray) -> bool:
+    """The inner part of the left and right border strips is red (H.264 keeps it red within a margin)."""
+    h = frame.shape[0]
+    strips = np.concatenate(
+        [frame[h // 4 : 3 * h // 4, 1 : BORDER - 2], frame[h // 4 : 3 * h // 4, -BORDER + 2 : -1]]
+    )
+    r, g, b = strips.reshape(-1, 3).mean(axis=0)
+    return r > 180 and g < 80 and b < 80
+
+
+def test_ped2_clip_scores_border_and_intervals(
+    model_dir: Path, trained_detector: Path, ped2_clip, tmp_path
+) -> None:
+    path, labels = ped2_clip
+    config = make_config(model_dir, trained_detector.name, anomaly_border=BORDER)
+    progress: list[float] = []
+    result = VideoDetector(config).detect(
+        path, output_path=tmp_path / "result.mp4", cover_path=tmp_path / "cover.jpg", progress=progress.append
+    )
+    assert result.frames == len(labels) == len(result.scores)
+    assert len(result.segment_scores) == -(-len(labels) // 16)
+    assert result.fps == 10.0 and (result.width, result.height) == (360, 240)
+    scores = np.asarray(result.scores)
+    abnormal = scores >= config.anomaly_threshold
+    assert 0 < abnormal.sum() < len(scores)
+    # the detector was trained on this clip: its intervals follow the labelled cyclist (a pipeline check)
+    assert (abnormal == (labels == 1)).mean() > 0.8
+    assert result.peak_score == pytest.approx(scores.max())
+    for interval in result.intervals:
+        assert abnormal[interval.start_frame : interval.end_frame + 1].all()
+        assert interval.start_time == pytest.approx(interval.start_frame / 10)
+    assert sum(i.end_frame - i.start_frame + 1 for i in result.intervals) == abnormal.sum()
+    # result video: same frame count and rate, red border exactly on the frames at/above the threshold
+    rate, frames = decoded(tmp_path / "result.mp4")
+    assert rate == 10 and len(frames) == result.frames
+    assert [red_border(f) for f in frames] == abnormal.tolist()
+    data = (tmp_path / "result.mp4").read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")  # faststart: the index is at the front
+    with Image.open(tmp_path / "cover.jpg") as cover:
+        assert cover.format == "JPEG" and cover.size == (360, 240)
+    assert progress == sorted(progress) and progress[-1] == 1.0 and len(progress) > 3
+    assert not list(tmp_path.glob(".*part"))
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "height", "rate", "codec", "pix_fmt", "frames"),
+    [
+        ("odd.mkv", 97, 61, Fraction(30000, 1001), "libx264", "yuv444p", 37),
+        ("odd.avi", 97, 61, Fraction(15, 2), "mpeg4", "yuv420p", 16),
+        ("mjpeg.avi", 130, 66, Fraction(25), "mjpeg", "yuvj420p", 5),
+    ],
+)
+def test_odd_videos(config, tmp_path: Path, name, width, height, rate, codec, pix_fmt, frames) -> None:
+    source = write_video(
+        tmp_path / name, frames=frames, width=width, height=height, rate=rate, codec=codec, pix_fmt=pix_fmt
+    )
+    everything = make_config(Path(config.extraction_model_path).parent, anomaly_threshold=0.0)
+    result = VideoDetector(everything).detect(
+        source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg"
+    )
+    assert result.frames == frames == len(result.scores)
+    assert result.fps == pytest.approx(float(rate))
+    out_rate, out_frames = decoded(tmp_path / "r.mp4")
+    assert out_rate == rate and len(out_frames) == frames
+    assert all(red_border(f) for f in out_frames)  # threshold 0: every frame is abnormal
+    assert [(i.start_frame, i.end_frame) for i in result.intervals] == [(0, frames - 1)]
+
+
+def test_bad_video_and_cancel(config, tmp_path: Path) -> None:
+    detector = VideoDetector(config)
+    (tmp_path / "notes.mp4").write_text("not a video\n")
+    with pytest.raises(VideoError, match=r"notes\.mp4"):
+        detector.detect(tmp_path / "notes.mp4", output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg")
+    source = write_video(tmp_path / "long.mp4", frames=200, width=64, height=48)
+    cancel = threading.Event()
+
+    def progress(value: float) -> None:
+        if value > 0.2:
+            cancel.set()
+
+    with pytest.raises(DetectionCancelled):
+        detector.detect(
+            source,
+            output_path=tmp_path / "r.mp4",
+            cover_path=tmp_path / "c.jpg",
+            progress=progress,
+            cancel=cancel,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4", "notes.mp4"]  # no partial outputs
+
+
+def test_detect_cli(model_dir: Path, tmp_path: Path) -> None:
+    source = write_video(tmp_path / "in.mp4", frames=40, width=96, height=64, rate=25)
+    toml = tmp_path / "config.toml"
+    toml.write_text(
+        f'providers = ["CPUExecutionProvider"]\nthreads = 1\nsegment-width = 64\nsegment-height = 64\n'
+        f'extraction-model-path = "{model_dir}/tiny-{{precision}}.onnx"\n'
+        f'detection-model-path = "{model_dir}/random-detector.onnx"\nanomaly-threshold = 0.0\n'
+    )
+    run = [sys.executable, "-m", "inferences", "detect", "--config", str(toml)]
+    done = subprocess.run(
+        [*run, str(source), "--output", str(tmp_path / "out.mp4"), "--scores", str(tmp_path / "scores.json")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["fps"] == 25 and scores["frames"] == 40 and len(scores["scores"]) == 40
+    assert scores["intervals"][0]["start_frame"] == 0 and (tmp_path / "out.jpg").is_file()
+    bad = subprocess.run(
+        [*run, str(tmp_path / "missing.mp4"), "--output", str(tmp_path / "x.mp4")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "file not found" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_real_i3d_end_to_end(shared_data: Path, tmp_path: Path) -> None:
+    """The built I3D extractor (and the shipped detector, or an untrained one of the same shape until it is
+    built) on the shortest real Ped2 clip: the config matches the model, one score per frame, borders."""
+    config = load_inference_config()
+    if not config.extraction_model_file.is_file():
+        pytest.skip(f"{config.extraction_model_file.relative_to(REPO_ROOT)} is not built yet (make install)")
+    if not config.detection_model_file.is_file():
+        detector = tmp_path / "untrained-i3d-detector.onnx"
+        tiny_models.export(create_detector(feature_dim=1024), detector, smoothing_window=1)
+        config = dataclasses.replace(config, detection_model_path=str(detector))
+    config = dataclasses.replace(config, providers=("CPUExecutionProvider",), threads=2)
+    path = shared_data / "ucsd-ped2" / "Test009.mp4"  # 120 frames
+    result = VideoDetector(config).detect(path, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg")
+    assert result.frames == len(result.scores) == 120 and len(result.segment_scores) == 8
+    assert all(0.0 <= s <= 1.0 for s in result.scores)
+    rate, frames = decoded(tmp_path / "r.mp4")
+    assert rate == 10 and len(frames) == 120
+    assert [red_border(f) for f in frames] == [s >= config.anomaly_threshold for s in result.scores]
+
+
+def test_long_sequences_are_scored_in_chunks_with_context(model_dir: Path) -> None:
+    detector = VideoDetector(make_config(model_dir, history_length=64))
+    features = np.random.default_rng(0).normal(size=(2500, 32)).astype(np.float32)
+    chunked = detector.segment_scores(features)  # 1024-segment chunks
+    whole = detector.segment_scores(features, chunk=len(features))
+    assert chunked.shape == (2500,)
+    np.testing.assert_allclose(chunked[:1024], whole[:1024], atol=1e-5)
+    np.testing.assert_allclose(chunked, whole, atol=1e-2)  # 64 segments of context are enough

@@ -1,0 +1,189 @@
+"""Live detection: a real HTTP stream served by Debian's ffmpeg, a file source, the watch CLI, bad sources."""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from inferences.config import REPO_ROOT
+from inferences.preprocess import Preprocessor
+from inferences.stream import AlertEnd, AlertStart, ScoreEvent, StreamDetector, StreamError
+from tests.inference.conftest import make_config, write_video
+from tests.inference.test_offline import red_border
+
+FFMPEG = "/usr/bin/ffmpeg"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(clip: Path, port: int) -> subprocess.Popen:
+    """ffmpeg serving `clip` in a loop, at its own rate, as MPEG-TS over HTTP (one client)."""
+    command = [
+        FFMPEG,
+        "-loglevel",
+        "error",
+        "-re",
+        "-stream_loop",
+        "-1",
+        "-i",
+        str(clip),
+        "-c",
+        "copy",
+        "-f",
+        "mpegts",
+        "-listen",
+        "1",
+        f"http://127.0.0.1:{port}/live",
+    ]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL)
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def nearest_frame(image: np.ndarray, clip: Path) -> int:
+    """Index of the clip frame closest to `image` (compared at 64x64 away from the annotation)."""
+    prep = Preprocessor(width=64, height=64, segment_length=16, crop=(0.2, 0.2, 0.95, 0.95))
+    target = prep.frame(image).astype(np.float32)
+    with av.open(str(clip)) as container:
+        distances = [
+            np.square(prep.frame(f.to_ndarray(format="rgb24")) - target).mean()
+            for f in container.decode(video=0)
+        ]
+    return int(np.argmin(distances))
+
+
+@pytest.mark.skipif(not Path(FFMPEG).exists(), reason=f"{FFMPEG} is not installed (apt-get install ffmpeg)")
+def test_live_stream_alerts_on_the_abnormal_part_and_recovers(model_dir, trained_detector, ped2_clip) -> None:
+    """The trained tiny detector scores Test002's cyclist part high and its normal part low: the stream
+    starts at frame 0, so scores stay below the threshold for the first ~9 s, then the alert's snapshot
+    must show a frame of the labelled abnormal part (found by nearest-frame matching against the clip)."""
+    clip, labels = ped2_clip
+    port = free_port()
+    server = serve(clip, port)
+    events: list = []
+    states: list[str] = []
+    config = make_config(
+        model_dir, trained_detector.name, reconnect_delay=0.2, reconnect_max_delay=1.0, open_timeout=5.0
+    )
+    detector = StreamDetector(
+        config,
+        f"http://127.0.0.1:{port}/live",
+        on_event=events.append,
+        on_state=lambda state, message: states.append(state),
+    )
+    try:
+        time.sleep(0.5)
+        detector.start()
+        assert detector.state == "running"
+        wait_for(lambda: any(isinstance(e, AlertStart) for e in events), 30, "an alert")
+        alert = next(e for e in events if isinstance(e, AlertStart))
+        before = [e.score for e in events[: events.index(alert)] if isinstance(e, ScoreEvent)]
+        assert before and min(before) < config.anomaly_threshold  # normal part scored below the threshold
+        assert alert.score >= config.anomaly_threshold
+        snapshot = np.asarray(Image.open(io.BytesIO(alert.snapshot_jpeg)).convert("RGB"))
+        assert red_border(snapshot)
+        assert labels[nearest_frame(snapshot, clip)] == 1  # the alert fired on the cyclist part
+        assert red_border(np.asarray(Image.open(io.BytesIO(detector.latest_jpeg())).convert("RGB"))) == (
+            detector.current_score >= config.anomaly_threshold
+        )
+        # kill the stream server: the detector reconnects with backoff until it is back
+        server.kill()
+        server.wait()
+        wait_for(lambda: detector.state == "reconnecting", 15, "state reconnecting")
+        time.sleep(1.0)
+        server = serve(clip, port)
+        wait_for(lambda: detector.state == "running", 15, "state running again")
+        scored = len([e for e in events if isinstance(e, ScoreEvent)])
+        wait_for(lambda: len([e for e in events if isinstance(e, ScoreEvent)]) > scored, 15, "new scores")
+        assert (
+            states[:2] == ["connecting", "running"] and "reconnecting" in states and states[-1] == "running"
+        )
+    finally:
+        detector.stop()
+        server.kill()
+        server.wait()
+    assert detector.join(10)
+    assert detector.state == "stopped"
+
+
+def test_file_source_plays_at_its_rate_records_and_stops(model_dir, tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.mp4", frames=40, width=96, height=64, rate=25)
+    config = make_config(model_dir, anomaly_threshold=0.0, prepare_interval=0.04)
+    events: list = []
+    detector = StreamDetector(config, str(source), on_event=events.append, record_path=tmp_path / "rec.mp4")
+    started = time.monotonic()
+    detector.start()
+    assert detector.join(10)
+    elapsed = time.monotonic() - started
+    assert detector.state == "stopped" and elapsed >= 1.4  # 40 frames at 25 fps take 1.6 s
+    kinds = [type(e) for e in events]
+    assert ScoreEvent in kinds and kinds.index(AlertStart) < kinds.index(AlertEnd)  # closed at the end
+    with av.open(str(tmp_path / "rec.mp4")) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert 10 <= len(frames) <= 41 and red_border(frames[-1]) and not red_border(frames[0])
+    assert detector.stats()["segments"] >= 1
+
+
+def test_watch_cli_prints_alerts(model_dir, tmp_path: Path) -> None:
+    source = write_video(tmp_path / "clip.mp4", frames=40, width=96, height=64, rate=25)
+    toml = tmp_path / "config.toml"
+    toml.write_text(
+        'providers = ["CPUExecutionProvider"]\nsegment-width = 64\nsegment-height = 64\n'
+        "prepare-interval = 0.04\n"
+        f'extraction-model-path = "{model_dir}/tiny-{{precision}}.onnx"\n'
+        f'detection-model-path = "{model_dir}/random-detector.onnx"\nanomaly-threshold = 0.0\n'
+    )
+    run = [sys.executable, "-m", "inferences", "watch", "--config", str(toml), "--duration", "10"]
+    done = subprocess.run([*run, str(source)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "ALERT start" in done.stdout and "ALERT end" in done.stdout
+    bad = subprocess.run(
+        [*run, "rtsp://127.0.0.1:1/none"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "cannot open" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("", "empty"),
+        ("ftp://127.0.0.1/video", "unsupported scheme"),
+        ("http:///nohost", "no host"),
+        ("/no/such/file.mp4", "file not found"),
+        ("/dev/video99", "no such camera"),
+    ],
+)
+def test_bad_sources(config, source: str, message: str) -> None:
+    with pytest.raises(StreamError, match=message):
+        StreamDetector(config, source)
+
+
+def test_refused_connection_fails_on_start(config) -> None:
+    states: list[str] = []
+    detector = StreamDetector(
+        config, f"http://127.0.0.1:{free_port()}/live", on_state=lambda s, m: states.append(s)
+    )
+    with pytest.raises(StreamError, match="cannot open"):
+        detector.start()
+    assert (
+        detector.state == "failed" and states == ["connecting", "failed"] and "cannot open" in detector.error
+    )

@@ -1,0 +1,122 @@
+"""Tiny REAL ONNX models for the inference tests and the benchmark fallback (small data, not mocks).
+
+- extractor: a small 3-D conv net exported to the extractor contract (`clip` [N,3,T,H,W] -> `features`
+  [N,D], metadata props as `python -m inferences prepare` writes them);
+- detector: `models.detector.create_detector` exported with `models.export.export_detector`, either with
+  random weights or trained for a few seconds on one labelled Ped2 clip (so that its alerts mean something).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.detector import create_detector
+from models.export import export_detector, export_onnx
+
+FEATURE_DIM = 32
+
+
+class TinyExtractor(nn.Module):
+    """3-D conv features: two strided conv layers, global average pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv3d(3, 16, kernel_size=(3, 7, 7), stride=(2, 4, 4), padding=(1, 3, 3)),
+            nn.ReLU(),
+            nn.Conv3d(16, FEATURE_DIM, kernel_size=3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool3d(1),
+            nn.Flatten(),
+        )
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        return self.net(clip)
+
+
+def create_tiny_extractor(*, seed: int = 0) -> TinyExtractor:
+    """A TinyExtractor with seeded (deterministic) weights."""
+    torch.manual_seed(seed)
+    return TinyExtractor().eval()
+
+
+def build_extractor(path: Path, *, size: int, segment_length: int = 16, seed: int = 0) -> Path:
+    """Export the seeded TinyExtractor for `size` x `size` input to `path`."""
+    model = create_tiny_extractor(seed=seed)
+    export_onnx(
+        model,
+        path,
+        example_inputs=(torch.randn(2, 3, segment_length, size, size),),
+        input_names=["clip"],
+        output_names=["features"],
+        dynamic_axes={"clip": {0: "batch"}, "features": {0: "batch"}},
+        metadata={
+            "extractor": "tiny",
+            "feature_dim": str(FEATURE_DIM),
+            "segment_length": str(segment_length),
+            "input_height": str(size),
+            "input_width": str(size),
+            "normalization_mean": json.dumps([0.5, 0.5, 0.5]),
+            "normalization_std": json.dumps([0.5, 0.5, 0.5]),
+            "precision": "fp32",
+        },
+    )
+    return Path(path)
+
+
+def _detector(seed: int):
+    torch.manual_seed(seed)
+    return create_detector(
+        feature_dim=FEATURE_DIM, model_dim=16, num_heads=2, attention_window=5, dropout=0.0
+    )
+
+
+def export(model: nn.Module, path: Path, *, smoothing_window: int) -> Path:
+    metadata = {"segment_length": "16", "smoothing_window": str(smoothing_window), "extractor": "tiny"}
+    return export_detector(model.eval(), path, metadata=metadata)
+
+
+def build_random_detector(path: Path, *, smoothing_window: int = 1, seed: int = 0) -> Path:
+    """Export an untrained detector (random weights) to `path`."""
+    return export(_detector(seed), path, smoothing_window=smoothing_window)
+
+
+def build_trained_detector(
+    path: Path, sequences: list[np.ndarray], labels: list[np.ndarray], *, steps: int = 150, seed: int = 0
+) -> Path:
+    """Train a detector on feature sequences (T, D) with segment labels (T,) in {0, 1}, export it.
+
+    Random windows of the sequences are used so scores do not depend on where the history starts.
+    """
+    model = _detector(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(seed)
+    loss_fn = nn.BCEWithLogitsLoss()
+    for _ in range(steps):
+        batch_x, batch_y = [], []
+        for _ in range(8):
+            k = rng.integers(len(sequences))
+            x, y = sequences[k], labels[k]
+            length = int(rng.integers(3, len(x) + 1))
+            start = int(rng.integers(0, len(x) - length + 1))
+            batch_x.append(x[start : start + length])
+            batch_y.append(y[start : start + length])
+        longest = max(len(x) for x in batch_x)
+        features = torch.zeros(len(batch_x), longest, FEATURE_DIM)
+        targets = torch.zeros(len(batch_x), longest)
+        mask = torch.zeros(len(batch_x), longest, dtype=torch.bool)
+        for i, (x, y) in enumerate(zip(batch_x, batch_y, strict=True)):
+            features[i, : len(x)] = torch.from_numpy(x)
+            targets[i, : len(y)] = torch.from_numpy(y)
+            mask[i, : len(x)] = True
+        logits = model.logits(features, mask)
+        loss = loss_fn(logits[mask], targets[mask])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return export(model, path, smoothing_window=1)

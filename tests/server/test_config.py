@@ -1,0 +1,68 @@
+"""Server configuration: the shipped file, overrides and errors naming the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from servers.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_server_config
+from tests.server.harness import REPO_ROOT, write_toml
+
+
+def test_shipped_config_has_every_field() -> None:
+    import tomllib
+
+    keys = set(tomllib.loads(DEFAULT_CONFIG_PATH.read_text()))
+    fields = {name.replace("_", "-") for name in ServerConfig.__dataclass_fields__}
+    assert keys == fields
+    config = load_server_config(DEFAULT_CONFIG_PATH)
+    assert config.db_connection_uri == "" and config.allowed_stream_schemes == ("rtsp", "http", "https")
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Server", 1)[1].split("\n## ", 1)[0]
+    missing = [key for key in keys if f"`{key}`" not in section]
+    assert not missing, f"README section 'Server' does not document {missing}"
+
+
+def test_environment_variable_points_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_toml(tmp_path / "other.toml", {"port": 6001, "storage-directory": "relative/store"})
+    monkeypatch.setenv("SURVEILLANCE_SERVER_CONFIG", str(path))
+    config = load_server_config()
+    assert config.port == 6001 and config.storage_directory == REPO_ROOT / "relative/store"
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"video-speed": 0}, "video-speed"),
+        ({"workers": "two"}, "workers"),
+        ({"workers": 1.5}, "workers"),
+        ({"db-connection-uri": "postgres://x"}, "db-connection-uri"),
+        ({"allowed-stream-schemes": ["gopher"]}, "allowed-stream-schemes"),
+        ({"frames-interval": -1}, "frames-interval"),
+        ({"no-such-field": 1}, "no-such-field"),
+        ({"port": 70000}, "port"),
+    ],
+)
+def test_invalid_values_name_the_field(tmp_path: Path, values: dict, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        load_server_config(write_toml(tmp_path / "bad.toml", values))
+
+
+def test_cli_reports_bad_config_without_traceback(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "bad.toml", {"workers": 0})
+    result = subprocess.run(
+        [sys.executable, "-m", "servers", "serve", "--config", str(path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.startswith("error: ")
+        and "workers" in result.stderr
+        and "Traceback" not in result.stderr
+    )

@@ -1,0 +1,83 @@
+"""Restart recovery: a killed server leaves nothing stuck after it starts again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from servers.config import ServerConfig
+from servers.storage import RecordRepository, SessionRepository, connect_database
+from servers.storage.repositories import new_id
+from tests.server.harness import ServerProcess, wait_for
+from tests.server.live import FfmpegStream
+from tests.server.test_videos import upload, wait_done
+
+
+def test_killed_server_resumes_jobs_and_sessions(
+    tmp_path: Path, inference_config: Path, shared_data: Path
+) -> None:
+    clip = shared_data / "ucsd-ped2" / "Test003.mp4"
+    server = ServerProcess(tmp_path, inference_config=str(inference_config)).start()
+    first = FfmpegStream(clip)
+    gone = FfmpegStream(clip)
+    try:
+        admin = server.admin()
+        resumed = admin.post("/api/sessions", json={"name": "resumed", "source": first.url}).json()
+        lost = admin.post("/api/sessions", json={"name": "lost", "source": gone.url}).json()
+        for session in (resumed, lost):
+            wait_for(
+                lambda s=session: admin.get(f"/api/sessions/{s['id']}").json()["state"] == "running",
+                30,
+                message="session running",
+            )
+        records = [upload(admin, clip, f"before-crash-{index}.mp4").json() for index in range(2)]
+        server.stop(kill=True)  # SIGKILL: no chance to clean up
+        first.stop()
+        gone.stop()
+
+        database = connect_database(
+            "", name=ServerConfig().db_name, storage_directory=server.storage, max_connections=1
+        )
+        orphan = new_id()  # a job whose upload vanished while the server was down
+        RecordRepository(database).create(record_id=orphan, name="orphan.mp4", size=1)
+        RecordRepository(database).update(orphan, status="processing", progress=0.5)
+        states = {s["id"]: s["state"] for s in SessionRepository(database).with_states(["running"])}
+        assert states.keys() == {resumed["id"], lost["id"]}
+        statuses = {RecordRepository(database).get(r["id"])["status"] for r in records}
+        assert statuses <= {"queued", "processing"}
+        database.close()
+
+        first = FfmpegStream(clip, port=first.port)  # the camera of `resumed` is back, `lost`'s is not
+        server.start()
+        admin = server.admin()
+        for record in records:
+            assert wait_done(admin, record["id"], timeout=120)["status"] == "done"
+        failed = admin.get(f"/api/videos/{orphan}").json()
+        assert failed["status"] == "failed" and "restarted" in failed["error"]
+        again = wait_for(
+            lambda: (s := admin.get(f"/api/sessions/{resumed['id']}").json())["state"] == "running" and s,
+            30,
+            message="session restarted",
+        )
+        assert again["started_at"] > resumed["created_at"]
+        stopped = admin.get(f"/api/sessions/{lost['id']}").json()
+        assert stopped["state"] == "stopped" and "not restarted" in stopped["error"]
+        assert admin.post(f"/api/sessions/{resumed['id']}/stop").json()["state"] == "stopped"
+    finally:
+        server.stop()
+        first.stop()
+        gone.stop()
+
+
+def test_database_unreachable_is_503(tmp_path: Path) -> None:
+    from servers.app import create_app
+
+    config = ServerConfig(
+        storage_directory=tmp_path, db_connection_uri="mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300"
+    )
+    app = create_app(config, start_services=False)
+    client = app.test_client()
+    response = client.get("/api/health")
+    assert response.status_code == 503 and response.json["database"]["status"] == "unavailable"
+    login = client.post("/api/auth/login", json={"username": "admin", "password": "whatever1"})
+    assert login.status_code == 503 and login.json["error"] == "database-unavailable"
+    assert "Traceback" not in login.get_data(as_text=True)

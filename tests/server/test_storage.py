@@ -1,0 +1,127 @@
+"""The repositories on the embedded engine (montydb on disk) and, when MONGODB_URI is set, real MongoDB."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from servers.storage import Database, RecordRepository, SessionRepository, UserRepository, connect_database
+from servers.storage.repositories import DuplicateUsername, new_id
+
+MONGODB_URI = os.environ.get("MONGODB_URI", "")
+
+
+@pytest.fixture(params=["montydb", "mongodb"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "mongodb":
+        if not MONGODB_URI:
+            pytest.skip("MONGODB_URI is not set: no real MongoDB to test against")
+        name = f"surveillance_test_{new_id()[:8]}"
+        db = connect_database(MONGODB_URI, name=name, storage_directory=tmp_path, max_connections=4)
+        yield db
+        db.drop()
+        db.close()
+    else:
+        db = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
+        yield db
+        db.close()
+
+
+def repositories(database: Database) -> tuple[RecordRepository, SessionRepository, UserRepository]:
+    repos = RecordRepository(database), SessionRepository(database), UserRepository(database)
+    for repo in repos:
+        repo.ensure_indexes()
+    return repos
+
+
+def test_records_paging_filter_search_update(database: Database) -> None:
+    records, _, _ = repositories(database)
+    ids = []
+    for index in range(25):
+        record_id = new_id()
+        records.create(record_id=record_id, name=f"Camera {index:02d}.mp4", size=index)
+        ids.append(record_id)
+    records.update(ids[3], status="done", progress=1.0, intervals=[{"start_frame": 0}])
+    records.update(ids[4], status="done")
+    page, total = records.list(status=None, query=None, page=1, page_size=10)
+    assert total == 25 and [item["id"] for item in page] == ids[::-1][:10]
+    last, _ = records.list(status=None, query=None, page=3, page_size=10)
+    assert [item["id"] for item in last] == ids[::-1][20:]
+    done, total = records.list(status="done", query=None, page=1, page_size=10)
+    assert total == 2 and {item["id"] for item in done} == {ids[3], ids[4]}
+    found, total = records.list(status=None, query="camera 1", page=1, page_size=50)
+    assert total == 10 and all("Camera 1" in item["name"] for item in found)
+    special, total = records.list(status=None, query=".*", page=1, page_size=50)
+    assert total == 0 and special == []  # the search text is literal, not a pattern
+    got = records.get(ids[3])
+    assert got["status"] == "done" and got["intervals"] == [{"start_frame": 0}] and got["id"] == ids[3]
+    assert records.update(new_id(), status="done") is None
+    assert [item["id"] for item in records.with_status(["queued"])][:2] == ids[:2]
+    assert records.delete(ids[0]) and not records.delete(ids[0])
+    assert records.get(ids[0]) is None
+
+
+def test_sessions_and_alerts(database: Database) -> None:
+    _, sessions, _ = repositories(database)
+    session_id = new_id()
+    sessions.create(session_id=session_id, name="door", source="rtsp://cam/1")
+    alert_ids = []
+    for second in range(3):
+        alert_id = new_id()
+        sessions.add_alert(
+            alert_id=alert_id,
+            session_id=session_id,
+            start_time=f"2026-01-01T00:00:0{second}Z",
+            peak_score=0.9,
+            category=None,
+        )
+        alert_ids.append(alert_id)
+    assert sessions.get(session_id)["alerts_count"] == 3
+    closed = sessions.close_alert(alert_ids[0], end_time="2026-01-01T00:00:05Z", peak_score=0.95)
+    assert closed["end_time"] and closed["peak_score"] == 0.95
+    items, total = sessions.alerts(session_id, page=1, page_size=2)
+    assert total == 3 and [item["id"] for item in items] == alert_ids[::-1][:2]
+    assert sessions.get_alert(new_id(), alert_ids[0]) is None
+    assert [item["id"] for item in sessions.with_states(["starting"])] == [session_id]
+    assert sessions.delete(session_id)
+    assert sessions.alerts(session_id, page=1, page_size=10) == ([], 0)
+
+
+def test_users_unique_under_concurrency(database: Database) -> None:
+    _, _, users = repositories(database)
+    outcomes: list[str] = []
+
+    def create() -> None:
+        try:
+            users.create(username="same", password_hash="h", role="viewer")
+            outcomes.append("created")
+        except DuplicateUsername:
+            outcomes.append("duplicate")
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["created"] + ["duplicate"] * 5
+    user = users.by_username("same")
+    assert users.count() == 1 and users.count(role="admin") == 0
+    assert users.set_password(user["id"], "h2") and users.get(user["id"])["password_hash"] == "h2"
+    assert not users.set_password(new_id(), "x")
+    assert users.list(page=1, page_size=10)[1] == 1
+    assert users.delete(user["id"]) and users.by_username("same") is None
+
+
+def test_embedded_data_survives_reopening(tmp_path: Path) -> None:
+    first = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
+    record_id = new_id()
+    RecordRepository(first).create(record_id=record_id, name="kept.mp4", size=1)
+    first.close()
+    second = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
+    assert RecordRepository(second).get(record_id)["name"] == "kept.mp4"
+    assert (tmp_path / "database").is_dir()
+    second.close()

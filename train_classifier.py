@@ -1,0 +1,40 @@
+"""Train the UCF-Crime anomaly category classifier.
+
+`python train_classifier.py --config configs/classifier.toml`
+
+Writes best/last checkpoints to `output.checkpoint-dir` and the best model as ONNX to `output.onnx-path`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from models.classifier.config import load_classifier_config
+from models.classifier.training import train_classifier
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/classifier.toml", help="classifier TOML config")
+    parser.add_argument(
+        "--no-export", action="store_true", help="skip the ONNX export of the best checkpoint"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_classifier_config(args.config)
+        result = train_classifier(config, export=not args.no_export)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"best test accuracy {result.best_accuracy:.4f} at epoch {result.best_epoch}; "
+        f"checkpoint {config.best_checkpoint}" + (f"; ONNX {result.onnx_path}" if result.onnx_path else "")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
