@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -201,6 +202,7 @@ def main() -> None:
             bench_uploads(server, options.uploads, 4)
     finally:
         server.stop(kill=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

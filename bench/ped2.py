@@ -44,7 +44,7 @@ SEGMENT_LENGTH = 16
 # Detector hyperparameters for this small dataset (fixed before looking at the held-out scores).
 TRAINING = {
     "seed": 0,
-    "num_epochs": 30,
+    "num_epochs": 100,
     "batch_size": 4,
     "group_size": 1,
     "learning_rate": 5e-4,

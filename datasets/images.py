@@ -1,7 +1,7 @@
 """Folder-per-class image dataset, the UCF-Crime image layout: `<root>/{Train,Test}/<Class>/*.png`.
 
-Images are decoded when read; one that cannot be decoded is reported (logged warning, listed in
-`ImageFolderDataset.corrupt`) and skipped by `collate_skipping_corrupt`.
+Images are decoded when read; one that cannot be decoded is reported (a logged warning, and listed in
+`ImageFolderDataset.corrupt` of the process that read it) and dropped by `collate_skipping_corrupt`.
 """
 
 from __future__ import annotations

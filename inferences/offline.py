@@ -210,7 +210,7 @@ class VideoDetector:
         for frame in iter_video_frames(path):
             if cancel.is_set():
                 raise DetectionCancelled(f"{path}: detection cancelled")
-            buffer.append(self.preprocessor.video_frame(frame))
+            buffer.append(self.preprocessor.frame(frame.to_ndarray(format="rgb24")))
             if len(buffer) == length:
                 yield self.preprocessor.pack(buffer), length
                 buffer = []

@@ -355,12 +355,13 @@ class StreamDetector:
                 next_prepare = max(next_prepare + prepare, now - prepare / 2)
                 if not segment:
                     segment_arrival = arrival
-                segment.append(self.preprocessor.video_frame(frame))
+                segment.append(self.preprocessor.frame(rgb))
                 if len(segment) == length:
                     self._submit(segment, segment_arrival)
                     segment = []
             raw = rgb.copy()
-            score, version, score_arrival = self.current_score, self._score_version, self._score_arrival
+            with self._lock:
+                score, version, score_arrival = self.current_score, self._score_version, self._score_arrival
             if version and score >= threshold:  # no border before the first score
                 self.annotator(rgb)
             out_sequence += 1
@@ -411,9 +412,9 @@ class StreamDetector:
             raw = self.models.detector(np.stack(history))
             score = float(smooth_scores(raw, self.models.smoothing_window, causal=True)[-1])
             now = time.time()
-            self.current_score, self._score_arrival = score, arrival
-            self._score_version += 1
             with self._lock:
+                self.current_score, self._score_arrival = score, arrival
+                self._score_version += 1
                 self._stats["segments"] += 1
                 raw_frame = self._latest_raw
             self._emit(ScoreEvent(now, score, latency=now - arrival))

@@ -73,7 +73,8 @@ class Stack:
 
     def start(self) -> str:
         """Start the server, then Nginx in front of it; returns the URL of the web client."""
-        nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+        # Debian puts nginx in /usr/sbin, which is not on a normal user's PATH.
+        nginx = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
         if nginx is None:
             raise StackError("nginx is not installed (apt-get install nginx, or run `make install`)")
         if not CLIENT_INDEX.is_file():
@@ -144,12 +145,10 @@ class Stack:
             if self.stopping.is_set():
                 raise StackError("interrupted while the server was starting")
         if not self.api_address:
-            code = self.server.poll()
-            reason = (
-                f"exited with status {code}"
-                if code is not None
-                else f"not listening after {self.start_timeout:g} s"
-            )
+            try:  # its output ended: it is exiting
+                reason = f"exited with status {self.server.wait(timeout=5)}"
+            except subprocess.TimeoutExpired:
+                reason = f"not listening after {self.start_timeout:g} s"
             raise StackError(f"the server did not start ({reason}); see its output above")
 
     def _wait_healthy(self, health_url: str) -> None:

@@ -255,4 +255,30 @@ describe('surveillance web client', { concurrency: false }, () => {
     await page.click('.el-select-dropdown__item:has-text("中文")')
     assert.deepEqual(errors, [])
   })
+
+  test('the admin deletes the session and the video after confirming', async () => {
+    await page.goto(`${config.baseUrl}/live`)
+    const sessionRow = page.locator('[data-test=sessions-table] .el-table__row', { hasText: 'e2e camera' })
+    if (await sessionRow.count()) {
+      await sessionRow.first().locator('[data-test=delete-session]').click()
+      await page.click(confirmBox)
+      await sessionRow.first().waitFor({ state: 'detached' })
+    }
+    await page.goto(`${config.baseUrl}/videos`)
+    await page.waitForSelector('[data-test=videos-table]')
+    const rows = page.locator('.videos-table .el-table__body .el-table__row')
+    await page.waitForTimeout(300)
+    const before = await rows.count()
+    if (before) {
+      await rows.first().locator('[data-test=delete-video]').click()
+      await page.locator('.el-message-box').waitFor()
+      await page.click('.el-message-box__btns .el-button:not(.el-button--primary)') // cancel keeps it
+      await page.waitForTimeout(300)
+      assert.equal(await rows.count(), before)
+      await rows.first().locator('[data-test=delete-video]').click()
+      await page.click(confirmBox)
+      await page.waitForFunction((n) => document.querySelectorAll('.videos-table .el-table__body .el-table__row').length === n - 1, before)
+    }
+    assert.deepEqual(errors, [])
+  })
 })

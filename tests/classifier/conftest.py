@@ -90,4 +90,9 @@ def trained(
 ) -> tuple[ClassifierConfig, TrainResult]:
     """One short training run (shared): config and result; checkpoints and ONNX are on disk."""
     config = make_config(image_dataset, tmp_path_factory.mktemp("classifier-run"))
-    return config, train_classifier(config, progress=False)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # session fixtures run before the module-scoped `one_torch_thread`
+    try:
+        return config, train_classifier(config, progress=False)
+    finally:
+        torch.set_num_threads(previous)

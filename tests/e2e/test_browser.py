@@ -1,8 +1,9 @@
 """Browser end-to-end tests: `python -m servers stack` (server + Nginx, embedded database in a temporary
-folder) driven by headless Chromium through `node --test clients/e2e/` (playwright-core).
+folder) driven by headless Chromium through `node --test clients/e2e/app.test.js` (playwright-core).
 
-The stack runs the real pipeline with tiny real ONNX models (the inference tests' builders) and anomaly
-threshold 0, so every clip is abnormal and every live session alerts — deterministic and fast on 2 cores.
+The stack runs the real models (I3D + the shipped Ped2 detector: Test001's cyclist is the abnormal
+interval and the live alert) when they are prepared, otherwise tiny real ONNX models (the inference tests'
+builders) with anomaly threshold 0, so every clip is abnormal and every live session alerts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 ADMIN_PASSWORD = "admin-password-for-e2e"
 RUNNING = re.compile(r"Surveillance is running at (http://\S+?)/?$")
 SIZE = 64
+# The real pipeline's models (the I3D extractor built by `make install`, the shipped Ped2 detector).
+REAL_MODELS = (
+    REPO_ROOT / "inferences" / "models" / "i3d-fp32.onnx",
+    REPO_ROOT / "inferences" / "models" / "ped2-i3d-detector.onnx",
+)
 
 
 def free_port() -> int:
@@ -116,12 +122,16 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole stack on free ports with tiny models (or the inference config in $E2E_INFERENCE_CONFIG,
-    e.g. inferences/configs/config.toml for the real models) and the embedded database in a temporary
-    folder."""
+    """The whole stack on free ports with the embedded database in a temporary folder. Models: the real
+    ones (inferences/configs/config.toml) when `make install` has prepared them, else tiny real ONNX models;
+    $E2E_INFERENCE_CONFIG = a config file or `tiny` chooses."""
     require_tools()
     folder = tmp_path_factory.mktemp("e2e")
-    inference = Path(os.environ.get("E2E_INFERENCE_CONFIG") or tiny_inference_config(folder)).resolve()
+    choice = os.environ.get("E2E_INFERENCE_CONFIG", "")
+    if choice == "tiny" or (not choice and not all(path.is_file() for path in REAL_MODELS)):
+        inference = tiny_inference_config(folder)
+    else:
+        inference = Path(choice or REPO_ROOT / "inferences" / "configs" / "config.toml").resolve()
     server = write_toml(
         folder / "server.toml",
         {

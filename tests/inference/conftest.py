@@ -74,7 +74,7 @@ def trained_detector(model_dir: Path, ped2_clip: tuple[Path, np.ndarray]) -> Pat
     frames = []
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
-            frames.append(prep.video_frame(frame))
+            frames.append(prep.frame(frame.to_ndarray(format="rgb24")))
     looped = frames + frames
     looped_labels = np.concatenate([frame_labels, frame_labels])
     sequences, labels = [], []

@@ -66,3 +66,22 @@ def test_cli_reports_bad_config_without_traceback(tmp_path: Path) -> None:
         and "workers" in result.stderr
         and "Traceback" not in result.stderr
     )
+
+
+def test_first_start_prints_a_random_admin_password_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from servers.app import create_app
+
+    monkeypatch.delenv("SURVEILLANCE_ADMIN_PASSWORD", raising=False)
+    app = create_app(ServerConfig(storage_directory=tmp_path), start_services=False)
+    printed = capsys.readouterr().out
+    password = printed.split("with password: ", 1)[1].strip()
+    assert len(password) >= 12
+    login = app.test_client().post("/api/auth/login", json={"username": "admin", "password": password})
+    assert login.status_code == 200
+    app.extensions["surveillance"].database.close()
+    again = create_app(ServerConfig(storage_directory=tmp_path), start_services=False)
+    assert "password" not in capsys.readouterr().out
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    again.extensions["surveillance"].database.close()

@@ -80,3 +80,26 @@ def test_live_session_frames_events_alerts(server: ServerProcess, stream: Ffmpeg
     assert admin.delete(f"/api/sessions/{session_id}").status_code == 204
     assert_error(admin.get(f"/api/sessions/{session_id}/alerts"), 404)
     assert_error(admin.get(alert["snapshot_url"]), 404)
+
+
+def test_session_survives_a_stream_drop(server: ServerProcess, shared_data: Path) -> None:
+    clip = shared_data / "ucsd-ped2" / "Test002.mp4"
+    feed = FfmpegStream(clip)
+    admin = server.admin()
+    session = admin.post("/api/sessions", json={"name": "flaky", "source": feed.url}).json()
+
+    def state() -> str:
+        return admin.get(f"/api/sessions/{session['id']}").json()["state"]
+
+    try:
+        wait_for(lambda: state() == "running", 30, message="session running")
+        feed.stop()  # the camera goes away
+        wait_for(lambda: state() == "reconnecting", 30, message="session reconnecting")
+        feed = FfmpegStream(clip, port=feed.port)  # and comes back
+        wait_for(lambda: state() == "running", 60, message="session running again")
+        frames = admin.get(f"/api/sessions/{session['id']}/stream", stream=True, timeout=(5, 30))
+        assert len(mjpeg_frames(frames, 2)) == 2
+        frames.close()
+    finally:
+        admin.post(f"/api/sessions/{session['id']}/stop")
+        feed.stop()

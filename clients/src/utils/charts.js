@@ -103,7 +103,13 @@ export function pushRolling(points, point, window) {
 /** The live chart's time axis: the last `windowSeconds` up to the newest point (or now). */
 export function liveTimeAxis(points, windowSeconds = 60) {
   const newest = points.length ? points[points.length - 1][0] : Date.now()
-  return { type: 'time', splitNumber: 4, min: newest - windowSeconds * 1000, max: newest }
+  return {
+    type: 'time',
+    splitNumber: 3,
+    min: newest - windowSeconds * 1000,
+    max: newest,
+    axisLabel: { hideOverlap: true },
+  }
 }
 
 /** Option for the live rolling chart; `points` are [epoch_ms, score]. */
