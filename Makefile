@@ -7,7 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := nginx ffmpeg chromium
+# Debian packages: Nginx, ffmpeg (the loopback test camera), Chromium (browser tests), a CJK font
+# (the Chinese UI in screenshots).
+SYSTEM_PACKAGES := nginx ffmpeg chromium fonts-wqy-microhei
 
 .PHONY: run research test install system-packages lint pytest client-test
 
@@ -19,7 +21,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 system-packages:
-	@missing=""; for cmd in $(SYSTEM_PACKAGES); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	@missing=""; for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +21,7 @@ import numpy as np
 from bench._models import bench_config
 from inferences.stream import StreamDetector
 from tests.inference.conftest import write_video
+from tests.loopback import FfmpegStream
 
 
 def main() -> None:
@@ -35,31 +34,8 @@ def main() -> None:
         config, label = bench_config(work, threads=2, anomaly_threshold=0.0)
         print(f"models: {label}")
         clip = write_video(work / "720p.mp4", frames=250, width=1280, height=720, rate=25, noise=6)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen(
-            [
-                "/usr/bin/ffmpeg",
-                "-loglevel",
-                "error",
-                "-re",
-                "-stream_loop",
-                "-1",
-                "-i",
-                str(clip),
-                "-c",
-                "copy",
-                "-f",
-                "mpegts",
-                "-listen",
-                "1",
-                f"http://127.0.0.1:{port}/live",
-            ],
-            stderr=subprocess.DEVNULL,  # ffmpeg reports the reset connection when the benchmark ends
-        )
-        time.sleep(0.5)
-        detector = StreamDetector(config, f"http://127.0.0.1:{port}/live")
+        server = FfmpegStream(clip)
+        detector = StreamDetector(config, server.url)
         try:
             detector.start()
             backlog = []
@@ -71,8 +47,7 @@ def main() -> None:
         finally:
             detector.stop()
             detector.join(10)
-            server.kill()
-            server.wait()
+            server.stop()
         elapsed = time.monotonic() - started
         delays = np.asarray(stats["delays"])
         segment_seconds = config.segment_length * config.prepare_interval

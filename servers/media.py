@@ -61,7 +61,9 @@ def probe_video(path: Path) -> ProbedVideo:
     except MediaError:
         raise
     except (av.error.FFmpegError, StopIteration, ValueError, OSError, UnicodeDecodeError) as error:
-        raise MediaError(f"the file is not a decodable video ({type(error).__name__}: {error})") from None
+        # FFmpeg's and the OS's messages name the server's temporary file: keep only the reason
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise MediaError(f"the file is not a decodable video ({reason})") from None
 
 
 def transcode(

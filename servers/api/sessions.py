@@ -60,9 +60,12 @@ def _session(session_id: str) -> dict[str, Any]:
 
 
 def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
-    score = services().live.current_score(item["id"])
+    """The session with its live score and the alert threshold the detector applies."""
+    svc = services()
+    score = svc.live.current_score(item["id"])
     if score is not None:
         item["current_score"] = score
+    item["threshold"] = float(svc.inference_config.anomaly_threshold)
     return item
 
 

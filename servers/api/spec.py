@@ -164,6 +164,7 @@ SCHEMAS: dict[str, Any] = {
             "stopped_at": {**_TIME, "nullable": True},
             "alerts_count": {"type": "integer"},
             "current_score": _NULL_NUMBER,
+            "threshold": _NULL_NUMBER,
             "error": {"type": "string", "nullable": True},
         },
     },

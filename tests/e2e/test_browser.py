@@ -22,26 +22,19 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DATA
-from tests.server.harness import write_toml
+from tests.loopback import free_port
+from tests.server.harness import tiny_inference_config, write_toml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = REPO_ROOT / "clients"
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 ADMIN_PASSWORD = "admin-password-for-e2e"
 RUNNING = re.compile(r"Surveillance is running at (http://\S+?)/?$")
-SIZE = 64
 # The real pipeline's models (the I3D extractor built by `make install`, the shipped Ped2 detector).
 REAL_MODELS = (
     REPO_ROOT / "inferences" / "models" / "i3d-fp32.onnx",
     REPO_ROOT / "inferences" / "models" / "ped2-i3d-detector.onnx",
 )
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def require_tools() -> None:
@@ -148,32 +141,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(server, folder / "run")
     yield running
     running.stop()
-
-
-def tiny_inference_config(folder: Path) -> Path:
-    """Tiny real ONNX models (the inference tests' builders) with threshold 0: deterministic alerts."""
-    import torch
-
-    from tests.inference import tiny_models
-
-    torch.set_num_threads(1)
-    tiny_models.build_extractor(folder / "tiny-fp32.onnx", size=SIZE)
-    tiny_models.build_random_detector(folder / "detector.onnx", smoothing_window=1)
-    return write_toml(
-        folder / "inference.toml",
-        {
-            "providers": ["CPUExecutionProvider"],
-            "threads": 1,
-            "extraction-model-path": str(folder / "tiny-{precision}.onnx"),
-            "detection-model-path": str(folder / "detector.onnx"),
-            "segment-width": SIZE,
-            "segment-height": SIZE,
-            "history-length": 16,
-            "anomaly-threshold": 0.0,
-            "predict-interval": 0.2,
-            "open-timeout": 5.0,
-        },
-    )
 
 
 def test_browser_suite(stack: Stack) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 import subprocess
 import sys
 import time
@@ -19,36 +18,7 @@ from inferences.preprocess import Preprocessor
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent, StreamDetector, StreamError
 from tests.inference.conftest import make_config, write_video
 from tests.inference.test_offline import red_border
-
-FFMPEG = "/usr/bin/ffmpeg"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(clip: Path, port: int) -> subprocess.Popen:
-    """ffmpeg serving `clip` in a loop, at its own rate, as MPEG-TS over HTTP (one client)."""
-    command = [
-        FFMPEG,
-        "-loglevel",
-        "error",
-        "-re",
-        "-stream_loop",
-        "-1",
-        "-i",
-        str(clip),
-        "-c",
-        "copy",
-        "-f",
-        "mpegts",
-        "-listen",
-        "1",
-        f"http://127.0.0.1:{port}/live",
-    ]
-    return subprocess.Popen(command, stdin=subprocess.DEVNULL)
+from tests.loopback import FFMPEG, FfmpegStream, free_port
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -77,8 +47,7 @@ def test_live_stream_alerts_on_the_abnormal_part_and_recovers(model_dir, trained
     starts at frame 0, so scores stay below the threshold for the first ~9 s, then the alert's snapshot
     must show a frame of the labelled abnormal part (found by nearest-frame matching against the clip)."""
     clip, labels = ped2_clip
-    port = free_port()
-    server = serve(clip, port)
+    feed = FfmpegStream(clip)
     events: list = []
     states: list[str] = []
     config = make_config(
@@ -86,12 +55,11 @@ def test_live_stream_alerts_on_the_abnormal_part_and_recovers(model_dir, trained
     )
     detector = StreamDetector(
         config,
-        f"http://127.0.0.1:{port}/live",
+        feed.url,
         on_event=events.append,
         on_state=lambda state, message: states.append(state),
     )
     try:
-        time.sleep(0.5)
         detector.start()
         assert detector.state == "running"
         wait_for(lambda: any(isinstance(e, AlertStart) for e in events), 30, "an alert")
@@ -106,11 +74,10 @@ def test_live_stream_alerts_on_the_abnormal_part_and_recovers(model_dir, trained
             detector.current_score >= config.anomaly_threshold
         )
         # kill the stream server: the detector reconnects with backoff until it is back
-        server.kill()
-        server.wait()
+        feed.stop()
         wait_for(lambda: detector.state == "reconnecting", 15, "state reconnecting")
         time.sleep(1.0)
-        server = serve(clip, port)
+        feed = FfmpegStream(clip, port=feed.port)
         wait_for(lambda: detector.state == "running", 15, "state running again")
         scored = len([e for e in events if isinstance(e, ScoreEvent)])
         wait_for(lambda: len([e for e in events if isinstance(e, ScoreEvent)]) > scored, 15, "new scores")
@@ -119,8 +86,7 @@ def test_live_stream_alerts_on_the_abnormal_part_and_recovers(model_dir, trained
         )
     finally:
         detector.stop()
-        server.kill()
-        server.wait()
+        feed.stop()
     assert detector.join(10)
     assert detector.state == "stopped"
 

@@ -7,37 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.harness import ServerProcess, write_toml
-
-SIZE = 64
+from tests.server.harness import ServerProcess, tiny_inference_config
 
 
 @pytest.fixture(scope="session")
 def inference_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An inference config TOML of tiny real models; threshold 0 so every score alerts (deterministic)."""
-    import torch
-
-    from tests.inference import tiny_models
-
-    torch.set_num_threads(1)
-    folder = tmp_path_factory.mktemp("server-models")
-    tiny_models.build_extractor(folder / "tiny-fp32.onnx", size=SIZE)
-    tiny_models.build_random_detector(folder / "detector.onnx", smoothing_window=1)
-    return write_toml(
-        folder / "inference.toml",
-        {
-            "providers": ["CPUExecutionProvider"],
-            "threads": 1,
-            "extraction-model-path": str(folder / "tiny-{precision}.onnx"),
-            "detection-model-path": str(folder / "detector.onnx"),
-            "segment-width": SIZE,
-            "segment-height": SIZE,
-            "history-length": 16,
-            "anomaly-threshold": 0.0,
-            "predict-interval": 0.2,
-            "open-timeout": 5.0,
-        },
-    )
+    """Tiny real ONNX models; threshold 0 so every score alerts (deterministic)."""
+    return tiny_inference_config(tmp_path_factory.mktemp("server-models"))
 
 
 @pytest.fixture(scope="module")

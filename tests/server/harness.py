@@ -35,6 +35,33 @@ def write_toml(path: Path, values: dict[str, Any]) -> Path:
     return path
 
 
+def tiny_inference_config(folder: Path, *, size: int = 64) -> Path:
+    """An inference config TOML of tiny real ONNX models (the inference tests' builders) with anomaly
+    threshold 0, so every clip is abnormal and every live session alerts (deterministic)."""
+    import torch
+
+    from tests.inference import tiny_models
+
+    torch.set_num_threads(1)
+    tiny_models.build_extractor(folder / "tiny-fp32.onnx", size=size)
+    tiny_models.build_random_detector(folder / "detector.onnx", smoothing_window=1)
+    return write_toml(
+        folder / "inference.toml",
+        {
+            "providers": ["CPUExecutionProvider"],
+            "threads": 1,
+            "extraction-model-path": str(folder / "tiny-{precision}.onnx"),
+            "detection-model-path": str(folder / "detector.onnx"),
+            "segment-width": size,
+            "segment-height": size,
+            "history-length": 16,
+            "anomaly-threshold": 0.0,
+            "predict-interval": 0.2,
+            "open-timeout": 5.0,
+        },
+    )
+
+
 class Client:
     """requests.Session against the server; `login` remembers the CSRF token for later writes."""
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from servers.config import ServerConfig
 from servers.storage import RecordRepository, SessionRepository, connect_database
 from servers.storage.repositories import new_id
+from tests.loopback import FfmpegStream
 from tests.server.harness import ServerProcess, wait_for
-from tests.server.live import FfmpegStream
 from tests.server.test_videos import upload, wait_done
 
 
