@@ -1,0 +1,362 @@
+"""Repositories: the only code that talks to the collections, the same for MongoDB and montydb."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+import pymongo
+from pymongo import ReturnDocument
+
+from servers.storage.database import Database
+
+ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def new_id() -> str:
+    """A fresh document id (32 lowercase hex digits); also names the document's files."""
+    return uuid.uuid4().hex
+
+
+def utc_now() -> str:
+    """Now as an ISO 8601 UTC string (sorts like the time it names)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def is_valid_id(value: str) -> bool:
+    """Whether `value` has the shape of an id made by new_id()."""
+    return bool(ID_PATTERN.fullmatch(value))
+
+
+def _public(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    if document is None:
+        return None
+    document = dict(document)
+    document["id"] = document.pop("_id")
+    return document
+
+
+class _RecordCache:
+    """The embedded engine scans and decodes a whole collection for every query (0.2-0.5 s at 10,000
+    records), so for montydb only the record repository keeps the documents by id (loaded by one scan)
+    and answers lists from them, caching the ordered ids per filter. It stays coherent because one process
+    owns the embedded files and every write goes through the repository: writes replace or drop
+    documents, and creations, deletions and status or name changes clear the filter results. A
+    generation counter keeps a list that raced with a write from caching a stale result."""
+
+    FILTERS = 256
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.fill = threading.Lock()  # one loading scan; the others wait for it
+        self.documents: dict[str, dict[str, Any]] | None = None
+        self.filters: OrderedDict[tuple[str | None, str | None], list[str]] = OrderedDict()
+        self.generation = 0
+
+    def put(self, document: dict[str, Any], *, moved: bool) -> None:
+        with self.lock:
+            if self.documents is not None:
+                self.documents[document["_id"]] = document
+            if moved:
+                self.filters.clear()
+                self.generation += 1
+
+    def drop(self, record_id: str) -> None:
+        with self.lock:
+            if self.documents is not None:
+                self.documents.pop(record_id, None)
+            self.filters.clear()
+            self.generation += 1
+
+
+class RecordRepository:
+    """Offline video results (`records`)."""
+
+    COLLECTION = "records"
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._cache = _RecordCache() if database.embedded else None
+
+    def ensure_indexes(self) -> None:
+        """Indexes for the list queries (a no-op on the embedded engine)."""
+        self._db.ensure_collection(self.COLLECTION)
+        with self._db.access(self.COLLECTION) as records:
+            records.create_index([("created_at", pymongo.DESCENDING)])
+            records.create_index([("status", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)])
+
+    @staticmethod
+    def new_document(*, record_id: str, name: str, size: int) -> dict[str, Any]:
+        """The stored document of a new queued record."""
+        now = utc_now()
+        return {"_id": record_id, "name": name, "size": size, "status": "queued", "progress": 0.0,
+                "created_at": now, "updated_at": now, "fps": None, "frames": None, "duration": None,
+                "width": None, "height": None, "peak_score": None, "threshold": None, "intervals": [],
+                "error": None}
+
+    def create(self, *, record_id: str, name: str, size: int) -> dict[str, Any]:
+        """Insert a queued record and return it."""
+        document = self.new_document(record_id=record_id, name=name, size=size)
+        with self._db.access(self.COLLECTION) as records:
+            records.insert_one(dict(document))
+            if self._cache is not None:
+                self._cache.put(document, moved=True)
+        return _public(document)  # type: ignore[return-value]
+
+    def _documents(self) -> dict[str, dict[str, Any]]:
+        """Every document by id (embedded engine only; loaded by one scan, then kept by the writes)."""
+        cache = self._cache
+        assert cache is not None
+        with cache.fill:
+            if cache.documents is None:
+                with self._db.access(self.COLLECTION) as records:
+                    cache.documents = {document["_id"]: document for document in records.find({})}
+            return cache.documents
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        """One record or None."""
+        if self._cache is not None:
+            return _public(self._documents().get(record_id))
+        with self._db.access(self.COLLECTION) as records:
+            return _public(records.find_one({"_id": record_id}))
+
+    @staticmethod
+    def _selector(status: str | None, query: str | None) -> dict[str, Any]:
+        selector: dict[str, Any] = {}
+        if status:
+            selector["status"] = status
+        if query:
+            selector["name"] = {"$regex": re.escape(query), "$options": "i"}
+        return selector
+
+    def list(self, *, status: str | None, query: str | None, page: int, page_size: int
+             ) -> tuple[list[dict[str, Any]], int]:
+        """A page of records, newest first, and the total matching the filter."""
+        skip = (page - 1) * page_size
+        if self._cache is not None:
+            ids = self._filter_ids(status, query)
+            documents = self._documents()
+            items = [_public(documents.get(record_id)) for record_id in ids[skip:skip + page_size]]
+            return [item for item in items if item is not None], len(ids)
+        selector = self._selector(status, query)
+        with self._db.access(self.COLLECTION) as records:
+            total = records.count_documents(selector)
+            cursor = (records.find(selector).sort([("created_at", pymongo.DESCENDING)])
+                      .skip(skip).limit(page_size))
+            items = [_public(document) for document in cursor]
+        return items, total  # type: ignore[return-value]
+
+    def _filter_ids(self, status: str | None, query: str | None) -> list[str]:
+        """Ids matching the list filter, newest first, from the cached documents (same semantics as the
+        MongoDB query: status equality, case-insensitive literal substring of the name)."""
+        cache = self._cache
+        assert cache is not None
+        key = (status, query)
+        documents = self._documents()
+        with cache.lock:
+            ids = cache.filters.get(key)
+            if ids is not None:
+                cache.filters.move_to_end(key)
+                return ids
+            generation = cache.generation
+            snapshot = list(documents.values())
+        needle = query.lower() if query else None
+        matched = [document for document in snapshot
+                   if (not status or document["status"] == status)
+                   and (needle is None or needle in document["name"].lower())]
+        matched.sort(key=lambda document: document["created_at"], reverse=True)
+        ids = [document["_id"] for document in matched]
+        with cache.lock:
+            if cache.generation == generation:
+                cache.filters[key] = ids
+                while len(cache.filters) > cache.FILTERS:
+                    cache.filters.popitem(last=False)
+        return ids
+
+    def update(self, record_id: str, **fields: Any) -> dict[str, Any] | None:
+        """Set fields (and `updated_at`); the updated record, or None when it no longer exists."""
+        fields["updated_at"] = utc_now()
+        with self._db.access(self.COLLECTION) as records:
+            document = records.find_one_and_update({"_id": record_id}, {"$set": fields},
+                                                   return_document=ReturnDocument.AFTER)
+            if self._cache is not None and document is not None:
+                self._cache.put(document, moved="status" in fields or "name" in fields)
+        return _public(document)
+
+    def with_status(self, statuses: list[str]) -> list[dict[str, Any]]:
+        """Every record in one of `statuses`, oldest first (restart recovery)."""
+        with self._db.access(self.COLLECTION) as records:
+            cursor = records.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
+            return [_public(document) for document in cursor]  # type: ignore[misc]
+
+    def delete(self, record_id: str) -> bool:
+        """Delete a record; whether it existed."""
+        with self._db.access(self.COLLECTION) as records:
+            deleted = records.delete_one({"_id": record_id}).deleted_count == 1
+            if self._cache is not None:
+                self._cache.drop(record_id)
+        return deleted
+
+
+class SessionRepository:
+    """Live sessions (`sessions`) and their alerts (`alerts`)."""
+
+    SESSIONS = "sessions"
+    ALERTS = "alerts"
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def ensure_indexes(self) -> None:
+        """Indexes for the list queries (a no-op on the embedded engine)."""
+        self._db.ensure_collection(self.SESSIONS)
+        self._db.ensure_collection(self.ALERTS)
+        with self._db.access(self.SESSIONS) as sessions:
+            sessions.create_index([("created_at", pymongo.DESCENDING)])
+        with self._db.access(self.ALERTS) as alerts:
+            alerts.create_index([("session_id", pymongo.ASCENDING), ("start_time", pymongo.DESCENDING)])
+
+    def create(self, *, session_id: str, name: str, source: str) -> dict[str, Any]:
+        """Insert a starting session and return it."""
+        document = {"_id": session_id, "name": name, "source": source, "state": "starting",
+                    "created_at": utc_now(), "started_at": None, "stopped_at": None, "alerts_count": 0,
+                    "current_score": None, "error": None}
+        with self._db.access(self.SESSIONS) as sessions:
+            sessions.insert_one(document)
+        return _public(document)  # type: ignore[return-value]
+
+    def get(self, session_id: str) -> dict[str, Any] | None:
+        """One session or None."""
+        with self._db.access(self.SESSIONS) as sessions:
+            return _public(sessions.find_one({"_id": session_id}))
+
+    def list(self, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of sessions, newest first, and the total."""
+        with self._db.access(self.SESSIONS) as sessions:
+            total = sessions.count_documents({})
+            cursor = (sessions.find({}).sort([("created_at", pymongo.DESCENDING)])
+                      .skip((page - 1) * page_size).limit(page_size))
+            items = [_public(document) for document in cursor]
+        return items, total  # type: ignore[return-value]
+
+    def update(self, session_id: str, **fields: Any) -> dict[str, Any] | None:
+        """Set fields; the updated session or None."""
+        with self._db.access(self.SESSIONS) as sessions:
+            return _public(sessions.find_one_and_update({"_id": session_id}, {"$set": fields},
+                                                        return_document=ReturnDocument.AFTER))
+
+    def with_states(self, states: list[str]) -> list[dict[str, Any]]:
+        """Every session in one of `states` (restart recovery)."""
+        with self._db.access(self.SESSIONS) as sessions:
+            return [_public(document) for document in sessions.find({"state": {"$in": states}})]  # type: ignore[misc]
+
+    def delete(self, session_id: str) -> bool:
+        """Delete a session and its alerts; whether it existed."""
+        with self._db.access(self.ALERTS) as alerts:
+            alerts.delete_many({"session_id": session_id})
+        with self._db.access(self.SESSIONS) as sessions:
+            return sessions.delete_one({"_id": session_id}).deleted_count == 1
+
+    def add_alert(self, *, alert_id: str, session_id: str, start_time: str, peak_score: float,
+                  category: str | None) -> dict[str, Any]:
+        """Insert an open alert and count it on its session."""
+        document = {"_id": alert_id, "session_id": session_id, "start_time": start_time, "end_time": None,
+                    "peak_score": peak_score, "category": category}
+        with self._db.access(self.ALERTS) as alerts:
+            alerts.insert_one(document)
+        with self._db.access(self.SESSIONS) as sessions:
+            sessions.update_one({"_id": session_id}, {"$inc": {"alerts_count": 1}})
+        return _public(document)  # type: ignore[return-value]
+
+    def close_alert(self, alert_id: str, *, end_time: str, peak_score: float) -> dict[str, Any] | None:
+        """Set the end of an alert; the updated alert or None."""
+        with self._db.access(self.ALERTS) as alerts:
+            return _public(alerts.find_one_and_update(
+                {"_id": alert_id}, {"$set": {"end_time": end_time, "peak_score": peak_score}},
+                return_document=ReturnDocument.AFTER))
+
+    def get_alert(self, session_id: str, alert_id: str) -> dict[str, Any] | None:
+        """One alert of a session or None."""
+        with self._db.access(self.ALERTS) as alerts:
+            return _public(alerts.find_one({"_id": alert_id, "session_id": session_id}))
+
+    def alerts(self, session_id: str, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of a session's alerts, newest first, and their total."""
+        selector = {"session_id": session_id}
+        with self._db.access(self.ALERTS) as alerts:
+            total = alerts.count_documents(selector)
+            cursor = (alerts.find(selector).sort([("start_time", pymongo.DESCENDING)])
+                      .skip((page - 1) * page_size).limit(page_size))
+            items = [_public(document) for document in cursor]
+        return items, total  # type: ignore[return-value]
+
+
+class DuplicateUsername(ValueError):
+    """A user with this name exists already."""
+
+
+class UserRepository:
+    """Accounts (`users`); usernames are unique (checked under a lock, and by an index on MongoDB)."""
+
+    COLLECTION = "users"
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._create_lock = threading.Lock()
+
+    def ensure_indexes(self) -> None:
+        """Unique username index (a no-op on the embedded engine, where create() checks)."""
+        self._db.ensure_collection(self.COLLECTION)
+        with self._db.access(self.COLLECTION) as users:
+            users.create_index([("username", pymongo.ASCENDING)], unique=True)
+
+    def create(self, *, username: str, password_hash: str, role: str) -> dict[str, Any]:
+        """Insert a user; DuplicateUsername when the name is taken."""
+        document = {"_id": new_id(), "username": username, "password_hash": password_hash, "role": role,
+                    "created_at": utc_now()}
+        with self._create_lock, self._db.access(self.COLLECTION) as users:
+            if users.find_one({"username": username}) is not None:
+                raise DuplicateUsername(f"user '{username}' exists already")
+            try:
+                users.insert_one(document)
+            except pymongo.errors.DuplicateKeyError:
+                raise DuplicateUsername(f"user '{username}' exists already") from None
+        return _public(document)  # type: ignore[return-value]
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        """One user or None."""
+        with self._db.access(self.COLLECTION) as users:
+            return _public(users.find_one({"_id": user_id}))
+
+    def by_username(self, username: str) -> dict[str, Any] | None:
+        """The user with this name or None."""
+        with self._db.access(self.COLLECTION) as users:
+            return _public(users.find_one({"username": username}))
+
+    def list(self, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of users by name, and the total."""
+        with self._db.access(self.COLLECTION) as users:
+            total = users.count_documents({})
+            cursor = (users.find({}).sort([("username", pymongo.ASCENDING)])
+                      .skip((page - 1) * page_size).limit(page_size))
+            items = [_public(document) for document in cursor]
+        return items, total  # type: ignore[return-value]
+
+    def count(self, *, role: str | None = None) -> int:
+        """How many users (of a role)."""
+        with self._db.access(self.COLLECTION) as users:
+            return users.count_documents({"role": role} if role else {})
+
+    def set_password(self, user_id: str, password_hash: str) -> bool:
+        """Replace a password hash; whether the user exists."""
+        with self._db.access(self.COLLECTION) as users:
+            return users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count == 1
+
+    def delete(self, user_id: str) -> bool:
+        """Delete a user; whether it existed."""
+        with self._db.access(self.COLLECTION) as users:
+            return users.delete_one({"_id": user_id}).deleted_count == 1
