@@ -9,7 +9,6 @@ Smoothing is not part of the model (see `models.smoothing`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -110,18 +109,6 @@ def create_detector(
         kernel_size=kernel_size,
         dropout=dropout,
     )
-
-
-def save_checkpoint(path: str | Path, checkpoint: dict[str, Any]) -> None:
-    """Write a checkpoint dict atomically: a temporary file beside `path`, then `os.replace`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(checkpoint, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

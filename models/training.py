@@ -13,16 +13,17 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from datasets.features import DatasetError, Video, load_split
+from models.checkpoints import save_checkpoint
 from models.config import ConfigError, ResearchConfig
-from models.detector import AnomalyDetector, create_detector, read_checkpoint, save_checkpoint
+from models.detector import AnomalyDetector, create_detector, read_checkpoint
 from models.evaluation import evaluate_detector, require_both_classes
 from models.losses import detection_loss
 
 
-def resolve_device(name: str) -> torch.device:
-    """ "auto" -> CUDA when available, else CPU; "cuda" without a GPU is an error."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("field 'device' is \"cuda\" but no CUDA device is available")
+def resolve_device(name: str, *, field: str = "device") -> torch.device:
+    """ "auto" -> CUDA when available, else CPU; "cuda[:N]" without a GPU is an error naming `field`."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"field '{field}' is \"{name}\" but no CUDA device is available")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)

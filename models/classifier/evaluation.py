@@ -17,27 +17,17 @@ from matplotlib.figure import Figure
 from datasets.images import list_classes
 from models.classifier.config import ClassifierConfig
 from models.classifier.model import load_category_checkpoint
-from models.classifier.training import load_split, make_loader, predict_logits, resolve_device
+from models.classifier.training import load_split, make_loader, predict_logits
+from models.metrics import roc_auc, roc_curve
+from models.training import resolve_device
 
 
-def roc_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """False/true positive rates at every distinct score threshold (highest first), starting at (0, 0)."""
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_scores, sorted_positive = scores[order], positive[order].astype(np.int64)
-    last_of_run = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
-    true_positives = np.cumsum(sorted_positive)[last_of_run]
-    false_positives = last_of_run + 1 - true_positives
-    tps, fps = np.r_[0, true_positives], np.r_[0, false_positives]
-    return fps / fps[-1], tps / tps[-1], np.r_[np.inf, sorted_scores[last_of_run]]
-
-
-def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
-    """Area under the ROC curve (trapezoidal, ties count half); None without both classes present."""
-    positive = positive.astype(bool)
+def one_vs_rest_auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC AUC of one class against the rest (`models.metrics`); None without both present."""
+    positive = np.asarray(positive, dtype=bool)
     if positive.all() or not positive.any():
         return None
-    fpr, tpr, _ = roc_curve(positive, scores)
-    return float(np.trapezoid(tpr, fpr))
+    return roc_auc(positive.astype(np.int64), scores)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
@@ -60,7 +50,10 @@ def compute_metrics(probabilities: np.ndarray, labels: np.ndarray, classes: Sequ
         )
     one_hot = np.eye(num_classes, dtype=bool)[labels]
     per_class = {
-        name: {"auc": roc_auc(one_hot[:, i], probabilities[:, i]), "support": int(one_hot[:, i].sum())}
+        name: {
+            "auc": one_vs_rest_auc(one_hot[:, i], probabilities[:, i]),
+            "support": int(one_hot[:, i].sum()),
+        }
         for i, name in enumerate(classes)
     }
     defined = [entry["auc"] for entry in per_class.values() if entry["auc"] is not None]
@@ -69,7 +62,7 @@ def compute_metrics(probabilities: np.ndarray, labels: np.ndarray, classes: Sequ
         "num_images": len(labels),
         "classes": list(classes),
         "accuracy": float((predictions == labels).mean()),
-        "micro_auc": roc_auc(one_hot.ravel(), probabilities.ravel()),
+        "micro_auc": one_vs_rest_auc(one_hot.ravel(), probabilities.ravel()),
         "macro_auc": float(np.mean(defined)) if defined else None,
         "per_class": per_class,
         "confusion_matrix": confusion_matrix(labels, predictions, num_classes).tolist(),
@@ -102,10 +95,10 @@ def plot_roc_curves(
     for i, name in enumerate(classes):
         auc = metrics["per_class"][name]["auc"]
         if auc is not None:
-            fpr, tpr, _ = roc_curve(one_hot[:, i], probabilities[:, i])
+            fpr, tpr = roc_curve(one_hot[:, i].astype(np.int64), probabilities[:, i])
             axes.plot(fpr, tpr, linewidth=1, color=colours(i % 20), label=f"{name} (AUC {auc:.3f})")
     if metrics["micro_auc"] is not None:
-        fpr, tpr, _ = roc_curve(one_hot.ravel(), probabilities.ravel())
+        fpr, tpr = roc_curve(one_hot.ravel().astype(np.int64), probabilities.ravel())
         axes.plot(fpr, tpr, "k--", linewidth=2, label=f"micro-average (AUC {metrics['micro_auc']:.3f})")
     axes.plot([0, 1], [0, 1], color="grey", linewidth=0.5)
     axes.set(
@@ -163,7 +156,7 @@ def evaluate_classifier(
         )
     train_set = load_split(config, "Train", classes, train=False)
     test_set = load_split(config, "Test", classes, train=False)
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, field="training.device")
     loader = make_loader(
         test_set,
         batch_size=config.batch_size,

@@ -4,11 +4,9 @@ validation on the Test split after every epoch, atomic best/last checkpoints, ON
 from __future__ import annotations
 
 import logging
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -18,20 +16,13 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from datasets.images import Augmentation, ImageFolderDataset, collate_skipping_corrupt, list_classes
+from models.checkpoints import save_checkpoint
 from models.classifier.config import ClassifierConfig
 from models.classifier.export import export_category_onnx
 from models.classifier.model import create_category_classifier, load_category_checkpoint
+from models.training import resolve_device
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` -> CUDA when available, else CPU; ValueError for an unavailable CUDA device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"training.device: {name} requested but CUDA is not available")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
@@ -91,17 +82,6 @@ def predict_logits(
     return torch.cat(logits), torch.cat(labels)
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """torch.save to a temporary file, then rename over `path` (never leaves a half-written checkpoint)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(state, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 @dataclass
 class TrainResult:
     """Per-epoch history (train/test loss and accuracy, `skipped` images), the best epoch, the ONNX."""
@@ -115,7 +95,7 @@ class TrainResult:
 def train_classifier(config: ClassifierConfig, *, progress: bool = True, export: bool = True) -> TrainResult:
     """Train per `config`, writing `best.pt`/`last.pt` to the checkpoint dir and the best model's ONNX."""
     seed_everything(config.seed)
-    device = resolve_device(config.device)
+    device = resolve_device(config.device, field="training.device")
     classes = list_classes(config.dataset_root / "Train")
     train_set = load_split(config, "Train", classes, train=True)
     test_set = load_split(config, "Test", classes, train=False)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from models.detector import CheckpointError, create_detector, load_detector, save_checkpoint
+from models.checkpoints import save_checkpoint
+from models.detector import CheckpointError, create_detector, load_detector
 from models.metrics import count_flops, count_parameters
 
 
