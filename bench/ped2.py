@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     started = time.perf_counter()
     extractor = OnnxExtractor(args.extractor_model)
-    features_root = args.work_dir / f"features-{args.extractor_model.stem}"
+    size = f"{extractor.preprocessor.height}x{extractor.preprocessor.width}"
+    features_root = args.work_dir / f"features-{args.extractor_model.stem}-{size}"
     report = build_video_dataset(
         videos_dir=PED2,
         annotations_path=PED2 / "labels.json",

@@ -77,22 +77,24 @@ class PrepareReport:
     notes: list[str] = field(default_factory=list)
 
 
-def extractor_spec(name: str) -> ExtractorSpec:
-    """The ExtractorSpec of extractor `name`."""
+def extractor_spec(name: str, *, input_size: int | None = None) -> ExtractorSpec:
+    """The ExtractorSpec of extractor `name`; `input_size` (square) replaces its default 224."""
     if name not in EXTRACTORS:
         raise PrepareError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}")
     if name == "i3d":
         from models.extractors import i3d as module
     else:
         from models.extractors import slowfast as module
-    size = module.INPUT_SIZE
+    if input_size is not None and not 32 <= input_size <= 1024:
+        raise PrepareError(f"input size must be in 32..1024, got {input_size}")
+    size = input_size or module.INPUT_SIZE
     return ExtractorSpec(name, module.FEATURE_DIM, module.SEGMENT_LENGTH, size, size,
                          module.NORMALIZATION_MEAN, module.NORMALIZATION_STD)
 
 
-def build_extractor(name: str, *, checkpoint: Path | None = None):
+def build_extractor(name: str, *, checkpoint: Path | None = None, input_size: int | None = None):
     """(module clip [N,3,T,H,W] -> features [N,D] in eval mode, its ExtractorSpec) for `name`."""
-    spec = extractor_spec(name)
+    spec = extractor_spec(name, input_size=input_size)
     if name == "i3d":
         from models.extractors.i3d import I3dFeatures
         from models.extractors.i3d_weights import load_i3d_kinetics400
@@ -235,6 +237,7 @@ def prepare(
     output_dir: Path = MODELS_DIR,
     calibration_sources: Sequence[Path] | None = None,
     int8: bool = True,
+    input_size: int | None = None,
     step: Callable[[str], None] = lambda message: None,
 ) -> PrepareReport:
     """Build `<name>-fp32.onnx`, `-fp16.onnx` and (if it keeps the features) `-int8.onnx` in `output_dir`."""
@@ -242,7 +245,7 @@ def prepare(
 
     report = PrepareReport()
     step("loading weights")
-    module, spec = build_extractor(name, checkpoint=checkpoint)
+    module, spec = build_extractor(name, checkpoint=checkpoint, input_size=input_size)
     output_dir.mkdir(parents=True, exist_ok=True)
     if calibration_sources is None:
         sources = default_calibration_sources()
@@ -303,7 +306,8 @@ def _prepare_command(args: argparse.Namespace) -> int:
             bar.set_postfix_str(message)
 
         report = prepare(args.extractor, checkpoint=args.checkpoint, output_dir=args.output_dir,
-                         calibration_sources=args.calibration, int8=not args.no_int8, step=step)
+                         calibration_sources=args.calibration, int8=not args.no_int8,
+                         input_size=args.input_size, step=step)
         bar.update(bar.total - bar.n)
     for path in report.written:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -327,4 +331,6 @@ def add_prepare_command(subparsers: argparse._SubParsersAction) -> None:
                         help="videos or folders of real footage for INT8 calibration and the checks "
                              "(default: ../shared/data/ucsd-ped2, else the Kinetics sample GIF)")
     parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 file")
+    parser.add_argument("--input-size", type=int,
+                        help="square input size in pixels instead of 224 (set segment-width/height to match)")
     parser.set_defaults(handler=_prepare_command)

@@ -3,5 +3,11 @@
 from servers.storage.database import Database, DatabaseUnavailable, connect_database
 from servers.storage.repositories import RecordRepository, SessionRepository, UserRepository
 
-__all__ = ["Database", "DatabaseUnavailable", "RecordRepository", "SessionRepository", "UserRepository",
-           "connect_database"]
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "RecordRepository",
+    "SessionRepository",
+    "UserRepository",
+    "connect_database",
+]

@@ -100,8 +100,11 @@ def connect_database(uri: str, *, name: str, storage_directory: Path, max_connec
     if uri:
         options = {"serverSelectionTimeoutMS": 3000, "connectTimeoutMS": 3000}  # unless the URI sets them
         options = {key: value for key, value in options.items() if key.lower() not in uri.lower()}
-        return Database(lambda: pymongo.MongoClient(uri, maxPoolSize=max_connections, tz_aware=False, **options),
-                        name, embedded=False)
+        return Database(
+            lambda: pymongo.MongoClient(uri, maxPoolSize=max_connections, tz_aware=False, **options),
+            name,
+            embedded=False,
+        )
     from montydb import MontyClient, set_storage
 
     path = storage_directory / "database"

@@ -93,10 +93,24 @@ class RecordRepository:
     def new_document(*, record_id: str, name: str, size: int) -> dict[str, Any]:
         """The stored document of a new queued record."""
         now = utc_now()
-        return {"_id": record_id, "name": name, "size": size, "status": "queued", "progress": 0.0,
-                "created_at": now, "updated_at": now, "fps": None, "frames": None, "duration": None,
-                "width": None, "height": None, "peak_score": None, "threshold": None, "intervals": [],
-                "error": None}
+        return {
+            "_id": record_id,
+            "name": name,
+            "size": size,
+            "status": "queued",
+            "progress": 0.0,
+            "created_at": now,
+            "updated_at": now,
+            "fps": None,
+            "frames": None,
+            "duration": None,
+            "width": None,
+            "height": None,
+            "peak_score": None,
+            "threshold": None,
+            "intervals": [],
+            "error": None,
+        }
 
     def create(self, *, record_id: str, name: str, size: int) -> dict[str, Any]:
         """Insert a queued record and return it."""
@@ -133,20 +147,22 @@ class RecordRepository:
             selector["name"] = {"$regex": re.escape(query), "$options": "i"}
         return selector
 
-    def list(self, *, status: str | None, query: str | None, page: int, page_size: int
-             ) -> tuple[list[dict[str, Any]], int]:
+    def list(
+        self, *, status: str | None, query: str | None, page: int, page_size: int
+    ) -> tuple[list[dict[str, Any]], int]:
         """A page of records, newest first, and the total matching the filter."""
         skip = (page - 1) * page_size
         if self._cache is not None:
             ids = self._filter_ids(status, query)
             documents = self._documents()
-            items = [_public(documents.get(record_id)) for record_id in ids[skip:skip + page_size]]
+            items = [_public(documents.get(record_id)) for record_id in ids[skip : skip + page_size]]
             return [item for item in items if item is not None], len(ids)
         selector = self._selector(status, query)
         with self._db.access(self.COLLECTION) as records:
             total = records.count_documents(selector)
-            cursor = (records.find(selector).sort([("created_at", pymongo.DESCENDING)])
-                      .skip(skip).limit(page_size))
+            cursor = (
+                records.find(selector).sort([("created_at", pymongo.DESCENDING)]).skip(skip).limit(page_size)
+            )
             items = [_public(document) for document in cursor]
         return items, total  # type: ignore[return-value]
 
@@ -165,9 +181,12 @@ class RecordRepository:
             generation = cache.generation
             snapshot = list(documents.values())
         needle = query.lower() if query else None
-        matched = [document for document in snapshot
-                   if (not status or document["status"] == status)
-                   and (needle is None or needle in document["name"].lower())]
+        matched = [
+            document
+            for document in snapshot
+            if (not status or document["status"] == status)
+            and (needle is None or needle in document["name"].lower())
+        ]
         matched.sort(key=lambda document: document["created_at"], reverse=True)
         ids = [document["_id"] for document in matched]
         with cache.lock:
@@ -181,8 +200,9 @@ class RecordRepository:
         """Set fields (and `updated_at`); the updated record, or None when it no longer exists."""
         fields["updated_at"] = utc_now()
         with self._db.access(self.COLLECTION) as records:
-            document = records.find_one_and_update({"_id": record_id}, {"$set": fields},
-                                                   return_document=ReturnDocument.AFTER)
+            document = records.find_one_and_update(
+                {"_id": record_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+            )
             if self._cache is not None and document is not None:
                 self._cache.put(document, moved="status" in fields or "name" in fields)
         return _public(document)
@@ -222,9 +242,18 @@ class SessionRepository:
 
     def create(self, *, session_id: str, name: str, source: str) -> dict[str, Any]:
         """Insert a starting session and return it."""
-        document = {"_id": session_id, "name": name, "source": source, "state": "starting",
-                    "created_at": utc_now(), "started_at": None, "stopped_at": None, "alerts_count": 0,
-                    "current_score": None, "error": None}
+        document = {
+            "_id": session_id,
+            "name": name,
+            "source": source,
+            "state": "starting",
+            "created_at": utc_now(),
+            "started_at": None,
+            "stopped_at": None,
+            "alerts_count": 0,
+            "current_score": None,
+            "error": None,
+        }
         with self._db.access(self.SESSIONS) as sessions:
             sessions.insert_one(document)
         return _public(document)  # type: ignore[return-value]
@@ -238,16 +267,23 @@ class SessionRepository:
         """A page of sessions, newest first, and the total."""
         with self._db.access(self.SESSIONS) as sessions:
             total = sessions.count_documents({})
-            cursor = (sessions.find({}).sort([("created_at", pymongo.DESCENDING)])
-                      .skip((page - 1) * page_size).limit(page_size))
+            cursor = (
+                sessions.find({})
+                .sort([("created_at", pymongo.DESCENDING)])
+                .skip((page - 1) * page_size)
+                .limit(page_size)
+            )
             items = [_public(document) for document in cursor]
         return items, total  # type: ignore[return-value]
 
     def update(self, session_id: str, **fields: Any) -> dict[str, Any] | None:
         """Set fields; the updated session or None."""
         with self._db.access(self.SESSIONS) as sessions:
-            return _public(sessions.find_one_and_update({"_id": session_id}, {"$set": fields},
-                                                        return_document=ReturnDocument.AFTER))
+            return _public(
+                sessions.find_one_and_update(
+                    {"_id": session_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+                )
+            )
 
     def with_states(self, states: list[str]) -> list[dict[str, Any]]:
         """Every session in one of `states` (restart recovery)."""
@@ -261,11 +297,18 @@ class SessionRepository:
         with self._db.access(self.SESSIONS) as sessions:
             return sessions.delete_one({"_id": session_id}).deleted_count == 1
 
-    def add_alert(self, *, alert_id: str, session_id: str, start_time: str, peak_score: float,
-                  category: str | None) -> dict[str, Any]:
+    def add_alert(
+        self, *, alert_id: str, session_id: str, start_time: str, peak_score: float, category: str | None
+    ) -> dict[str, Any]:
         """Insert an open alert and count it on its session."""
-        document = {"_id": alert_id, "session_id": session_id, "start_time": start_time, "end_time": None,
-                    "peak_score": peak_score, "category": category}
+        document = {
+            "_id": alert_id,
+            "session_id": session_id,
+            "start_time": start_time,
+            "end_time": None,
+            "peak_score": peak_score,
+            "category": category,
+        }
         with self._db.access(self.ALERTS) as alerts:
             alerts.insert_one(document)
         with self._db.access(self.SESSIONS) as sessions:
@@ -275,9 +318,13 @@ class SessionRepository:
     def close_alert(self, alert_id: str, *, end_time: str, peak_score: float) -> dict[str, Any] | None:
         """Set the end of an alert; the updated alert or None."""
         with self._db.access(self.ALERTS) as alerts:
-            return _public(alerts.find_one_and_update(
-                {"_id": alert_id}, {"$set": {"end_time": end_time, "peak_score": peak_score}},
-                return_document=ReturnDocument.AFTER))
+            return _public(
+                alerts.find_one_and_update(
+                    {"_id": alert_id},
+                    {"$set": {"end_time": end_time, "peak_score": peak_score}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            )
 
     def get_alert(self, session_id: str, alert_id: str) -> dict[str, Any] | None:
         """One alert of a session or None."""
@@ -289,8 +336,12 @@ class SessionRepository:
         selector = {"session_id": session_id}
         with self._db.access(self.ALERTS) as alerts:
             total = alerts.count_documents(selector)
-            cursor = (alerts.find(selector).sort([("start_time", pymongo.DESCENDING)])
-                      .skip((page - 1) * page_size).limit(page_size))
+            cursor = (
+                alerts.find(selector)
+                .sort([("start_time", pymongo.DESCENDING)])
+                .skip((page - 1) * page_size)
+                .limit(page_size)
+            )
             items = [_public(document) for document in cursor]
         return items, total  # type: ignore[return-value]
 
@@ -316,8 +367,13 @@ class UserRepository:
 
     def create(self, *, username: str, password_hash: str, role: str) -> dict[str, Any]:
         """Insert a user; DuplicateUsername when the name is taken."""
-        document = {"_id": new_id(), "username": username, "password_hash": password_hash, "role": role,
-                    "created_at": utc_now()}
+        document = {
+            "_id": new_id(),
+            "username": username,
+            "password_hash": password_hash,
+            "role": role,
+            "created_at": utc_now(),
+        }
         with self._create_lock, self._db.access(self.COLLECTION) as users:
             if users.find_one({"username": username}) is not None:
                 raise DuplicateUsername(f"user '{username}' exists already")
@@ -341,8 +397,12 @@ class UserRepository:
         """A page of users by name, and the total."""
         with self._db.access(self.COLLECTION) as users:
             total = users.count_documents({})
-            cursor = (users.find({}).sort([("username", pymongo.ASCENDING)])
-                      .skip((page - 1) * page_size).limit(page_size))
+            cursor = (
+                users.find({})
+                .sort([("username", pymongo.ASCENDING)])
+                .skip((page - 1) * page_size)
+                .limit(page_size)
+            )
             items = [_public(document) for document in cursor]
         return items, total  # type: ignore[return-value]
 
@@ -354,7 +414,10 @@ class UserRepository:
     def set_password(self, user_id: str, password_hash: str) -> bool:
         """Replace a password hash; whether the user exists."""
         with self._db.access(self.COLLECTION) as users:
-            return users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count == 1
+            return (
+                users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count
+                == 1
+            )
 
     def delete(self, user_id: str) -> bool:
         """Delete a user; whether it existed."""

@@ -91,7 +91,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--checkpoint", "/nonexistent/i3d.pt"], "error: /nonexistent/i3d.pt: no such checkpoint file"),
-     (["--extractor", "alexnet"], "invalid choice: 'alexnet'")],
+     (["--extractor", "alexnet"], "invalid choice: 'alexnet'"),
+     (["--input-size", "8"], "error: input size must be in 32..1024, got 8")],
 )
 def test_cli_reports_bad_input(args: list[str], message: str) -> None:
     result = _cli(*args)
