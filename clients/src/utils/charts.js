@@ -120,16 +120,8 @@ export function liveChartOption({ points, threshold, labels, windowSeconds = 60 
     tooltip: { trigger: 'axis', valueFormatter: (value) => (typeof value === 'number' ? value.toFixed(3) : value) },
     xAxis: liveTimeAxis(points, windowSeconds),
     yAxis: { type: 'value', min: 0, max: 1, name: labels.score, splitNumber: 4 },
-    visualMap: Number.isFinite(threshold)
-      ? {
-          show: false,
-          dimension: 1,
-          pieces: [
-            { lte: threshold, color: LINE_COLOR },
-            { gt: threshold, color: THRESHOLD_COLOR },
-          ],
-        }
-      : undefined,
+    // No piecewise visualMap for the colour above the threshold: ECharts' line gradient throws
+    // ("reading 'coord'") when every point falls in one piece, e.g. at threshold 0.
     series: [
       {
         id: 'live',
@@ -144,6 +136,7 @@ export function liveChartOption({ points, threshold, labels, windowSeconds = 60 
               silent: true,
               symbol: 'none',
               lineStyle: { color: THRESHOLD_COLOR, type: 'dashed' },
+              label: { position: 'insideEndTop', color: THRESHOLD_COLOR },
               data: [{ yAxis: threshold }],
             }
           : undefined,
