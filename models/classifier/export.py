@@ -1,4 +1,4 @@
-"""ONNX export of the category classifier per CONTRACT.md: input `image` float32 [N,3,H,W] (normalised),
+"""ONNX export of the category classifier: input `image` float32 [N,3,H,W] (normalised),
 output `probabilities` float32 [N,C] (softmax), dynamic N; metadata props `classes` (JSON list),
 `input_size`, `normalization_mean`, `normalization_std` (JSON lists), `backbone`."""
 
