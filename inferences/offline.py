@@ -313,11 +313,16 @@ def _category_samples(intervals: list[Interval]) -> dict[int, _Sample]:
     """Frame index -> interval for up to CATEGORY_SAMPLES evenly spaced frames of each interval."""
     samples: dict[int, _Sample] = {}
     for interval in intervals:
-        count = min(CATEGORY_SAMPLES, interval.end_frame - interval.start_frame + 1)
-        indices = np.unique(np.linspace(interval.start_frame, interval.end_frame, count).round().astype(int))
-        sample = _Sample(interval, int(indices[-1]))
-        samples.update({int(i): sample for i in indices})
+        indices = category_sample_indices(interval.start_frame, interval.end_frame)
+        sample = _Sample(interval, indices[-1])
+        samples.update({i: sample for i in indices})
     return samples
+
+
+def category_sample_indices(first: int, last: int) -> list[int]:
+    """Up to CATEGORY_SAMPLES evenly spaced frame indices of `first..last` (inclusive), ascending."""
+    count = min(CATEGORY_SAMPLES, last - first + 1)
+    return [int(i) for i in np.unique(np.linspace(first, last, count).round().astype(int))]
 
 
 def load_category_classifier(config: InferenceConfig):

@@ -10,6 +10,8 @@ Threads (all daemons, stopped by `stop()`):
 - inference: extracts the segment's features into a deque of at most `history-length` segments, runs the
   detector over the deque (at most every `predict-interval`); the newest segment's causally smoothed score
   is the current score. Emits ScoreEvent, AlertStart (with an annotated JPEG snapshot) and AlertEnd.
+  With `category-model-path` set, the pump also keeps up to CATEGORY_SAMPLES evenly spaced raw frames of
+  each segment, and the segment that starts an alert is classified (AlertStart `category`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from PIL import Image
 
 from inferences.annotate import Annotator
 from inferences.config import InferenceConfig
+from inferences.offline import category_sample_indices, load_category_classifier
 from inferences.preprocess import Preprocessor
 from inferences.runtime import load_models
 from inferences.video import VideoWriter
@@ -61,14 +64,24 @@ class ScoreEvent:
 
 @dataclass
 class AlertStart:
-    """The score reached the threshold; `snapshot_jpeg` is the newest frame, annotated."""
+    """The score reached the threshold; `snapshot_jpeg` is the newest frame, annotated. `category` and
+    `category_probability` (when a category model is configured): the top class of the frames sampled
+    from the segment that started the alert, and its mean probability."""
 
     time: float
     score: float
     snapshot_jpeg: bytes
+    category: str | None = None
+    category_probability: float | None = None
 
     def to_dict(self) -> dict:
-        return {"time": self.time, "score": self.score}
+        """`category` / `category_probability` only when classified."""
+        data = {"time": self.time, "score": self.score}
+        if self.category is not None:
+            data["category"] = self.category
+        if self.category_probability is not None:
+            data["category_probability"] = self.category_probability
+        return data
 
 
 @dataclass
@@ -146,6 +159,11 @@ class StreamDetector:
         self.models = load_models(config)
         self.preprocessor = Preprocessor.from_config(config)
         self.annotator = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
+        self.category = load_category_classifier(config)
+        # positions in a segment whose raw frames the category classifier gets (none without a model)
+        self._category_positions = (
+            frozenset(category_sample_indices(0, config.segment_length - 1)) if self.category else frozenset()
+        )
         self.on_event = on_event
         self.on_state = on_state
         self.record_path = Path(record_path) if record_path else None
@@ -334,6 +352,7 @@ class StreamDetector:
         length = self.config.segment_length
         threshold = self.config.anomaly_threshold
         segment: list[np.ndarray] = []
+        samples: list[np.ndarray] = []  # raw frames of `segment` for the category classifier
         segment_arrival = 0.0
         last_sequence = generation = 0
         next_prepare = 0.0
@@ -348,18 +367,20 @@ class StreamDetector:
                 continue
             last_sequence, frame, arrival, frame_generation = newest
             if frame_generation != generation:
-                generation, segment = frame_generation, []
+                generation, segment, samples = frame_generation, [], []
             rgb = frame.to_ndarray(format="rgb24")
+            raw = rgb.copy()
             now = time.monotonic()
             if now >= next_prepare:
                 next_prepare = max(next_prepare + prepare, now - prepare / 2)
                 if not segment:
                     segment_arrival = arrival
+                if len(segment) in self._category_positions:
+                    samples.append(raw)  # never modified: annotation draws on `rgb`
                 segment.append(self.preprocessor.frame(rgb))
                 if len(segment) == length:
-                    self._submit(segment, segment_arrival)
-                    segment = []
-            raw = rgb.copy()
+                    self._submit(segment, segment_arrival, samples)
+                    segment, samples = [], []
             with self._lock:
                 score, version, score_arrival = self.current_score, self._score_version, self._score_arrival
             if version and score >= threshold:  # no border before the first score
@@ -379,10 +400,10 @@ class StreamDetector:
                 except queue.Full:
                     log.warning("stream %s: recorder is behind; frame dropped", self.source.url)
 
-    def _submit(self, segment: list[np.ndarray], arrival: float) -> None:
+    def _submit(self, segment: list[np.ndarray], arrival: float, samples: list[np.ndarray]) -> None:
         while True:
             try:
-                self._segments.put_nowait((segment, arrival))
+                self._segments.put_nowait((segment, arrival, samples))
                 return
             except queue.Full:
                 try:
@@ -402,7 +423,7 @@ class StreamDetector:
         peak = 0.0
         while not self._stop.is_set():
             try:
-                segment, arrival = self._segments.get(timeout=0.1)
+                segment, arrival, samples = self._segments.get(timeout=0.1)
             except queue.Empty:
                 continue
             history.append(self.models.extractor(self.preprocessor.pack(segment))[0])
@@ -422,7 +443,11 @@ class StreamDetector:
                 if alert_start is None:
                     alert_start, peak = now, score
                     snapshot = self.annotator(raw_frame.copy()) if raw_frame is not None else None
-                    self._emit(AlertStart(now, score, encode_jpeg(snapshot) if snapshot is not None else b""))
+                    alert = AlertStart(now, score, encode_jpeg(snapshot) if snapshot is not None else b"")
+                    if self.category is not None and samples:
+                        category, probability = self.category.classify(samples)
+                        alert.category, alert.category_probability = str(category), float(probability)
+                    self._emit(alert)
                 peak = max(peak, score)
             elif alert_start is not None:
                 self._emit(AlertEnd(now, peak, now - alert_start))

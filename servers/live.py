@@ -203,7 +203,8 @@ class LiveManager:
                     session_id=session_id,
                     start_time=epoch_to_iso(float(event.time)),
                     peak_score=float(event.score),
-                    category=getattr(event, "category", None),
+                    category=event.category,
+                    category_probability=event.category_probability,
                 )
                 live.open_alert = alert_id
                 self._send(live, "alert-start", alert_to_api(alert))

@@ -179,6 +179,7 @@ SCHEMAS: dict[str, Any] = {
             "peak_score": {"type": "number"},
             "snapshot_url": {"type": "string"},
             "category": {"type": "string", "nullable": True},
+            "category_probability": _NULL_NUMBER,
         },
     },
 }

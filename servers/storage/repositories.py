@@ -298,7 +298,14 @@ class SessionRepository:
             return sessions.delete_one({"_id": session_id}).deleted_count == 1
 
     def add_alert(
-        self, *, alert_id: str, session_id: str, start_time: str, peak_score: float, category: str | None
+        self,
+        *,
+        alert_id: str,
+        session_id: str,
+        start_time: str,
+        peak_score: float,
+        category: str | None,
+        category_probability: float | None = None,
     ) -> dict[str, Any]:
         """Insert an open alert and count it on its session."""
         document = {
@@ -308,6 +315,7 @@ class SessionRepository:
             "end_time": None,
             "peak_score": peak_score,
             "category": category,
+            "category_probability": category_probability,
         }
         with self._db.access(self.ALERTS) as alerts:
             alerts.insert_one(document)

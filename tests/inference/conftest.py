@@ -49,6 +49,14 @@ def make_config(model_dir: Path, detector: str = "random-detector.onnx", **overr
 
 
 @pytest.fixture(scope="session")
+def colour_models(model_dir: Path) -> Path:
+    """`colour-detector.onnx` (flags segments that are not green) and the red/green/blue category model
+    `colour-category.onnx`, next to the tiny extractor; returns the category model's path."""
+    tiny_models.build_colour_detector(model_dir / "colour-detector.onnx", size=SIZE)
+    return tiny_models.build_colour_category(model_dir / "colour-category.onnx")
+
+
+@pytest.fixture(scope="session")
 def config(model_dir: Path) -> InferenceConfig:
     return make_config(model_dir)
 
@@ -109,5 +117,29 @@ def write_video(
             image = (x + 7 * i) % 256 + rng.integers(0, noise + 1, (height, width, 3))
             frame = av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="rgb24")
             container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def write_colour_video(
+    path: Path,
+    colours: list[str],
+    *,
+    frames_per_colour: int = 16,
+    width: int = 64,
+    height: int = 48,
+    seed: int = 0,
+) -> Path:
+    """A generated 25 fps video of solid `tiny_models.COLOURS` (plus a little noise), `frames_per_colour`
+    frames of each name in `colours`, in order."""
+    rng = np.random.default_rng(seed)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for name in colours:
+            for _ in range(frames_per_colour):
+                image = np.asarray(tiny_models.COLOURS[name]) + rng.integers(-10, 11, (height, width, 3))
+                frame = av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="rgb24")
+                container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path

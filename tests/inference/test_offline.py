@@ -20,7 +20,7 @@ from inferences.offline import DetectionCancelled, VideoDetector
 from inferences.video import VideoError
 from models.detector import create_detector
 from tests.inference import tiny_models
-from tests.inference.conftest import make_config, write_video
+from tests.inference.conftest import make_config, write_colour_video, write_video
 
 BORDER = 8
 
@@ -97,6 +97,35 @@ def test_odd_videos(config, tmp_path: Path, name, width, height, rate, codec, pi
     assert out_rate == rate and len(out_frames) == frames
     assert all(red_border(f) for f in out_frames)  # threshold 0: every frame is abnormal
     assert [(i.start_frame, i.end_frame) for i in result.intervals] == [(0, frames - 1)]
+
+
+@pytest.mark.parametrize(
+    ("colours", "abnormal", "interval"),
+    [
+        (["green"] * 3 + ["red"] * 2 + ["green"] * 3, "red", (48, 79)),
+        (["green"] * 6 + ["blue"] * 2, "blue", (96, 127)),
+    ],
+)
+def test_intervals_carry_the_category_of_their_own_frames(
+    model_dir: Path, colour_models: Path, tmp_path: Path, colours, abnormal, interval
+) -> None:
+    """The colour detector flags exactly the non-green segments; the category must come from those frames
+    only (most of the video is green, so sampling outside the interval would give "green")."""
+    source = write_colour_video(tmp_path / "colours.mp4", colours)
+    config = make_config(model_dir, "colour-detector.onnx", category_model_path=str(colour_models))
+    result = VideoDetector(config).detect(
+        source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg"
+    )
+    assert [(i.start_frame, i.end_frame) for i in result.intervals] == [interval]
+    (found,) = result.intervals
+    assert found.category == abnormal and 0.5 < found.category_probability <= 1
+    assert result.to_dict()["intervals"][0]["category"] == abnormal
+    plain = VideoDetector(make_config(model_dir, "colour-detector.onnx")).detect(
+        source, output_path=tmp_path / "p.mp4", cover_path=tmp_path / "p.jpg"
+    )
+    assert [i.to_dict() for i in plain.intervals] == [
+        {k: v for k, v in found.to_dict().items() if not k.startswith("category")}
+    ]
 
 
 def test_bad_video_and_cancel(config, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from PIL import Image
 from inferences.config import REPO_ROOT
 from inferences.preprocess import Preprocessor
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent, StreamDetector, StreamError
-from tests.inference.conftest import make_config, write_video
+from tests.inference.conftest import make_config, write_colour_video, write_video
 from tests.inference.test_offline import red_border
 from tests.loopback import FFMPEG, FfmpegStream, free_port
 
@@ -103,10 +103,31 @@ def test_file_source_plays_at_its_rate_records_and_stops(model_dir, tmp_path: Pa
     assert detector.state == "stopped" and elapsed >= 1.4  # 40 frames at 25 fps take 1.6 s
     kinds = [type(e) for e in events]
     assert ScoreEvent in kinds and kinds.index(AlertStart) < kinds.index(AlertEnd)  # closed at the end
+    alert = next(e for e in events if isinstance(e, AlertStart))
+    assert alert.category is None and set(alert.to_dict()) == {"time", "score"}  # no category model
     with av.open(str(tmp_path / "rec.mp4")) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert 10 <= len(frames) <= 41 and red_border(frames[-1]) and not red_border(frames[0])
     assert detector.stats()["segments"] >= 1
+
+
+def test_alert_carries_the_category_of_its_segment(model_dir, colour_models, tmp_path: Path) -> None:
+    source = write_colour_video(tmp_path / "green.mp4", ["green"], frames_per_colour=40)
+    config = make_config(
+        model_dir, anomaly_threshold=0.0, prepare_interval=0.04, category_model_path=str(colour_models)
+    )
+    events: list = []
+    detector = StreamDetector(config, str(source), on_event=events.append)
+    detector.start()
+    assert detector.join(10)
+    alert = next(e for e in events if isinstance(e, AlertStart))
+    assert alert.category == "green" and 0.5 < alert.category_probability <= 1
+    assert alert.to_dict() == {
+        "time": alert.time,
+        "score": alert.score,
+        "category": "green",
+        "category_probability": alert.category_probability,
+    }
 
 
 def test_watch_cli_prints_alerts(model_dir, tmp_path: Path) -> None:

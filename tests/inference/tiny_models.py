@@ -3,7 +3,10 @@
 - extractor: a small 3-D conv net exported to the extractor contract (`clip` [N,3,T,H,W] -> `features`
   [N,D], metadata props as `python -m inferences prepare` writes them);
 - detector: `models.detector.create_detector` exported with `models.export.export_detector`, either with
-  random weights or trained for a few seconds on one labelled Ped2 clip (so that its alerts mean something).
+  random weights or trained for a few seconds on one labelled Ped2 clip (so that its alerts mean something);
+- colour models: a category classifier (softmax over "red", "green", "blue" of the mean colour, exported to
+  the models/classifier/export.py contract) and a detector that scores segments far from a green clip's
+  features high (so that generated coloured videos have predictable intervals and categories).
 """
 
 from __future__ import annotations
@@ -120,3 +123,61 @@ def build_trained_detector(
         loss.backward()
         optimizer.step()
     return export(model, path, smoothing_window=1)
+
+
+COLOURS = {"red": (200, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 200)}
+
+
+class ColourCategory(nn.Module):
+    """Class probabilities from the mean colour of a normalised image (N, 3, H, W): red, green, blue."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(4 * image.mean(dim=(2, 3)), dim=1)
+
+
+def build_colour_category(path: Path, *, size: int = 32) -> Path:
+    """Export ColourCategory with the metadata props inferences/category.py reads."""
+    return export_onnx(
+        ColourCategory(),
+        path,
+        example_inputs=(torch.zeros(2, 3, size, size),),
+        input_names=["image"],
+        output_names=["probabilities"],
+        dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}},
+        metadata={
+            "classes": json.dumps(list(COLOURS)),
+            "input_size": str(size),
+            "normalization_mean": json.dumps([0.5, 0.5, 0.5]),
+            "normalization_std": json.dumps([0.5, 0.5, 0.5]),
+            "backbone": "mean-colour",
+        },
+    )
+
+
+class ColourDetector(nn.Module):
+    """Segment score sigmoid(scale * (distance to the green features - margin)): ~0 on green, ~1 otherwise."""
+
+    def __init__(self, green: torch.Tensor, margin: float) -> None:
+        super().__init__()
+        self.feature_dim = FEATURE_DIM
+        self.register_buffer("green", green)
+        self.margin = margin
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        distance = (features - self.green).norm(dim=-1)
+        return torch.sigmoid(10 * (distance / self.margin - 1)) * mask.float()
+
+
+def build_colour_detector(path: Path, *, size: int, segment_length: int = 16) -> Path:
+    """Export a ColourDetector for the seeded tiny extractor (`size` x `size` input) to `path`."""
+    extractor = create_tiny_extractor()
+
+    def features(name: str) -> torch.Tensor:
+        colour = torch.tensor(COLOURS[name], dtype=torch.float32).view(1, 3, 1, 1, 1) / 255
+        clip = ((colour - 0.5) / 0.5).expand(1, 3, segment_length, size, size)
+        with torch.no_grad():
+            return extractor(clip)[0]
+
+    green = features("green")
+    margin = 0.5 * min(float((features(name) - green).norm()) for name in ("red", "blue"))
+    return export(ColourDetector(green, margin), path, smoothing_window=1)
