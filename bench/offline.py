@@ -26,18 +26,24 @@ from inferences.config import REPO_ROOT
 from inferences.intervals import frame_scores
 from inferences.offline import VideoDetector
 from inferences.preprocess import Preprocessor
-from inferences.video import VideoWriter, iter_frames, open_video
+from inferences.sampling import FrameSampler
+from inferences.video import VideoWriter, iter_video_frames, open_video
 from models.smoothing import smooth_scores
 from tests.inference.conftest import write_video
 
 
 def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
-    """The baseline: every stage finishes before the next starts (holds the whole video in memory)."""
+    """The baseline: every stage finishes before the next starts (holds the whole video in memory); frames
+    are sampled into segments like VideoDetector does (every `prepare-interval`)."""
     config, models = detector.config, detector.models
     info = open_video(path)
-    frames = list(iter_frames(path))
+    sampler = FrameSampler(config.prepare_interval, fps=info.fps)
+    decoded = [(frame.to_ndarray(format="rgb24"), frame.time) for frame in iter_video_frames(path)]
+    frames = [rgb for rgb, _ in decoded]
+    taken = [i for i, (_, t) in enumerate(decoded) if sampler.take(i / info.fps if t is None else t)]
     prep = Preprocessor.from_config(config)
-    small = [prep.frame(f) for f in frames]
+    small = [prep.frame(frames[i]) for i in taken]
+    starts = taken[:: config.segment_length]
     clips = [
         prep.pack(small[i : i + config.segment_length]) for i in range(0, len(small), config.segment_length)
     ]
@@ -48,7 +54,7 @@ def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
         ]
     )
     segment = smooth_scores(models.detector(features), models.smoothing_window, causal=False)
-    scores = frame_scores(segment, frames=len(frames), segment_length=config.segment_length)
+    scores = frame_scores(segment, frames=len(frames), segment_length=config.segment_length, starts=starts)
     annotate = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
     with VideoWriter(output, width=info.width, height=info.height, rate=info.rate) as writer:
         for frame, score in zip(frames, scores, strict=True):

@@ -4,8 +4,11 @@ Two passes over the file, each a two-stage pipeline (a producer thread feeding a
 caller's thread consuming), so decoding overlaps inference in pass 1 and encoding in pass 2 while memory
 stays flat in the video length (at most a few segments / frames are in flight):
 
-1. decode -> crop/resize -> 16-frame segments (thread) | extractor in batches (caller);
-   then the detector over the whole feature sequence, centred smoothing, one score per frame;
+1. decode -> sample a frame every `prepare-interval` of presentation time (the training frame rate, as
+   the live path does; a video at or below that rate keeps every frame) -> crop/resize -> 16-frame
+   segments (thread) | extractor in batches (caller); then the detector over the whole feature sequence,
+   centred smoothing, one score per original frame: the score of the segment that holds the newest sampled
+   frame at or before it;
 2. decode -> red border + prompt on frames at or above the threshold (thread) | H.264 encode (caller).
 """
 
@@ -28,6 +31,7 @@ from inferences.config import ConfigError, InferenceConfig
 from inferences.intervals import Interval, find_intervals, frame_scores
 from inferences.preprocess import Preprocessor
 from inferences.runtime import load_models
+from inferences.sampling import FrameSampler
 from inferences.video import VideoInfo, VideoWriter, iter_video_frames, open_video
 from models.smoothing import smooth_scores
 
@@ -43,7 +47,12 @@ class DetectionCancelled(Exception):
 
 @dataclass
 class DetectionResult:
-    """Per-frame scores (frame f = segment f // segment-length, smoothed), intervals and video facts."""
+    """Per-frame scores, per-segment scores (smoothed), intervals and video facts.
+
+    Segments hold frames sampled every `prepare-interval` (every frame at or below 1 / `prepare-interval`
+    fps); `scores` has one score per original frame: that of the segment holding the newest sampled frame
+    at or before it (with every frame sampled: segment f // segment-length).
+    """
 
     fps: float
     frames: int
@@ -159,9 +168,11 @@ class VideoDetector:
         cancel = cancel or threading.Event()
         report = _Progress(progress)
         info = open_video(video_path)
-        features, frames = self._extract(info, report, cancel)
+        features, starts, frames = self._extract(info, report, cancel)
         segment_scores = self.segment_scores(features)
-        scores = frame_scores(segment_scores, frames=frames, segment_length=self.config.segment_length)
+        scores = frame_scores(
+            segment_scores, frames=frames, segment_length=self.config.segment_length, starts=starts
+        )
         intervals = find_intervals(scores, threshold=self.config.anomaly_threshold, fps=info.fps)
         output_path, cover_path = Path(output_path), Path(cover_path)
         for folder in {output_path.parent, cover_path.parent}:
@@ -204,41 +215,55 @@ class VideoDetector:
             raw.append(scores[start - begin :])
         return smooth_scores(np.concatenate(raw), self.models.smoothing_window, causal=False)
 
-    def _segments(self, path: Path, cancel: threading.Event) -> Iterator[tuple[np.ndarray, int]]:
+    def _segments(self, info: VideoInfo, cancel: threading.Event) -> Iterator[tuple[np.ndarray | None, int]]:
+        """Pass 1 producer: (segment, index of its first frame) for each segment of frames sampled every
+        `prepare-interval` (the last one padded by repeating its last frame), then (None, frame count)."""
         length = self.config.segment_length
+        sampler = FrameSampler(self.config.prepare_interval, fps=info.fps)
         buffer: list[np.ndarray] = []
-        for frame in iter_video_frames(path):
+        start = frames = 0
+        for frame in iter_video_frames(info.path):
             if cancel.is_set():
-                raise DetectionCancelled(f"{path}: detection cancelled")
+                raise DetectionCancelled(f"{info.path}: detection cancelled")
+            index, frames = frames, frames + 1
+            if not sampler.take(index / info.fps if frame.time is None else frame.time):
+                continue
+            if not buffer:
+                start = index
             buffer.append(self.preprocessor.frame(frame.to_ndarray(format="rgb24")))
             if len(buffer) == length:
-                yield self.preprocessor.pack(buffer), length
+                yield self.preprocessor.pack(buffer), start
                 buffer = []
         if buffer:
-            yield self.preprocessor.pack(buffer), len(buffer)
+            yield self.preprocessor.pack(buffer), start
+        yield None, frames
 
-    def _extract(self, info: VideoInfo, report: _Progress, cancel: threading.Event) -> tuple[np.ndarray, int]:
-        """Pass 1: features (T, D) of every segment and the decoded frame count."""
+    def _extract(
+        self, info: VideoInfo, report: _Progress, cancel: threading.Event
+    ) -> tuple[np.ndarray, list[int], int]:
+        """Pass 1: features (T, D) of every segment, each segment's first frame index, the frame count."""
         batch_size = self.config.batch_size
         features: list[np.ndarray] = []
         batch: list[np.ndarray] = []
+        starts: list[int] = []
         frames = 0
-        segments = background(
-            self._segments(info.path, cancel), maxsize=batch_size + 1, name="decode-segments"
-        )
-        for clip, count in segments:
+        segments = background(self._segments(info, cancel), maxsize=batch_size + 1, name="decode-segments")
+        for clip, index in segments:
+            if clip is None:
+                frames = index
+                continue
             batch.append(clip)
-            frames += count
+            starts.append(index)
             if len(batch) == batch_size:
                 features.append(self.models.extractor(np.concatenate(batch)))
                 batch = []
-                report(0.0, PASS1_WEIGHT, frames / max(info.frames, frames + 1))
+                report(0.0, PASS1_WEIGHT, index / max(info.frames, index + 1))
             if cancel.is_set():
                 raise DetectionCancelled(f"{info.path}: detection cancelled")
         if batch:
             features.append(self.models.extractor(np.concatenate(batch)))
         report(0.0, PASS1_WEIGHT, 1.0)
-        return np.concatenate(features), frames
+        return np.concatenate(features), starts, frames
 
     def _annotated(
         self,

@@ -37,6 +37,7 @@ from inferences.config import InferenceConfig
 from inferences.offline import category_sample_indices, load_category_classifier
 from inferences.preprocess import Preprocessor
 from inferences.runtime import load_models
+from inferences.sampling import FrameSampler
 from inferences.video import VideoWriter
 from models.smoothing import smooth_scores
 
@@ -355,7 +356,7 @@ class StreamDetector:
         samples: list[np.ndarray] = []  # raw frames of `segment` for the category classifier
         segment_arrival = 0.0
         last_sequence = generation = 0
-        next_prepare = 0.0
+        sampler = FrameSampler(prepare)
         published_version = 0
         out_sequence = 0
         tick = time.monotonic()
@@ -371,8 +372,7 @@ class StreamDetector:
             rgb = frame.to_ndarray(format="rgb24")
             raw = rgb.copy()
             now = time.monotonic()
-            if now >= next_prepare:
-                next_prepare = max(next_prepare + prepare, now - prepare / 2)
+            if sampler.take(now):
                 if not segment:
                     segment_arrival = arrival
                 if len(segment) in self._category_positions:

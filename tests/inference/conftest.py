@@ -129,12 +129,13 @@ def write_colour_video(
     width: int = 64,
     height: int = 48,
     seed: int = 0,
+    rate: int = 25,
 ) -> Path:
-    """A generated 25 fps video of solid `tiny_models.COLOURS` (plus a little noise), `frames_per_colour`
-    frames of each name in `colours`, in order."""
+    """A generated video (`rate` fps) of solid `tiny_models.COLOURS` (plus a little noise),
+    `frames_per_colour` frames of each name in `colours`, in order."""
     rng = np.random.default_rng(seed)
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=25)
+        stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for name in colours:
             for _ in range(frames_per_colour):

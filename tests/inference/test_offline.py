@@ -17,6 +17,7 @@ from PIL import Image
 
 from inferences.config import REPO_ROOT, load_inference_config
 from inferences.offline import DetectionCancelled, VideoDetector
+from inferences.sampling import FrameSampler
 from inferences.video import VideoError
 from models.detector import create_detector
 from tests.inference import tiny_models
@@ -111,7 +112,7 @@ def test_intervals_carry_the_category_of_their_own_frames(
 ) -> None:
     """The colour detector flags exactly the non-green segments; the category must come from those frames
     only (most of the video is green, so sampling outside the interval would give "green")."""
-    source = write_colour_video(tmp_path / "colours.mp4", colours)
+    source = write_colour_video(tmp_path / "colours.mp4", colours, rate=10)  # 10 fps: every frame sampled
     config = make_config(model_dir, "colour-detector.onnx", category_model_path=str(colour_models))
     result = VideoDetector(config).detect(
         source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg"
@@ -126,6 +127,55 @@ def test_intervals_carry_the_category_of_their_own_frames(
     assert [i.to_dict() for i in plain.intervals] == [
         {k: v for k, v in found.to_dict().items() if not k.startswith("category")}
     ]
+
+
+def test_frame_sampler_takes_frames_at_the_training_rate() -> None:
+    def taken(fps: float, count: int, times: list[float] | None = None) -> list[int]:
+        sampler = FrameSampler(0.1, fps=fps)
+        times = times or [i / fps for i in range(count)]
+        return [i for i, t in enumerate(times) if sampler.take(t)]
+
+    assert taken(25, 25) == [0, 3, 5, 8, 10, 13, 15, 18, 20, 23]  # 10 per second, from the first frame
+    assert len(taken(25, 2500)) == 1000 and len(taken(30000 / 1001, 2997)) == 1000
+    assert taken(10, 50) == list(range(50)) and taken(7.5, 20) == list(range(20))
+    jittery = [i / 10 + (0.02 if i % 2 else -0.02) for i in range(20)]
+    assert taken(10, 20, jittery) == list(range(20))  # at or below 10 fps: every frame, whatever the times
+
+
+def test_25_fps_video_is_segmented_at_the_training_rate(config, tmp_path: Path) -> None:
+    """101 frames at 25 fps (4.04 s) -> 41 frames sampled at 10 fps -> 3 segments (the last one partial);
+    segment k starts at original frame 40 * k (16 samples = 1.6 s), and every original frame gets the
+    score of the segment holding the newest sampled frame at or before it."""
+    source = write_video(tmp_path / "v25.mp4", frames=101, width=64, height=48, rate=25)
+    result = VideoDetector(config).detect(
+        source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg"
+    )
+    assert result.frames == len(result.scores) == 101 and result.fps == 25
+    assert len(result.segment_scores) == -(-41 // 16) == 3
+    np.testing.assert_allclose(result.scores, np.repeat(result.segment_scores, [40, 40, 21]), rtol=1e-6)
+    assert len(set(result.segment_scores)) == 3
+    rate, frames = decoded(tmp_path / "r.mp4")
+    assert rate == 25 and len(frames) == 101
+
+
+def test_25_fps_scores_step_where_the_content_changes(model_dir: Path, colour_models: Path, tmp_path: Path):
+    """1.6 s (40 frames at 25 fps, 16 samples at 10 fps) per colour: each colour is exactly one segment, so
+    the red part (frames 120..199) and only it is abnormal, and exactly its frames get the red border."""
+    colours = ["green"] * 3 + ["red"] * 2 + ["green"] * 3
+    source = write_colour_video(tmp_path / "colours.mp4", colours, frames_per_colour=40)
+    config = make_config(model_dir, "colour-detector.onnx", anomaly_border=BORDER)
+    result = VideoDetector(config).detect(
+        source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg"
+    )
+    assert result.frames == len(result.scores) == 320 and len(result.segment_scores) == 8
+    segment_abnormal = np.asarray(result.segment_scores) >= config.anomaly_threshold
+    assert segment_abnormal.tolist() == [False] * 3 + [True] * 2 + [False] * 3
+    abnormal = np.asarray(result.scores) >= config.anomaly_threshold
+    assert np.flatnonzero(abnormal).tolist() == list(range(120, 200))
+    assert [(i.start_frame, i.end_frame) for i in result.intervals] == [(120, 199)]
+    assert result.intervals[0].start_time == pytest.approx(4.8) and result.intervals[0].end_time == 8.0
+    rate, frames = decoded(tmp_path / "r.mp4")
+    assert rate == 25 and [red_border(f) for f in frames] == abnormal.tolist()
 
 
 def test_bad_video_and_cancel(config, tmp_path: Path) -> None:
