@@ -34,7 +34,7 @@ class JobManager:
         self._detector: Any = None
         self._detector_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.busy = 0
+        self._running: set[str] = set()  # guarded by _cancel_lock
 
     def start(self) -> None:
         """Start the worker threads."""
@@ -55,7 +55,9 @@ class JobManager:
 
     def status(self) -> dict[str, int]:
         """Workers, busy workers, queued jobs."""
-        return {"workers": len(self._threads), "busy": self.busy, "queued": self._queue.qsize()}
+        with self._cancel_lock:
+            busy = len(self._running)
+        return {"workers": len(self._threads), "busy": busy, "queued": self._queue.qsize()}
 
     def submit(self, record_id: str) -> None:
         """Queue a record; ApiError 503 when the queue is full."""
@@ -91,15 +93,15 @@ class JobManager:
                 return
             with self._cancel_lock:
                 cancel = self._cancel.setdefault(record_id, threading.Event())
-            self.busy += 1
+                self._running.add(record_id)
             try:
                 if not cancel.is_set():
                     self._run(record_id, cancel)
             except DatabaseUnavailable as error:
                 log.error("job %s: database unavailable: %s", record_id, error)
             finally:
-                self.busy -= 1
                 with self._cancel_lock:
+                    self._running.discard(record_id)
                     self._cancel.pop(record_id, None)
 
     def _run(self, record_id: str, cancel: threading.Event) -> None:

@@ -1,23 +1,14 @@
 // Live sessions: the list and its actions.
 import { defineStore } from 'pinia'
 import { api } from '../api.js'
+import { loadItems } from './listing.js'
 import { isActive } from '../utils/format.js'
 
 export const useSessionsStore = defineStore('sessions', {
   state: () => ({ items: [], loading: false, error: null, loaded: false, timer: null }),
   actions: {
     async fetch({ quiet = false } = {}) {
-      if (!quiet) this.loading = true
-      try {
-        const body = await api.get('/sessions', { query: { page: 1, page_size: 100 } })
-        this.items = Array.isArray(body) ? body : body.items
-        this.error = null
-        this.loaded = true
-      } catch (error) {
-        this.error = error.message
-      } finally {
-        this.loading = false
-      }
+      await loadItems(this, '/sessions', { quiet })
       this.stopPolling()
       if (this.items.some((item) => isActive(item.state))) {
         this.timer = setTimeout(() => this.fetch({ quiet: true }), 3000)
