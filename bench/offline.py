@@ -21,13 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from bench._models import bench_config
-from inferences.annotate import Annotator
 from inferences.config import REPO_ROOT
 from inferences.intervals import frame_scores
 from inferences.offline import VideoDetector
 from inferences.preprocess import Preprocessor
 from inferences.sampling import FrameSampler
-from inferences.video import VideoWriter, iter_video_frames, open_video
+from inferences.video import VideoWriter, even_size, iter_video_frames, open_video
 from models.smoothing import smooth_scores
 from tests.inference.conftest import write_video
 
@@ -38,11 +37,10 @@ def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
     config, models = detector.config, detector.models
     info = open_video(path)
     sampler = FrameSampler(config.prepare_interval, fps=info.fps)
-    decoded = [(frame.to_ndarray(format="rgb24"), frame.time) for frame in iter_video_frames(path)]
-    frames = [rgb for rgb, _ in decoded]
-    taken = [i for i, (_, t) in enumerate(decoded) if sampler.take(i / info.fps if t is None else t)]
+    frames = list(iter_video_frames(path))
+    taken = [i for i, f in enumerate(frames) if sampler.take(i / info.fps if f.time is None else f.time)]
     prep = Preprocessor.from_config(config)
-    small = [prep.frame(frames[i]) for i in taken]
+    small = [prep.video_frame(frames[i]) for i in taken]
     starts = taken[:: config.segment_length]
     clips = [
         prep.pack(small[i : i + config.segment_length]) for i in range(0, len(small), config.segment_length)
@@ -55,10 +53,12 @@ def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
     )
     segment = smooth_scores(models.detector(features), models.smoothing_window, causal=False)
     scores = frame_scores(segment, frames=len(frames), segment_length=config.segment_length, starts=starts)
-    annotate = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
+    width, height = even_size(info.width, info.height)
     with VideoWriter(output, width=info.width, height=info.height, rate=info.rate) as writer:
         for frame, score in zip(frames, scores, strict=True):
-            writer.write(annotate(frame) if score >= config.anomaly_threshold else frame)
+            if score >= config.anomaly_threshold:
+                frame = detector.annotator.video_frame(frame, width=width, height=height)
+            writer.write(frame)
 
 
 def measure(detector: VideoDetector, path: Path, work: Path, repeats: int) -> dict:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from datasets.features import ANNOTATIONS, DatasetError
 from inferences.config import REPO_ROOT
 from inferences.preprocess import Preprocessor
-from inferences.video import VideoError, iter_frames
+from inferences.video import VideoError, iter_video_frames
 
 DEFAULT_EXTRACTOR = REPO_ROOT / "inferences" / "models" / "i3d-fp32.onnx"
 SEGMENT_RULES = ("any", "majority")
@@ -153,8 +153,8 @@ def ten_crops(clip: np.ndarray, height: int, width: int) -> np.ndarray:
 def _segments(path: Path, preprocessor: Preprocessor) -> Iterator[tuple[np.ndarray, int]]:
     """(packed segment [1, 3, T, H, W], frames in it) of a video, in order."""
     frames: list[np.ndarray] = []
-    for rgb in iter_frames(path):
-        frames.append(preprocessor.frame(rgb))
+    for frame in iter_video_frames(path):
+        frames.append(preprocessor.video_frame(frame))
         if len(frames) == preprocessor.segment_length:
             yield preprocessor.pack(frames), len(frames)
             frames = []

@@ -9,7 +9,8 @@ stays flat in the video length (at most a few segments / frames are in flight):
    segments (thread) | extractor in batches (caller); then the detector over the whole feature sequence,
    centred smoothing, one score per original frame: the score of the segment that holds the newest sampled
    frame at or before it;
-2. decode -> red border + prompt on frames at or above the threshold (thread) | H.264 encode (caller).
+2. decode -> red border + prompt drawn on the YUV planes of frames at or above the threshold (thread) |
+   H.264 encode (caller).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import TypeVar
 
 import av
 import numpy as np
-from PIL import Image
 
 from inferences.annotate import Annotator
 from inferences.config import ConfigError, InferenceConfig
@@ -32,7 +32,7 @@ from inferences.intervals import Interval, find_intervals, frame_scores
 from inferences.preprocess import Preprocessor
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
-from inferences.video import VideoInfo, VideoWriter, iter_video_frames, open_video
+from inferences.video import VideoInfo, VideoWriter, even_size, iter_video_frames, open_video
 from models.smoothing import smooth_scores
 
 T = TypeVar("T")
@@ -230,7 +230,7 @@ class VideoDetector:
                 continue
             if not buffer:
                 start = index
-            buffer.append(self.preprocessor.frame(frame.to_ndarray(format="rgb24")))
+            buffer.append(self.preprocessor.video_frame(frame))
             if len(buffer) == length:
                 yield self.preprocessor.pack(buffer), start
                 buffer = []
@@ -276,27 +276,23 @@ class VideoDetector:
         """Pass 2 producer: decoded frames, annotated where the score is at or above the threshold; writes
         the cover (the first peak-score frame) and classifies each interval from frames sampled in it."""
         threshold = self.config.anomaly_threshold
+        width, height = even_size(info.width, info.height)
         cover_index = int(np.argmax(scores))
         samples = _category_samples(intervals) if self.category else {}
         collected: list[np.ndarray] = []
         for index, frame in enumerate(iter_video_frames(info.path)):
             if cancel.is_set():
                 raise DetectionCancelled(f"{info.path}: detection cancelled")
-            score = scores[min(index, len(scores) - 1)]
-            abnormal = score >= threshold
-            rgb = None
-            if abnormal or index == cover_index or index in samples:
-                rgb = frame.to_ndarray(format="rgb24")
             if index in samples:
-                collected.append(rgb.copy())
+                collected.append(frame.to_ndarray(format="rgb24"))
                 if index == samples[index].end_sample:
                     target = samples[index].target
                     target.category, target.category_probability = self._classify(collected)
                     collected = []
-            if abnormal:
-                frame = av.VideoFrame.from_ndarray(self.annotator(rgb), format="rgb24")
+            if scores[min(index, len(scores) - 1)] >= threshold:
+                frame = self.annotator.video_frame(frame, width=width, height=height)
             if index == cover_index:
-                cover = Image.fromarray(rgb)
+                cover = frame.to_image()
                 cover.thumbnail((COVER_SIZE, COVER_SIZE))
                 cover.save(cover_path, format="JPEG", quality=85)
             yield frame

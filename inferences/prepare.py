@@ -131,7 +131,7 @@ def video_sources(paths: Iterable[Path]) -> list[Path]:
 
 def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) -> np.ndarray:
     """Up to `count` full normalised segments [n, 3, T, H, W], drawn from the sources in turn."""
-    from inferences.video import iter_frames
+    from inferences.video import iter_video_frames
 
     empty = np.zeros((0, 3, preprocessor.segment_length, preprocessor.height, preprocessor.width), np.float32)
     if not sources:
@@ -141,8 +141,8 @@ def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) 
     for source in sources:
         clips: list[np.ndarray] = []
         frames: list[np.ndarray] = []
-        for rgb in iter_frames(source):
-            frames.append(preprocessor.frame(rgb))
+        for frame in iter_video_frames(source):
+            frames.append(preprocessor.video_frame(frame))
             if len(frames) == preprocessor.segment_length:
                 clips.append(preprocessor.pack(frames)[0])
                 frames = []

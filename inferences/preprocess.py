@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import av
 import numpy as np
-from PIL import Image
 
 from inferences.config import InferenceConfig
+
+FULL_FRAME = (0.0, 0.0, 1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,7 @@ class Preprocessor:
     width: int
     height: int
     segment_length: int
-    crop: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # x1, y1, x2, y2
+    crop: tuple[float, float, float, float] = FULL_FRAME  # x1, y1, x2, y2
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
@@ -34,7 +36,7 @@ class Preprocessor:
         )
 
     def frame(self, rgb: np.ndarray) -> np.ndarray:
-        """Crop and resize one RGB uint8 frame (H, W, 3) to (height, width, 3) uint8 (bilinear)."""
+        """Crop and resize one RGB uint8 frame (H, W, 3) to (height, width, 3) uint8 (FFmpeg bilinear)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {rgb.dtype} {rgb.shape}")
         h, w = rgb.shape[:2]
@@ -43,8 +45,18 @@ class Preprocessor:
         right, bottom = max(left + 1, round(x2 * w)), max(top + 1, round(y2 * h))
         if (left, top, right, bottom) != (0, 0, w, h):
             rgb = rgb[top:bottom, left:right]
-        image = Image.fromarray(np.ascontiguousarray(rgb))
-        return np.asarray(image.resize((self.width, self.height), Image.Resampling.BILINEAR))
+        return self._resize(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"))
+
+    def video_frame(self, frame: av.VideoFrame) -> np.ndarray:
+        """`frame` for a decoded video frame; without a crop, colour conversion and resize are one FFmpeg
+        pass (no full-size RGB copy)."""
+        if self.crop != FULL_FRAME:
+            return self.frame(frame.to_ndarray(format="rgb24"))
+        return self._resize(frame)
+
+    def _resize(self, frame: av.VideoFrame) -> np.ndarray:
+        size = {"width": self.width, "height": self.height}
+        return frame.to_ndarray(**size, format="rgb24", interpolation="BILINEAR")
 
     def pack(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """Normalised segment [1, 3, T, H, W] float32 of 1..T prepared frames (short: last one repeated)."""

@@ -377,7 +377,7 @@ class StreamDetector:
                     segment_arrival = arrival
                 if len(segment) in self._category_positions:
                     samples.append(raw)  # never modified: annotation draws on `rgb`
-                segment.append(self.preprocessor.frame(rgb))
+                segment.append(self.preprocessor.video_frame(frame))
                 if len(segment) == length:
                     self._submit(segment, segment_arrival, samples)
                     segment, samples = [], []

@@ -116,6 +116,11 @@ def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
         yield frame.to_ndarray(format="rgb24")
 
 
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The encoded size of a `width` x `height` video: each rounded up to even (yuv420p needs it)."""
+    return width + width % 2, height + height % 2
+
+
 class VideoWriter:
     """H.264 (yuv420p) MP4 writer with the index at the front (`movflags=+faststart`).
 
@@ -136,8 +141,7 @@ class VideoWriter:
         self.container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
         rate = Fraction(rate).limit_denominator(100_000)
         self.stream = self.container.add_stream("libx264", rate=rate)
-        self.stream.width = width + width % 2
-        self.stream.height = height + height % 2
+        self.stream.width, self.stream.height = even_size(width, height)
         self.stream.pix_fmt = "yuv420p"
         self.stream.options = {"preset": "veryfast", "crf": "23"}
         self.stream.codec_context.time_base = time_base or 1 / rate

@@ -1,4 +1,5 @@
-"""Config validation, provider selection, and video decoding of generated files (good and bad)."""
+"""Config validation, provider selection, video decoding of generated files (good and bad), preprocessing and
+annotation."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import av
 import numpy as np
 import pytest
 
+from inferences.annotate import PROMPT_FONTS, Annotator, _label
 from inferences.config import ConfigError, load_inference_config
 from inferences.preprocess import Preprocessor
 from inferences.runtime import ModelError, create_session, select_providers
-from inferences.video import VideoError, iter_frames, open_video
+from inferences.video import VideoError, even_size, iter_frames, iter_video_frames, open_video
 from tests.inference.conftest import write_video
 
 
@@ -152,3 +154,44 @@ def test_preprocess_crop_resize_normalise_and_pad() -> None:
     assert clip[0, :, 0].min() == 1.0 and clip[0, :, 1:].max() == -1.0  # padded with the last frame
     with pytest.raises(ValueError, match=r"1\.\.4 frames"):
         prep.pack([small] * 5)
+
+
+def test_preprocess_decoded_frames_like_rgb_arrays(shared_data: Path) -> None:
+    """A decoded frame goes through one FFmpeg pass (colour conversion + resize); the result matches the
+    RGB-array path within rounding, with and without a crop, so offline, live and training features agree."""
+    frame = next(iter_video_frames(shared_data / "ucsd-ped2" / "Test001.mp4"))
+    results = []
+    for crop in ((0.0, 0.0, 1.0, 1.0), (0.25, 0.1, 0.75, 0.9)):
+        prep = Preprocessor(width=224, height=160, segment_length=16, crop=crop)
+        direct, via_rgb = prep.video_frame(frame), prep.frame(frame.to_ndarray(format="rgb24"))
+        assert direct.shape == via_rgb.shape == (160, 224, 3) and direct.dtype == np.uint8
+        assert np.abs(direct.astype(int) - via_rgb).mean() < 1.5
+        results.append(direct.astype(int))
+    assert np.abs(results[0] - results[1]).mean() > 10  # the crop changed the picture
+
+
+@pytest.mark.parametrize(("width", "height", "pix_fmt"), [(360, 240, "yuv420p"), (97, 61, "rgb24")])
+def test_annotation_on_yuv_planes_matches_rgb(width: int, height: int, pix_fmt: str) -> None:
+    """The offline path draws on the YUV 4:2:0 planes; decoded back to RGB it looks like the RGB drawing
+    (red border, prompt), and the picture inside is untouched."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(60, 200, (height, width, 3), dtype=np.uint8)
+    annotator = Annotator(border=6, prompt="异常 ABNORMAL")
+    even_w, even_h = even_size(width, height)
+    source = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+    drawn = annotator.video_frame(source, width=even_w, height=even_h)
+    assert (drawn.format.name, drawn.width, drawn.height) == ("yuv420p", even_w, even_h)
+    out = drawn.to_ndarray(format="rgb24").astype(int)
+    plain = source.reformat(width=even_w, height=even_h, format="yuv420p").to_ndarray(format="rgb24")
+    strip = out[even_h // 2, 1:5]  # left border, away from the chroma edge
+    assert (strip[:, 0] > 230).all() and (strip[:, 1:] < 25).all()
+    assert np.abs(out - annotator(plain.copy())).mean() < 3  # 4:2:0 chroma of the prompt, rounding
+    inner = (slice(even_h // 2, even_h - 8), slice(8, even_w - 8))
+    assert np.array_equal(out[inner], plain[inner])
+
+
+def test_prompt_font_draws_chinese() -> None:
+    """With Debian's fonts-wqy-microhei (installed by `make install`) distinct Chinese characters give
+    distinct glyphs, not the same placeholder box."""
+    assert any(Path(path).is_file() for path in PROMPT_FONTS), "install fonts-wqy-microhei (make install)"
+    assert not np.array_equal(_label("异", 240), _label("常", 240))
