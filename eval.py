@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from datasets.features import load_split
 from models.config import DEFAULT_CONFIG, ConfigError, load_research_config
 from models.detector import load_detector
-from models.evaluation import evaluate_detector, format_metrics, write_evaluation
+from models.evaluation import evaluate_detector, format_metrics, model_size, write_evaluation
 from models.export import export_detector
-from models.training import resolve_device
+from models.training import load_config_split, resolve_device
 
 EXTRACTORS = {1024: "i3d", 2304: "slowfast_r50"}
 
@@ -43,26 +42,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"--extractor is needed to export a detector for feature-dim {config.feature_dim}"
             )
         device = resolve_device(config.device)
-        videos = load_split(
-            config.valid_dataset,
-            feature_dim=config.feature_dim,
-            per_frame_labels=True,
-            segment_length=config.segment_length,
-        )
         evaluation = evaluate_detector(
             model.to(device),
-            videos,
+            load_config_split(config, valid=True),
             smoothing_window=config.smoothing_window,
             segment_length=config.segment_length,
             device=device,
             progress=True,
         )
+        evaluation.metrics.update(model_size(model))
         output = write_evaluation(evaluation, args.output)
         print(format_metrics(evaluation.metrics))
         print(f"wrote {output / 'metrics.json'}, {output / 'scores'}/, roc.png, pr.png")
         if args.export:
             path = export_detector(
-                model.cpu(),
+                model,
                 args.export,
                 metadata={
                     "segment_length": str(config.segment_length),

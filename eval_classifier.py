@@ -11,13 +11,15 @@ import logging
 import sys
 from pathlib import Path
 
-from models.classifier.config import load_classifier_config
+from models.classifier.config import DEFAULT_CONFIG, load_classifier_config
 from models.classifier.evaluation import evaluate_classifier
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/classifier.toml", help="classifier TOML config")
+    parser.add_argument(
+        "--config", default=str(DEFAULT_CONFIG), help="classifier TOML config (default: %(default)s)"
+    )
     parser.add_argument(
         "--checkpoint", type=Path, help="checkpoint to evaluate (default: the config's best.pt)"
     )

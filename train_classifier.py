@@ -11,13 +11,15 @@ import argparse
 import logging
 import sys
 
-from models.classifier.config import load_classifier_config
+from models.classifier.config import DEFAULT_CONFIG, load_classifier_config
 from models.classifier.training import train_classifier
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/classifier.toml", help="classifier TOML config")
+    parser.add_argument(
+        "--config", default=str(DEFAULT_CONFIG), help="classifier TOML config (default: %(default)s)"
+    )
     parser.add_argument(
         "--no-export", action="store_true", help="skip the ONNX export of the best checkpoint"
     )

@@ -11,8 +11,6 @@ from inferences.config import InferenceConfig, load_inference_config
 
 def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
     """(config, label) for the benchmark; stand-in models are written under `work`."""
-    from tests.inference import tiny_models
-
     config = load_inference_config()
     if config.extraction_model_file.is_file() and config.detection_model_file.is_file():
         label = "default models (I3D fp32 + shipped detector)"
@@ -32,6 +30,8 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
         config = dataclasses.replace(config, detection_model_path=str(work / "detector.onnx"))
         label = "I3D fp32 extractor + UNTRAINED detector (shipped detector not built yet; cost is the same)"
     else:
+        from tests.inference import tiny_models
+
         tiny_models.build_extractor(work / "tiny-fp32.onnx", size=224)
         tiny_models.build_random_detector(work / "detector.onnx")
         config = dataclasses.replace(

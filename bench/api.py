@@ -4,7 +4,8 @@ Seeds N records (default 10,000) into a fresh embedded database (or the MongoDB 
 real server (`python -m servers serve`, waitress) on 127.0.0.1, and measures with C concurrent clients
 (default 50), paced (one request per client per --interval s) and saturated (back to back): p50/p99
 latency of the list endpoint (first page, random pages, status filter, name search) and of the detail
-endpoint; then upload throughput (accepted uploads per second, MB/s) of a Ped2 clip.
+endpoint; then upload throughput (accepted uploads per second, MB/s) of a Ped2 clip. On the embedded
+engine it first times a list query run on montydb itself, without the repository's record cache.
 
     python bench/api.py [--records 10000] [--clients 50] [--requests 2000] [--uploads 20] [--interval 1.0]
                           [--db-uri URI]
@@ -29,9 +30,10 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from servers.storage import RecordRepository, connect_database  # noqa: E402
 from servers.storage.repositories import new_id  # noqa: E402
+from tests.conftest import SHARED_DATA  # noqa: E402
 from tests.server.harness import Client, ServerProcess  # noqa: E402
 
-PED2 = REPO_ROOT.parent / "shared" / "data" / "ucsd-ped2" / "Test001.mp4"
+PED2 = SHARED_DATA / "ucsd-ped2" / "Test001.mp4"
 
 
 def seed(storage: Path, uri: str, db_name: str, count: int) -> list[str]:
@@ -73,6 +75,20 @@ def seed(storage: Path, uri: str, db_name: str, count: int) -> list[str]:
     return ids
 
 
+def bench_uncached_lists(storage: Path, db_name: str) -> None:
+    """What the embedded engine takes per list query without the repository's record cache: the query
+    the MongoDB path runs (count, then sorted page), straight on montydb."""
+    database = connect_database("", name=db_name, storage_directory=storage, max_connections=1)
+    with database.access(RecordRepository.COLLECTION) as records:
+        for label, selector in (("first page", {}), ("status=done", {"status": "done"})):
+            start = time.perf_counter()
+            records.count_documents(selector)
+            list(records.find(selector).sort([("created_at", -1)]).limit(20))
+            elapsed = 1000 * (time.perf_counter() - start)
+            print(f"uncached list {label} (montydb, no record cache): {elapsed:.0f} ms", flush=True)
+    database.close()
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank) in milliseconds."""
     ordered = sorted(values)
@@ -82,25 +98,27 @@ def percentile(values: list[float], q: float) -> float:
 def measure(clients: list[Client], paths: list[str], label: str, interval: float) -> dict[str, float]:
     """Issue every path once, spread over the clients running concurrently; each client sends one request
     every `interval` seconds (0 = back to back, i.e. saturation). Latency stats in ms."""
-    latencies: list[float] = []
-    errors = 0
 
-    def worker(index: int) -> None:
-        nonlocal errors
-        client = clients[index]
+    def worker(index: int) -> list[tuple[float, bool]]:
+        """(latency, answered 200) of each of this client's requests."""
+        client, results = clients[index], []
         next_start = time.perf_counter() + random.random() * interval
         for path in paths[index :: len(clients)]:
             time.sleep(max(0.0, next_start - time.perf_counter()))
             start = time.perf_counter()
             response = client.get(path)
-            latencies.append(time.perf_counter() - start)
-            errors += response.status_code != 200
+            results.append((time.perf_counter() - start, response.status_code == 200))
             next_start = start + interval
+        return results
 
     start = time.perf_counter()
     with ThreadPoolExecutor(len(clients)) as pool:
-        list(pool.map(worker, range(len(clients))))
+        results = [
+            result for client_results in pool.map(worker, range(len(clients))) for result in client_results
+        ]
     elapsed = time.perf_counter() - start
+    latencies = [latency for latency, _ in results]
+    errors = sum(not ok for _, ok in results)
     result = {
         "requests": len(latencies),
         "errors": errors,
@@ -163,6 +181,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-api-"))
     db_name = f"bench_{new_id()[:8]}"
     ids = seed(folder / "storage", options.db_uri, db_name, options.records)
+    if not options.db_uri:
+        bench_uncached_lists(folder / "storage", db_name)
     server = ServerProcess(
         folder,
         db_connection_uri=options.db_uri,

@@ -9,8 +9,8 @@ fly into a temporary folder when absent, INT8 then calibrated on the Ped2 clips)
 the fp32 matrix-multiply peak measured in the same run with the same thread count (the best of PyTorch's
 and ONNX Runtime's 2048 x 2048 sgemm). All paths and the matmuls are timed round-robin, best call kept,
 so other jobs on a shared machine disturb the ratios little. SlowFast uses its real weights when
-`models/zoo.py` has them cached, else random ones (speed does not depend on the weights; INT8 accuracy
-then is not checked).
+`models/zoo.py` can load them (cached or downloaded), else random ones (speed does not depend on the
+weights; accuracy then is not checked).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from inferences.prepare import (  # noqa: E402
     extractor_spec,
     quantize_int8,
     real_clips,
+    split_clips,
 )
+from inferences.runtime import create_session  # noqa: E402
 
 MATMUL_SIZE = 2048
 MATMUL_FLOPS = 2 * MATMUL_SIZE**3
@@ -61,16 +63,6 @@ def best_rates(runs: dict[str, Callable[[], object]], seconds: float) -> dict[st
     return {name: 1.0 / elapsed for name, elapsed in best.items()}
 
 
-def session(path: Path, threads: int):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
 def matmul_runs(threads: int, folder: Path) -> dict[str, Callable[[], object]]:
     """fp32 2048^2 matmuls in PyTorch and in ONNX Runtime (MLAS); each does MATMUL_FLOPS."""
     import onnx
@@ -85,7 +77,7 @@ def matmul_runs(threads: int, folder: Path) -> dict[str, Callable[[], object]]:
     )
     path = folder / "matmul.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
-    matmul = session(path, threads)
+    matmul = create_session(path, providers=["CPUExecutionProvider"], threads=threads)
     return {"matmul torch": lambda: ta @ ta, "matmul onnxruntime": lambda: matmul.run(None, {"a": a, "b": a})}
 
 
@@ -99,13 +91,13 @@ def segment_flops(module: torch.nn.Module, clip: torch.Tensor) -> float:
     return float(counter.get_total_flops())
 
 
-def model_files(name: str, module, spec, folder: Path, clips: np.ndarray) -> dict[str, Path]:
+def model_files(name: str, module, spec, folder: Path, calibration: np.ndarray) -> dict[str, Path]:
     """fp32 / int8 files: the prepared ones in inferences/models, else exported now into `folder`."""
     files = {precision: MODELS_DIR / f"{name}-{precision}.onnx" for precision in ("fp32", "int8")}
     if not files["fp32"].is_file():
         files["fp32"] = export_fp32(module, spec, folder / f"{name}-fp32.onnx")
     if not files["int8"].is_file():
-        files["int8"] = quantize_int8(files["fp32"], folder / f"{name}-int8.onnx", spec, clips[:8])
+        files["int8"] = quantize_int8(files["fp32"], folder / f"{name}-int8.onnx", spec, calibration)
     return files
 
 
@@ -115,6 +107,8 @@ def bench_extractor(name: str, threads: int, seconds: float, folder: Path) -> di
         module, spec = build_extractor(name)
         weights = "real"
     except ValueError as error:  # no cached SlowFast checkpoint and no network: random weights
+        if name == "i3d":
+            raise
         print(f"{name}: {error}; timing random weights", file=sys.stderr)
         from models.extractors.slowfast import create_slowfast_features
 
@@ -123,15 +117,18 @@ def bench_extractor(name: str, threads: int, seconds: float, folder: Path) -> di
     if len(clips) == 0:
         clips = np.random.default_rng(0).uniform(-1, 1, (12, 3, spec.segment_length, spec.height, spec.width))
         clips = clips.astype(np.float32)
-    files = model_files(name, module, spec, folder, clips)
+    # The clips `prepare` checks with (it calibrated INT8 on the others): accuracy on unseen clips.
+    evaluation, calibration = split_clips(clips)
+    files = model_files(name, module, spec, folder, calibration)
     clip = clips[:1]
-    sessions = {precision: session(path, threads) for precision, path in files.items()}
+    sessions = {precision: create_session(path, providers=["CPUExecutionProvider"], threads=threads)
+                for precision, path in files.items()}
     result: dict[str, float] = {"gflop_per_segment": segment_flops(module, torch.from_numpy(clip)) / 1e9}
     if weights == "real":
         with torch.no_grad():
-            reference = module(torch.from_numpy(clips[-3:])).numpy()
+            reference = module(torch.from_numpy(evaluation)).numpy()
         for precision, ort_session in sessions.items():
-            outputs = [ort_session.run(["features"], {"clip": c[None]})[0] for c in clips[-3:]]
+            outputs = [ort_session.run(["features"], {"clip": c[None]})[0] for c in evaluation]
             result[f"{precision}_cosine"] = float(cosine(reference, np.concatenate(outputs)).min())
 
     def eager() -> None:

@@ -28,7 +28,7 @@ from inferences.preprocess import Preprocessor
 from inferences.sampling import FrameSampler
 from inferences.video import VideoWriter, even_size, iter_video_frames, open_video
 from models.smoothing import smooth_scores
-from tests.inference.conftest import write_video
+from tests.inference.videos import write_video
 
 
 def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
@@ -52,7 +52,7 @@ def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
         ]
     )
     segment = smooth_scores(models.detector(features), models.smoothing_window, causal=False)
-    scores = frame_scores(segment, frames=len(frames), segment_length=config.segment_length, starts=starts)
+    scores = frame_scores(segment, frames=len(frames), starts=starts)
     width, height = even_size(info.width, info.height)
     with VideoWriter(output, width=info.width, height=info.height, rate=info.rate) as writer:
         for frame, score in zip(frames, scores, strict=True):

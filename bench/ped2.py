@@ -3,15 +3,18 @@
     python bench/ped2.py [--extractor-model inferences/models/i3d-fp32.onnx] [--ship]
 
 1. Features of the 12 real Ped2 test videos (`../shared/data/ucsd-ped2/`) are extracted once with the
-   dataset builder (`datasets/videos.py`) into `<work-dir>/features` (cached and resumable).
+   dataset builder (`datasets/videos.py`) into `<work-dir>/features-<model stem>-<H>x<W>` (cached and
+   resumable).
 2. Cross-validation with fixed folds: video i (in labels.json order) belongs to fold i % folds. For each fold
    the research core's `train_detector` trains on the other videos (segment labels: any abnormal frame) for
    a fixed number of epochs with a fixed seed; the *last* checkpoint scores the held-out videos, so no video
    is ever scored by a model that saw it, and no model is selected on its test videos.
 3. Pooled over all 12 videos: frame AUC and AP, FAR (share of normal frames scored >= threshold) and mean
-   IoU of predicted vs true abnormal frames (per abnormal video), at thresholds 0.2..0.5.
+   IoU of predicted vs true abnormal frames (per abnormal video), at thresholds 0.2..0.5; written to
+   `<work-dir>/metrics.json` (the numbers of the shipped detector's model card), with the pooled AUC of a
+   logistic-regression probe on the same features and folds (`probe_auc`).
 `--ship` then trains on all 12 videos the same way and writes the shipped detector
-`inferences/models/ped2-i3d-detector.onnx` (plus `<work-dir>/metrics.json` used by its model card).
+`inferences/models/ped2-i3d-detector.onnx`.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ TRAINING = {
     "smoothing_window": 3,
     "model_dim": 128,
 }
+PROBE_C = (0.1, 1.0, 10.0)  # regularisation strengths of the logistic-regression probe
 
 
 def research_config(root: Path, run: Path, feature_dim: int) -> ResearchConfig:
@@ -93,8 +97,7 @@ def write_fold(root: Path, videos: list, train: list[int], held_out: list[int]) 
 def train_and_score(root: Path, run: Path, feature_dim: int) -> tuple[Path, list[np.ndarray]]:
     """Train on root/train (fixed epochs); the last checkpoint and its frame scores on root/valid."""
     config = research_config(root, run, feature_dim)
-    torch.manual_seed(TRAINING["seed"])
-    train_detector(config, progress=False)
+    train_detector(config, progress=False)  # seeds torch with config.seed itself
     model = load_detector(config.last_checkpoint_path)
     valid = load_split(
         config.valid_dataset, feature_dim=feature_dim, per_frame_labels=True, segment_length=SEGMENT_LENGTH
@@ -121,6 +124,24 @@ def pooled_metrics(scores: list[np.ndarray], labels: list[np.ndarray]) -> dict[s
         "frames": int(all_labels.size),
         "abnormal_frames": int(all_labels.sum()),
     }
+
+
+def probe_auc(videos: list, folds: int, c: float) -> float:
+    """Pooled frame AUC of a logistic-regression probe (inverse regularisation `c`) on the raw segment
+    features, with the detector's folds and segment labels: how far the features alone go."""
+    from sklearn.linear_model import LogisticRegression
+
+    scores: list[np.ndarray] = [np.empty(0)] * len(videos)
+    for fold in range(folds):
+        train = [v for i, v in enumerate(videos) if i % folds != fold]
+        probe = LogisticRegression(C=c, max_iter=5000).fit(
+            np.concatenate([v.features[0] for v in train]),
+            np.concatenate([segment_labels(v.labels.astype(np.uint8), SEGMENT_LENGTH) for v in train]),
+        )
+        for i in range(fold, len(videos), folds):
+            segment_scores = probe.predict_proba(videos[i].features[0])[:, 1]
+            scores[i] = np.repeat(segment_scores, SEGMENT_LENGTH)[: videos[i].labels.size]
+    return roc_auc(np.concatenate([v.labels for v in videos]), np.concatenate(scores))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     metrics = pooled_metrics(scores, [v.labels for v in videos])
     metrics.update(
+        probe_auc={f"C={c:g}": probe_auc(videos, args.folds, c) for c in PROBE_C},
         folds=args.folds,
         extractor_model=args.extractor_model.name,
         training=TRAINING,

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench._models import bench_config
 from inferences.stream import StreamDetector
-from tests.inference.conftest import write_video
+from tests.inference.videos import write_video
 from tests.loopback import FfmpegStream
 
 

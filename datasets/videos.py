@@ -195,8 +195,11 @@ def extract_video_features(
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-    np.save(temporary, array)
-    os.replace(temporary, path)
+    try:
+        np.save(temporary, array)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @dataclass

@@ -42,12 +42,8 @@ def _detect(args: argparse.Namespace) -> int:
 
         result = detector.detect(args.video, output_path=output, cover_path=cover, progress=progress)
     if args.scores:
-        scores = {
-            "fps": result.fps,
-            "frames": result.frames,
-            "scores": result.scores,
-            "intervals": [interval.to_dict() for interval in result.intervals],
-        }
+        data = result.to_dict()
+        scores = {key: data[key] for key in ("fps", "frames", "scores", "intervals")}
         Path(args.scores).write_text(json.dumps(scores) + "\n")
     print(f"{result.frames} frames at {result.fps:g} fps, peak score {result.peak_score:.3f}")
     for interval in result.intervals:

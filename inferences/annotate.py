@@ -81,15 +81,17 @@ class Annotator:
         b = min(self.border, height // 2, width // 2)
         alpha = _label(self.prompt, height) if self.prompt else None
         _draw(flat[:luma].reshape(height, width), b, alpha, RED_YUV[0], WHITE_YUV[0])
-        half = _half(alpha) if alpha is not None else None
+        half = _chroma_label(self.prompt, height) if self.prompt else None
         for index, offset in ((1, luma), (2, luma + chroma)):
             plane = flat[offset : offset + chroma].reshape(height // 2, width // 2)
             _draw(plane, (b + 1) // 2, half, RED_YUV[index], WHITE_YUV[index])
         return av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
 
-def _half(alpha: np.ndarray) -> np.ndarray:
-    """A mask at half resolution (2x2 means; odd sizes padded), for the 4:2:0 chroma planes."""
+@lru_cache(maxsize=16)
+def _chroma_label(prompt: str, frame_height: int) -> np.ndarray:
+    """`_label` at half resolution (2x2 means; odd sizes padded), for the 4:2:0 chroma planes."""
+    alpha = _label(prompt, frame_height)
     h, w = alpha.shape
     padded = np.pad(alpha, ((0, h % 2), (0, w % 2)))
     return padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).mean(axis=(1, 3))

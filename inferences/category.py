@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.runtime import ModelError, create_session
+from inferences.runtime import ModelError, check_io, create_session, model_metadata
 from models.classifier.preprocess import normalize_images, resize_rgb
 
 
@@ -26,13 +26,8 @@ class CategoryClassifier:
         self.path = Path(onnx_path)
         role = "category model"
         self.session = create_session(self.path, providers=list(providers), threads=threads, role=role)
-        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        if [i.name for i in inputs] != ["image"] or [o.name for o in outputs] != ["probabilities"]:
-            raise ModelError(
-                f"{role} {self.path}: expected input 'image' and output 'probabilities', got "
-                f"{[i.name for i in inputs]} and {[o.name for o in outputs]}"
-            )
-        meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        check_io(self.session, self.path, role, ["image"], ["probabilities"])
+        meta = model_metadata(self.session)
         try:
             self.classes: list[str] = json.loads(meta["classes"])
             self.input_size = int(meta["input_size"])

@@ -26,26 +26,13 @@ class Interval:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 
-def frame_scores(
-    segment_scores: Sequence[float],
-    *,
-    frames: int,
-    segment_length: int,
-    starts: Sequence[int] | None = None,
-) -> np.ndarray:
+def frame_scores(segment_scores: Sequence[float], *, frames: int, starts: Sequence[int]) -> np.ndarray:
     """One score per frame: frame f gets the score of the last segment whose first frame is at or before f.
 
-    `starts`: the index of each segment's first frame (ascending, from 0) when segments hold sampled
-    frames, so frame f gets the score of the segment holding the newest sampled frame at or before f;
-    default: every frame is sampled (segment s starts at s * segment_length: frame f gets
-    f // segment_length).
+    `starts`: the index of each segment's first frame (ascending, from 0); segments hold sampled frames,
+    so frame f gets the score of the segment holding the newest sampled frame at or before f.
     """
     segment_scores = np.asarray(segment_scores, dtype=np.float32)
-    if starts is None:
-        expected = -(-frames // segment_length)
-        if len(segment_scores) != expected:
-            raise ValueError(f"{frames} frames need {expected} segment scores, got {len(segment_scores)}")
-        return np.repeat(segment_scores, segment_length)[:frames]
     bounds = np.append(np.asarray(starts, dtype=np.int64), frames)
     counts = np.diff(bounds)
     if len(starts) != len(segment_scores) or bounds[0] != 0 or (counts <= 0).any():

@@ -170,9 +170,7 @@ class VideoDetector:
         info = open_video(video_path)
         features, starts, frames = self._extract(info, report, cancel)
         segment_scores = self.segment_scores(features)
-        scores = frame_scores(
-            segment_scores, frames=frames, segment_length=self.config.segment_length, starts=starts
-        )
+        scores = frame_scores(segment_scores, frames=frames, starts=starts)
         intervals = find_intervals(scores, threshold=self.config.anomaly_threshold, fps=info.fps)
         output_path, cover_path = Path(output_path), Path(cover_path)
         for folder in {output_path.parent, cover_path.parent}:
@@ -287,7 +285,7 @@ class VideoDetector:
                 collected.append(frame.to_ndarray(format="rgb24"))
                 if index == samples[index].end_sample:
                     target = samples[index].target
-                    target.category, target.category_probability = self._classify(collected)
+                    target.category, target.category_probability = self.category.classify(collected)
                     collected = []
             if scores[min(index, len(scores) - 1)] >= threshold:
                 frame = self.annotator.video_frame(frame, width=width, height=height)
@@ -296,10 +294,6 @@ class VideoDetector:
                 cover.thumbnail((COVER_SIZE, COVER_SIZE))
                 cover.save(cover_path, format="JPEG", quality=85)
             yield frame
-
-    def _classify(self, frames: list[np.ndarray]) -> tuple[str, float]:
-        category, probability = self.category.classify(frames)
-        return str(category), float(probability)
 
     def _render(
         self,

@@ -153,6 +153,13 @@ def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) 
     return np.stack(ordered[:count]) if ordered else empty
 
 
+def split_clips(clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(check clips, INT8 calibration clips), disjoint: every third clip checks (the last of fewer than 3)."""
+    index = np.arange(len(clips))
+    checked = index % 3 == 2 if len(clips) >= 3 else index == len(clips) - 1
+    return clips[checked], clips[~checked]
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of two [N, D] arrays."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -161,12 +168,9 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def run_onnx(path: Path, clips: np.ndarray, *, threads: int = 0) -> np.ndarray:
     """Features of `clips` from an extractor ONNX file on the CPU, one clip per call."""
-    import onnxruntime as ort
+    from inferences.runtime import create_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    session = create_session(path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
     return np.concatenate([session.run(["features"], {"clip": clip[None]})[0] for clip in clips])
 
 
@@ -253,9 +257,7 @@ def prepare(
         sources = video_sources(calibration_sources)
     step(f"reading real clips from {len(sources)} video(s)")
     clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
-    # Every third clip checks the exported files; the rest calibrate INT8 (checks never see calibration data).
-    evaluation = clips[2::3] if len(clips) >= 3 else clips
-    calibration = np.delete(clips, np.s_[2::3], axis=0) if len(clips) >= 3 else clips
+    evaluation, calibration = split_clips(clips)
     check = evaluation if len(evaluation) else torch.rand(1, 3, spec.segment_length, spec.height,
                                                           spec.width).numpy() * 2 - 1
 
@@ -279,7 +281,7 @@ def prepare(
     if not int8:
         report.notes.append("INT8 skipped (--no-int8)")
     elif len(calibration) == 0 or len(evaluation) == 0:
-        report.notes.append("INT8 not written: no real calibration videos found (use --calibration)")
+        report.notes.append("INT8 not written: too few real clips to calibrate and check (use --calibration)")
     else:
         step(f"quantizing int8 on {len(calibration)} real clips")
         quantize_int8(fp32, int8_path, spec, calibration)
@@ -287,11 +289,10 @@ def prepare(
         if report.int8_cosine >= INT8_MIN_COSINE:
             report.written.append(int8_path)
         else:
-            int8_path.unlink()
             report.notes.append(
                 f"INT8 not written: cosine {report.int8_cosine:.4f} < {INT8_MIN_COSINE} against fp32")
-    if int8_path not in report.written and int8_path.exists():
-        int8_path.unlink()  # a stale file from an earlier run must not be picked up by precision = "int8"
+    if int8_path not in report.written:
+        int8_path.unlink(missing_ok=True)  # rejected or stale: precision = "int8" must not pick it up
     return report
 
 

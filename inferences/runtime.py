@@ -52,11 +52,15 @@ def create_session(
         raise ModelError(f"{role} {path}: cannot load ONNX model ({str(error).splitlines()[0]})") from None
 
 
-def _metadata(session: ort.InferenceSession) -> dict[str, str]:
+def model_metadata(session: ort.InferenceSession) -> dict[str, str]:
+    """The model's custom metadata props."""
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def _io(session: ort.InferenceSession, path: Path, role: str, inputs: list[str], outputs: list[str]) -> None:
+def check_io(
+    session: ort.InferenceSession, path: Path, role: str, inputs: list[str], outputs: list[str]
+) -> None:
+    """ModelError unless the input names are `inputs` and the first output is `outputs[0]`."""
     names_in = [i.name for i in session.get_inputs()]
     names_out = [o.name for o in session.get_outputs()]
     if names_in != inputs or names_out[:1] != outputs:
@@ -74,8 +78,8 @@ class FeatureExtractor:
         self.session = create_session(
             self.path, providers=config.providers, threads=config.threads, role="extraction model"
         )
-        _io(self.session, self.path, "extraction model", ["clip"], ["features"])
-        meta = _metadata(self.session)
+        check_io(self.session, self.path, "extraction model", ["clip"], ["features"])
+        meta = model_metadata(self.session)
         self.name = meta.get("extractor", self.path.stem)
         self._dtype = _NUMPY_TYPES.get(self.session.get_inputs()[0].type, np.float32)
         checks = {
@@ -115,15 +119,14 @@ class AnomalyDetectorModel:
         self.session = create_session(
             self.path, providers=config.providers, threads=config.threads, role="detection model"
         )
-        _io(self.session, self.path, "detection model", ["features", "mask"], ["scores"])
-        meta = _metadata(self.session)
+        check_io(self.session, self.path, "detection model", ["features", "mask"], ["scores"])
+        meta = model_metadata(self.session)
         self.feature_dim = int(meta.get("feature_dim", feature_dim))
         if feature_dim and self.feature_dim != feature_dim:
             raise ModelError(
                 f"detection model {self.path}: expects {self.feature_dim}-dim features but the extraction "
                 f"model produces {feature_dim}"
             )
-        self.extractor = meta.get("extractor")
         self.smoothing_window = int(meta.get("smoothing_window", 1))
 
     def __call__(self, features: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -42,7 +42,6 @@ from inferences.video import VideoWriter
 from models.smoothing import smooth_scores
 
 log = logging.getLogger("inferences")
-STATES = ("connecting", "running", "reconnecting", "stopped", "failed")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
 
 
@@ -76,13 +75,8 @@ class AlertStart:
     category_probability: float | None = None
 
     def to_dict(self) -> dict:
-        """`category` / `category_probability` only when classified."""
-        data = {"time": self.time, "score": self.score}
-        if self.category is not None:
-            data["category"] = self.category
-        if self.category_probability is not None:
-            data["category_probability"] = self.category_probability
-        return data
+        """Without the snapshot; `category` / `category_probability` only when classified."""
+        return {k: v for k, v in asdict(self).items() if k != "snapshot_jpeg" and v is not None}
 
 
 @dataclass
@@ -174,7 +168,6 @@ class StreamDetector:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._newest: tuple[int, av.VideoFrame, float, int] | None = None  # sequence, frame, arrival, gen
-        self._frames_in = 0
         self._generation = 0  # increases with every reconnection: a segment never spans a gap
         self._latest: tuple[int, np.ndarray] | None = None  # published (annotated) frame
         self._latest_raw: np.ndarray | None = None
@@ -342,9 +335,8 @@ class StreamDetector:
                 if self._wait(start_wall + (frame.time - start_pts) - time.monotonic()):
                     return
             with self._lock:
-                self._frames_in += 1
-                self._stats["frames_in"] = self._frames_in
-                self._newest = (self._frames_in, frame, time.time(), self._generation)
+                self._stats["frames_in"] += 1
+                self._newest = (self._stats["frames_in"], frame, time.time(), self._generation)
 
     # ---- pump ---------------------------------------------------------------------------------------
 
@@ -369,22 +361,20 @@ class StreamDetector:
             last_sequence, frame, arrival, frame_generation = newest
             if frame_generation != generation:
                 generation, segment, samples = frame_generation, [], []
-            rgb = frame.to_ndarray(format="rgb24")
-            raw = rgb.copy()
-            now = time.monotonic()
-            if sampler.take(now):
+            raw = frame.to_ndarray(format="rgb24")  # never modified: annotation draws on a copy
+            if sampler.take(time.monotonic()):
                 if not segment:
                     segment_arrival = arrival
                 if len(segment) in self._category_positions:
-                    samples.append(raw)  # never modified: annotation draws on `rgb`
+                    samples.append(raw)
                 segment.append(self.preprocessor.video_frame(frame))
                 if len(segment) == length:
                     self._submit(segment, segment_arrival, samples)
                     segment, samples = [], []
             with self._lock:
                 score, version, score_arrival = self.current_score, self._score_version, self._score_arrival
-            if version and score >= threshold:  # no border before the first score
-                self.annotator(rgb)
+            # no border before the first score
+            rgb = self.annotator(raw.copy()) if version and score >= threshold else raw
             out_sequence += 1
             with self._lock:
                 self._latest_raw = raw
@@ -445,8 +435,7 @@ class StreamDetector:
                     snapshot = self.annotator(raw_frame.copy()) if raw_frame is not None else None
                     alert = AlertStart(now, score, encode_jpeg(snapshot) if snapshot is not None else b"")
                     if self.category is not None and samples:
-                        category, probability = self.category.classify(samples)
-                        alert.category, alert.category_probability = str(category), float(probability)
+                        alert.category, alert.category_probability = self.category.classify(samples)
                     self._emit(alert)
                 peak = max(peak, score)
             elif alert_start is not None:

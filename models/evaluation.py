@@ -84,10 +84,16 @@ def evaluate_detector(
         "ap": average_precision(all_labels, all_scores),
         "far": false_alarm_rates(scores, labels),
         "iou": mean_iou(scores, labels),
+    }
+    return Evaluation([v.name for v in videos], scores, labels, metrics)
+
+
+def model_size(model: AnomalyDetector) -> dict[str, float]:
+    """Millions of parameters and of FLOPs for 16 segments (`mparams`, `mflops`), for eval's report."""
+    return {
         "mparams": count_parameters(model) / 1e6,
         "mflops": count_flops(model, feature_dim=model.feature_dim) / 1e6,
     }
-    return Evaluation([v.name for v in videos], scores, labels, metrics)
 
 
 def format_metrics(metrics: dict[str, object]) -> str:

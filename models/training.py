@@ -29,6 +29,16 @@ def resolve_device(name: str, *, field: str = "device") -> torch.device:
     return torch.device(name)
 
 
+def load_config_split(config: ResearchConfig, *, valid: bool) -> list[Video]:
+    """The config's valid split (per-frame labels) or train split (per-segment labels), validated."""
+    return load_split(
+        config.valid_dataset if valid else config.train_dataset,
+        feature_dim=config.feature_dim,
+        per_frame_labels=valid,
+        segment_length=config.segment_length,
+    )
+
+
 class GroupedCrops(Dataset):
     """One item per video: `group_size` of its crops (all when it has exactly that many; a seeded
     per-epoch choice when it has more), trained together in one batch."""
@@ -113,18 +123,8 @@ def train_detector(config: ResearchConfig, *, progress: bool = True) -> list[dic
     """Train per `config`; returns one dict per epoch run (epoch, loss, bce, dice, auc)."""
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
-    train_videos = load_split(
-        config.train_dataset,
-        feature_dim=config.feature_dim,
-        per_frame_labels=False,
-        segment_length=config.segment_length,
-    )
-    valid_videos = load_split(
-        config.valid_dataset,
-        feature_dim=config.feature_dim,
-        per_frame_labels=True,
-        segment_length=config.segment_length,
-    )
+    train_videos = load_config_split(config, valid=False)
+    valid_videos = load_config_split(config, valid=True)
     require_both_classes(valid_videos)
     dataset = GroupedCrops(train_videos, group_size=config.group_size, seed=config.seed)
     model = create_detector(**config.model_config()).to(device)

@@ -13,8 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Flask, Request, g, request, session
+from flask import Flask, Request, current_app, g, request, session
 
+from inferences.config import InferenceConfig, load_inference_config
 from servers.auth import (
     ADMIN_PASSWORD_ENV,
     CSRF_HEADER,
@@ -56,7 +57,7 @@ class Services:
     jobs: JobManager
     live: LiveManager
     throttle: LoginThrottle
-    inference_config: Any
+    inference_config: InferenceConfig
     admin_password: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _remover: threading.Thread | None = None
@@ -89,8 +90,6 @@ class Services:
 
 def services() -> Services:
     """The Services of the current app."""
-    from flask import current_app
-
     return current_app.extensions["surveillance"]
 
 
@@ -110,13 +109,8 @@ class StreamingRequest(Request):
         )
 
 
-def load_inference(config: ServerConfig) -> Any:
-    """The inference engine's configuration named by the server config (None when it cannot be read)."""
-    try:
-        from inferences.config import load_inference_config
-    except ImportError:
-        log.warning("the inference engine is not importable; jobs and sessions will fail")
-        return None
+def load_inference(config: ServerConfig) -> InferenceConfig:
+    """The inference engine's configuration named by the server config."""
     return load_inference_config(config.inference_config or None)
 
 

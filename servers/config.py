@@ -80,7 +80,7 @@ def validate_config(config: ServerConfig) -> ServerConfig:
         if field.name in _POSITIVE:
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"config field '{key}' must be a positive number, got {value!r}")
-            if field.type in ("int",) and not isinstance(value, int):
+            if field.type == "int" and not isinstance(value, int):
                 raise ConfigError(f"config field '{key}' must be an integer, got {value!r}")
     if not isinstance(config.login_free_attempts, int) or config.login_free_attempts < 0:
         raise ConfigError(

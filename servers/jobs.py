@@ -11,7 +11,7 @@ from typing import Any
 from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.files import FileStore
-from servers.media import MediaError, TranscodeCancelled, resize_jpeg, transcode
+from servers.media import TranscodeCancelled, resize_jpeg, transcode
 from servers.storage import DatabaseUnavailable, RecordRepository
 
 log = logging.getLogger("servers.jobs")
@@ -66,6 +66,8 @@ class JobManager:
         try:
             self._queue.put_nowait(record_id)
         except queue.Full:
+            with self._cancel_lock:
+                self._cancel.pop(record_id, None)
             raise ApiError(
                 503, "queue-full", f"{self._queue.maxsize} videos are waiting already; try again later"
             ) from None
@@ -158,10 +160,10 @@ class JobManager:
         except TranscodeCancelled:
             log.info("job %s cancelled", record_id)
         except Exception as error:  # the engine's own exceptions (DetectionCancelled, VideoError, ModelError)
-            if cancel.is_set() or type(error).__name__ == "DetectionCancelled":
+            if cancel.is_set():  # DetectionCancelled is raised only then
                 log.info("job %s cancelled", record_id)
                 return
-            if isinstance(error, MediaError | ValueError):
+            if isinstance(error, ValueError):  # MediaError, VideoError, ModelError: a known reason
                 reason = str(error)
             else:
                 log.exception("job %s failed", record_id)

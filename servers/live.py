@@ -53,6 +53,18 @@ class _Live:
         self.subscribers: set[queue.Queue] = set()
 
 
+def _offer(subscriber: queue.Queue, item: Any) -> None:
+    """Queue `item` without blocking: a slow reader's full queue loses its oldest event instead."""
+    try:
+        subscriber.put_nowait(item)
+    except queue.Full:
+        try:
+            subscriber.get_nowait()
+            subscriber.put_nowait(item)
+        except (queue.Empty, queue.Full):
+            pass
+
+
 class LiveManager:
     """Starts, stops and observes the StreamDetectors of live sessions."""
 
@@ -102,12 +114,9 @@ class LiveManager:
 
     def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
         """Stop a session's detector, close its open alert and record the final state."""
-        with self._lock:
-            live = self._live.pop(session_id, None)
+        live = self._halt(session_id, timeout)
         if live is None:
             return
-        live.detector.stop()
-        live.detector.join(timeout)
         now = utc_now()
         if live.open_alert is not None:
             alert = self._sessions.close_alert(
@@ -117,27 +126,29 @@ class LiveManager:
                 self._send(live, "alert-end", alert_to_api(alert))
         self._sessions.update(session_id, state=state, stopped_at=now, current_score=None)
         self._send(live, "state", {"state": state, "message": "session stopped"})
-        for subscriber in list(live.subscribers):
-            subscriber.put(None)
+        self._end_streams(live)
 
     def stop_all(self) -> None:
-        """Stop every live session, marking it stopped (used at shutdown: restarted at the next start)."""
+        """Stop every live session's detector, leaving its state as it is (used at shutdown: the session
+        is restarted at the next start)."""
         with self._lock:
             session_ids = list(self._live)
         for session_id in session_ids:
-            self._stop_for_shutdown(session_id)
+            live = self._halt(session_id, 10.0)
+            if live is not None:
+                self._end_streams(live)
 
-    def _stop_for_shutdown(self, session_id: str) -> None:
+    def _halt(self, session_id: str, timeout: float) -> _Live | None:
+        """Forget a live session and stop its detector; the session, or None when it was not live."""
         with self._lock:
             live = self._live.pop(session_id, None)
         if live is not None:
             live.detector.stop()
-            live.detector.join(10.0)
-            for subscriber in list(live.subscribers):
-                subscriber.put(None)
+            live.detector.join(timeout)
+        return live
 
     def subscribe(self, session_id: str) -> queue.Queue | None:
-        """A queue of (event name, data) for a live session; None when not live. (None, None) ends it."""
+        """A queue of (event name, data) for a live session (None when not live); a None item ends it."""
         subscriber: queue.Queue = queue.Queue(maxsize=SUBSCRIBER_BACKLOG)
         with self._lock:
             live = self._live.get(session_id)
@@ -155,14 +166,11 @@ class LiveManager:
 
     def _send(self, live: _Live, name: str, data: dict[str, Any]) -> None:
         for subscriber in list(live.subscribers):
-            try:
-                subscriber.put_nowait((name, data))
-            except queue.Full:  # a slow reader loses its oldest event rather than blocking the detector
-                try:
-                    subscriber.get_nowait()
-                    subscriber.put_nowait((name, data))
-                except (queue.Empty, queue.Full):
-                    pass
+            _offer(subscriber, (name, data))
+
+    def _end_streams(self, live: _Live) -> None:
+        for subscriber in list(live.subscribers):
+            _offer(subscriber, None)
 
     def _on_state(self, session_id: str, state: str, message: str | None) -> None:
         with self._lock:

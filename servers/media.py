@@ -1,11 +1,10 @@
-"""Video checks and transcoding with PyAV (uploads are judged by decoding them, not by their names)."""
+"""Transcoding uploads with PyAV (checked before by decoding, `inferences.video.open_video`)."""
 
 from __future__ import annotations
 
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,51 +18,6 @@ class MediaError(ValueError):
 
 class TranscodeCancelled(RuntimeError):
     """The transcode was cancelled (its record was deleted)."""
-
-
-@dataclass(frozen=True)
-class ProbedVideo:
-    """What the upload check learned from decoding."""
-
-    width: int
-    height: int
-    fps: float
-    frames: int
-    duration: float
-    codec: str
-
-
-def probe_video(path: Path) -> ProbedVideo:
-    """Open `path` and decode its first video frame; MediaError naming the problem otherwise."""
-    try:
-        with av.open(str(path), mode="r", timeout=10) as container:
-            if not container.streams.video:
-                raise MediaError("the file has no video stream")
-            stream = container.streams.video[0]
-            frame = next(container.decode(stream), None)
-            if frame is None:
-                raise MediaError("the video stream has no decodable frame")
-            rate = float(stream.average_rate or stream.base_rate or 0) or 0.0
-            duration = (
-                float(stream.duration * stream.time_base)
-                if stream.duration and stream.time_base
-                else (container.duration / av.time_base if container.duration else 0.0)
-            )
-            frames = stream.frames or round(duration * rate)
-            return ProbedVideo(
-                width=frame.width,
-                height=frame.height,
-                fps=rate,
-                frames=int(frames),
-                duration=duration,
-                codec=stream.codec_context.name,
-            )
-    except MediaError:
-        raise
-    except (av.error.FFmpegError, StopIteration, ValueError, OSError, UnicodeDecodeError) as error:
-        # FFmpeg's and the OS's messages name the server's temporary file: keep only the reason
-        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        raise MediaError(f"the file is not a decodable video ({reason})") from None
 
 
 def transcode(

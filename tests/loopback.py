@@ -74,9 +74,3 @@ class FfmpegStream:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
-
-    def __enter__(self) -> FfmpegStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -30,31 +30,31 @@ export class ApiError extends Error {
   }
 }
 
+/** The ApiError for a failed answer: the body's `{error, message}`, else the status line. */
+function errorFromBody(status, statusText, body) {
+  const fields = body && typeof body === 'object' ? body : {}
+  return new ApiError(status, fields.error || `http_${status}`, fields.message || `${status} ${statusText}`.trim())
+}
+
 async function errorFromResponse(response) {
-  let code = `http_${response.status}`
-  let message = `${response.status} ${response.statusText}`.trim()
+  let body = null
   try {
-    const body = await response.json()
-    if (body && typeof body === 'object') {
-      code = body.error || code
-      message = body.message || message
-    }
+    body = await response.json()
   } catch {
     // not JSON (for example an Nginx error page): keep the status line
   }
-  return new ApiError(response.status, code, message)
+  return errorFromBody(response.status, response.statusText, body)
 }
 
 /**
  * Send a request to `/api<path>` and return the parsed JSON body (null for 204).
- * `body` objects are sent as JSON; FormData is sent as is.
+ * A `body` is sent as JSON.
  */
-export async function request(method, path, { body, query, signal } = {}) {
+export async function request(method, path, { body, query } = {}) {
   const headers = { Accept: 'application/json' }
   if (UNSAFE.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken
   let payload
-  if (body instanceof FormData) payload = body
-  else if (body !== undefined) {
+  if (body !== undefined) {
     headers['Content-Type'] = 'application/json'
     payload = JSON.stringify(body)
   }
@@ -69,9 +69,8 @@ export async function request(method, path, { body, query, signal } = {}) {
   }
   let response
   try {
-    response = await fetch(url, { method, headers, body: payload, credentials: 'same-origin', signal })
+    response = await fetch(url, { method, headers, body: payload, credentials: 'same-origin' })
   } catch (error) {
-    if (error && error.name === 'AbortError') throw error
     throw new ApiError(0, 'network', error && error.message ? error.message : 'network error')
   }
   if (!response.ok) {
@@ -93,11 +92,10 @@ export const api = {
 /**
  * Upload a video as multipart field `file` with upload progress (XMLHttpRequest, because fetch has no
  * upload progress). `onProgress(fraction)` gets 0..1. Resolves with the created record.
- * Returns `{promise, abort}`.
  */
 export function uploadVideo(file, { onProgress } = {}) {
-  const xhr = new XMLHttpRequest()
-  const promise = new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
     xhr.open('POST', '/api/videos')
     xhr.setRequestHeader('Accept', 'application/json')
     if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken)
@@ -109,14 +107,10 @@ export function uploadVideo(file, { onProgress } = {}) {
       try {
         body = JSON.parse(xhr.responseText)
       } catch {
-        body = null
+        // not JSON: errorFromBody keeps the status line
       }
       if (xhr.status >= 200 && xhr.status < 300) resolve(body)
-      else {
-        const code = (body && body.error) || `http_${xhr.status}`
-        const message = (body && body.message) || `${xhr.status} ${xhr.statusText}`.trim()
-        reject(new ApiError(xhr.status, code, message))
-      }
+      else reject(errorFromBody(xhr.status, xhr.statusText, body))
     }
     xhr.onerror = () => reject(new ApiError(0, 'network', 'network error during upload'))
     xhr.onabort = () => reject(new ApiError(0, 'aborted', 'upload cancelled'))
@@ -124,5 +118,4 @@ export function uploadVideo(file, { onProgress } = {}) {
     form.append('file', file)
     xhr.send(form)
   })
-  return { promise, abort: () => xhr.abort() }
 }

@@ -6,10 +6,10 @@ export const messages = {
     common: {
       loading: '加载中…', empty: '暂无数据', retry: '重试', cancel: '取消', confirm: '确定', delete: '删除',
       actions: '操作', search: '搜索', back: '返回', create: '创建', save: '保存', error: '出错了',
-      deleted: '已删除', all: '全部',
+      deleted: '已删除',
     },
     login: {
-      title: '登录', username: '用户名', password: '密码', submit: '登录',
+      username: '用户名', password: '密码', submit: '登录',
       usernameRequired: '请输入用户名', passwordRequired: '请输入密码',
     },
     status: { queued: '排队中', processing: '处理中', done: '已完成', failed: '失败' },
@@ -22,11 +22,11 @@ export const messages = {
       confirmDelete: '确定删除视频“{name}”及其检测结果吗？', deleteTitle: '删除视频', empty: '还没有视频，上传一个开始检测吧',
     },
     detail: {
-      info: '视频信息', frames: '帧数', fps: '帧率', resolution: '分辨率', threshold: '阈值', peak: '最高分',
+      frames: '帧数', fps: '帧率', resolution: '分辨率', threshold: '阈值', peak: '最高分',
       chart: '逐帧异常分数', score: '分数', time: '时间 (秒)', intervals: '异常区间', start: '开始', end: '结束',
       category: '类别', noIntervals: '未发现异常区间', downloadVideo: '下载结果视频', downloadCsv: '下载分数 CSV',
       downloadJson: '下载分数 JSON', notReady: '检测尚未完成（{progress}）', failed: '检测失败：{error}',
-      abnormal: '异常', playhead: '播放位置', seekHint: '点击曲线或区间跳转到对应时间',
+      abnormal: '异常', seekHint: '点击曲线或区间跳转到对应时间',
     },
     live: {
       title: '实时监控', newSession: '新建监控', name: '名称', source: '视频源', state: '状态', alerts: '告警数',
@@ -51,10 +51,10 @@ export const messages = {
     common: {
       loading: 'Loading…', empty: 'No data', retry: 'Retry', cancel: 'Cancel', confirm: 'OK', delete: 'Delete',
       actions: 'Actions', search: 'Search', back: 'Back', create: 'Create', save: 'Save', error: 'Something went wrong',
-      deleted: 'Deleted', all: 'All',
+      deleted: 'Deleted',
     },
     login: {
-      title: 'Log in', username: 'Username', password: 'Password', submit: 'Log in',
+      username: 'Username', password: 'Password', submit: 'Log in',
       usernameRequired: 'Enter the username', passwordRequired: 'Enter the password',
     },
     status: { queued: 'Queued', processing: 'Processing', done: 'Done', failed: 'Failed' },
@@ -67,11 +67,11 @@ export const messages = {
       confirmDelete: 'Delete the video "{name}" and its results?', deleteTitle: 'Delete video', empty: 'No videos yet: upload one to start',
     },
     detail: {
-      info: 'Video', frames: 'Frames', fps: 'Frame rate', resolution: 'Resolution', threshold: 'Threshold', peak: 'Peak score',
+      frames: 'Frames', fps: 'Frame rate', resolution: 'Resolution', threshold: 'Threshold', peak: 'Peak score',
       chart: 'Per-frame anomaly score', score: 'Score', time: 'Time (s)', intervals: 'Abnormal intervals', start: 'Start', end: 'End',
       category: 'Category', noIntervals: 'No abnormal intervals found', downloadVideo: 'Download result video', downloadCsv: 'Download scores CSV',
       downloadJson: 'Download scores JSON', notReady: 'Detection is not finished yet ({progress})', failed: 'Detection failed: {error}',
-      abnormal: 'Abnormal', playhead: 'Playhead', seekHint: 'Click the curve or an interval to seek',
+      abnormal: 'Abnormal', seekHint: 'Click the curve or an interval to seek',
     },
     live: {
       title: 'Live', newSession: 'New session', name: 'Name', source: 'Source', state: 'State', alerts: 'Alerts',

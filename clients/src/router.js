@@ -13,6 +13,12 @@ export const routes = [
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { public: true } },
 ]
 
+/** The page a login returns to: `?redirect=` when it is a path of this app, else the videos page. */
+export function redirectTarget(query) {
+  const target = query.redirect
+  return typeof target === 'string' && target.startsWith('/') && !target.startsWith('//') ? target : '/videos'
+}
+
 /** Where a navigation may go: login for anonymous users, the videos page for non-admins on admin pages. */
 export async function guard(to, auth) {
   let loggedIn = false
@@ -22,7 +28,7 @@ export async function guard(to, auth) {
     loggedIn = auth.loggedIn // server unreachable: let the page show its own error state
   }
   if (to.meta.public) {
-    return to.name === 'login' && loggedIn ? { path: String(to.query.redirect || '/videos') } : true
+    return to.name === 'login' && loggedIn ? { path: redirectTarget(to.query) } : true
   }
   if (!loggedIn) return { name: 'login', query: { redirect: to.fullPath } }
   if (to.meta.admin && !auth.isAdmin) return { name: 'videos' }

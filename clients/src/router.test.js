@@ -30,5 +30,7 @@ describe('navigation guard', () => {
   it('sends logged-in users from the login page to where they were going', async () => {
     const to = route('login', { public: true }, { query: { redirect: '/live' } })
     expect(await guard(to, as(ADMIN))).toEqual({ path: '/live' })
+    const away = route('login', { public: true }, { query: { redirect: '//elsewhere.example/x' } })
+    expect(await guard(away, as(ADMIN))).toEqual({ path: '/videos' })
   })
 })

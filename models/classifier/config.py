@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,9 @@ from typing import Any
 
 from models.classifier.efficientnet_lite import shipped_weights_path
 from models.classifier.model import BACKBONES
+from models.config import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "classifier.toml"
 SHIPPED = "shipped"
 FIELDS = {
     "model": {"backbone", "pretrained-path"},
@@ -143,7 +145,7 @@ def parse_classifier_config(data: dict[str, Any], source: str = "<config>") -> C
         raise reader.fail("model.backbone", f"unknown {backbone!r}; expected one of {sorted(BACKBONES)}")
     spec = BACKBONES[backbone]
     device = reader.get("training.device", str, "auto")
-    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
         raise reader.fail("training.device", f"must be auto, cpu or cuda[:N], got {device!r}")
     return ClassifierConfig(
         backbone=backbone,

@@ -157,13 +157,7 @@ def evaluate_classifier(
     train_set = load_split(config, "Train", classes, train=False)
     test_set = load_split(config, "Test", classes, train=False)
     device = resolve_device(config.device, field="training.device")
-    loader = make_loader(
-        test_set,
-        batch_size=config.batch_size,
-        shuffle=False,
-        num_workers=config.num_workers,
-        seed=config.seed,
-    )
+    loader = make_loader(test_set, config, shuffle=False)
     logits, labels = predict_logits(model.to(device), loader, device, desc="evaluate", progress=progress)
     probabilities = torch.softmax(logits, dim=1).numpy().astype(np.float64)
     metrics = compute_metrics(probabilities, labels.numpy(), classes)

@@ -49,18 +49,17 @@ def load_split(
     )
 
 
-def make_loader(
-    dataset: ImageFolderDataset, *, batch_size: int, shuffle: bool, num_workers: int, seed: int
-) -> DataLoader:
-    """A DataLoader that drops corrupt images; shuffling and worker seeds derive from `seed`."""
+def make_loader(dataset: ImageFolderDataset, config: ClassifierConfig, *, shuffle: bool) -> DataLoader:
+    """A DataLoader with the config's batch size and workers that drops corrupt images; shuffling and
+    worker seeds derive from the config's seed."""
     return DataLoader(
         dataset,
-        batch_size=batch_size,
+        batch_size=config.batch_size,
         shuffle=shuffle,
-        num_workers=num_workers,
+        num_workers=config.num_workers,
         collate_fn=collate_skipping_corrupt,
-        generator=torch.Generator().manual_seed(seed),
-        persistent_workers=num_workers > 0,
+        generator=torch.Generator().manual_seed(config.seed),
+        persistent_workers=config.num_workers > 0,
     )
 
 
@@ -99,20 +98,8 @@ def train_classifier(config: ClassifierConfig, *, progress: bool = True, export:
     classes = list_classes(config.dataset_root / "Train")
     train_set = load_split(config, "Train", classes, train=True)
     test_set = load_split(config, "Test", classes, train=False)
-    train_loader = make_loader(
-        train_set,
-        batch_size=config.batch_size,
-        shuffle=True,
-        num_workers=config.num_workers,
-        seed=config.seed,
-    )
-    test_loader = make_loader(
-        test_set,
-        batch_size=config.batch_size,
-        shuffle=False,
-        num_workers=config.num_workers,
-        seed=config.seed,
-    )
+    train_loader = make_loader(train_set, config, shuffle=True)
+    test_loader = make_loader(test_set, config, shuffle=False)
     model = create_category_classifier(
         backbone=config.backbone, pretrained_path=config.pretrained_path, num_classes=len(classes)
     ).to(device)

@@ -8,6 +8,7 @@ outputs. Input: RGB clips `[N, 3, T, H, W]` scaled to [-1, 1], 224x224 by defaul
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
@@ -114,10 +115,11 @@ _MIXED = (
     ("Mixed_5b", 832, (256, 160, 320, 32, 128, 128)),
     ("Mixed_5c", 832, (384, 192, 384, 48, 128, 128)),
 )
+# Mixed block -> (name, kernel, stride) of the max-pool before it.
 _POOL_BEFORE = {
-    "Mixed_3b": ((1, 3, 3), (1, 2, 2)),
-    "Mixed_4b": ((3, 3, 3), (2, 2, 2)),
-    "Mixed_5b": ((2, 2, 2), (2, 2, 2)),
+    "Mixed_3b": ("MaxPool3d_3a_3x3", (1, 3, 3), (1, 2, 2)),
+    "Mixed_4b": ("MaxPool3d_4a_3x3", (3, 3, 3), (2, 2, 2)),
+    "Mixed_5b": ("MaxPool3d_5a_2x2", (2, 2, 2), (2, 2, 2)),
 }
 
 
@@ -126,23 +128,18 @@ class InceptionI3d(nn.Module):
 
     def __init__(self, num_classes: int = 400) -> None:
         super().__init__()
-        self.num_classes = num_classes
         layers: dict[str, nn.Module] = {
             "Conv3d_1a_7x7": Unit3D(3, 64, (7, 7, 7), (2, 2, 2)),
             "MaxPool3d_2a_3x3": MaxPool3dSame((1, 3, 3), (1, 2, 2)),
             "Conv3d_2b_1x1": Unit3D(64, 64),
             "Conv3d_2c_3x3": Unit3D(64, 192, (3, 3, 3)),
         }
-        pool_names = {
-            "Mixed_3b": "MaxPool3d_3a_3x3", "Mixed_4b": "MaxPool3d_4a_3x3", "Mixed_5b": "MaxPool3d_5a_2x2"
-        }
         for name, in_channels, widths in _MIXED:
             if name in _POOL_BEFORE:
-                layers[pool_names[name]] = MaxPool3dSame(*_POOL_BEFORE[name])
+                pool, kernel, stride = _POOL_BEFORE[name]
+                layers[pool] = MaxPool3dSame(kernel, stride)
             layers[name] = InceptionBlock(in_channels, widths)
-        self.features = nn.Sequential()
-        for name, layer in layers.items():
-            self.features.add_module(name, layer)
+        self.features = nn.Sequential(OrderedDict(layers))
         self.logits = Unit3D(FEATURE_DIM, num_classes, batch_norm=False, activation=False, bias=True)
 
     def forward_features(self, clip: torch.Tensor) -> torch.Tensor:

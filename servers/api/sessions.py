@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, send_file, stream_with_context
 
@@ -16,7 +16,7 @@ from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
-from servers.live import LIVE_STATES, alert_to_api
+from servers.live import LIVE_STATES, alert_to_api, engine_source
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("sessions", __name__)
@@ -45,7 +45,7 @@ def check_source(source: Any, allowed: tuple[str, ...]) -> str:
             f"stream scheme '{scheme or '(none)'}' is not allowed (allowed: {', '.join(allowed)})",
         )
     if scheme == "file":
-        if parts.netloc or not Path(unquote(parts.path)).is_file():
+        if parts.netloc or not Path(engine_source(source)).is_file():
             raise ApiError(400, "invalid-source", f"file source '{parts.path}' does not exist on the server")
     elif not parts.hostname:
         raise ApiError(400, "invalid-source", "field 'source' must name a host (scheme://host/...)")

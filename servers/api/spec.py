@@ -19,6 +19,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _content(mimetype: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {mimetype: {}}}
+
+
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {
         400: "invalid input",
@@ -263,10 +267,7 @@ PATHS: dict[str, Any] = {
     "/api/videos/{record_id}/result": {
         "get": _op(
             "The annotated MP4 (HTTP Range)",
-            {
-                "200": {"description": "video", "content": {"video/mp4": {}}},
-                "206": {"description": "a byte range", "content": {"video/mp4": {}}},
-            },
+            {"200": _content("video/mp4", "video"), "206": _content("video/mp4", "a byte range")},
             400,
             *_AUTH,
             404,
@@ -277,7 +278,7 @@ PATHS: dict[str, Any] = {
     "/api/videos/{record_id}/cover": {
         "get": _op(
             "The cover image",
-            {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}},
+            {"200": _content("image/jpeg", "JPEG")},
             400,
             *_AUTH,
             404,
@@ -287,7 +288,7 @@ PATHS: dict[str, Any] = {
     "/api/videos/{record_id}/scores.csv": {
         "get": _op(
             "Per-frame scores as CSV",
-            {"200": {"description": "CSV", "content": {"text/csv": {}}}},
+            {"200": _content("text/csv", "CSV")},
             400,
             *_AUTH,
             404,
@@ -342,12 +343,7 @@ PATHS: dict[str, Any] = {
     "/api/sessions/{session_id}/stream": {
         "get": _op(
             "MJPEG of the annotated frames",
-            {
-                "200": {
-                    "description": "multipart/x-mixed-replace",
-                    "content": {"multipart/x-mixed-replace": {}},
-                }
-            },
+            {"200": _content("multipart/x-mixed-replace", "multipart/x-mixed-replace")},
             400,
             *_AUTH,
             404,
@@ -358,7 +354,7 @@ PATHS: dict[str, Any] = {
     "/api/sessions/{session_id}/events": {
         "get": _op(
             "Server-sent events: score, alert-start, alert-end, state",
-            {"200": {"description": "event stream", "content": {"text/event-stream": {}}}},
+            {"200": _content("text/event-stream", "event stream")},
             400,
             *_AUTH,
             404,
@@ -378,7 +374,7 @@ PATHS: dict[str, Any] = {
     "/api/sessions/{session_id}/alerts/{alert_id}/snapshot": {
         "get": _op(
             "An alert's snapshot",
-            {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}},
+            {"200": _content("image/jpeg", "JPEG")},
             400,
             *_AUTH,
             404,

@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Blueprint, Response, request, send_file
 
+from inferences.video import VideoError, open_video
 from servers.api import checked_id, page_of, paging
 from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
-from servers.media import MediaError, probe_video
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
@@ -62,14 +62,16 @@ def upload() -> tuple[dict[str, Any], int]:
         size = upload_path.stat().st_size
         if size == 0:
             raise ApiError(400, "empty-file", "the uploaded file is empty")
+        name = _display_name(storage.filename)
         try:
-            probe_video(upload_path)
-        except MediaError as error:
-            raise ApiError(400, "not-a-video", f"file '{_display_name(storage.filename)}': {error}") from None
+            open_video(upload_path)
+        except VideoError as error:  # its message starts with the server's temporary path: not shown
+            reason = str(error).removeprefix(f"{upload_path}: ")
+            raise ApiError(400, "not-a-video", f"file '{name}': {reason}") from None
         record_id = new_id()
         svc.files.video_dir(record_id).mkdir(parents=True)
         os.replace(upload_path, svc.files.upload_path(record_id))
-        record = svc.records.create(record_id=record_id, name=_display_name(storage.filename), size=size)
+        record = svc.records.create(record_id=record_id, name=name, size=size)
         try:
             svc.jobs.submit(record_id)
         except ApiError:

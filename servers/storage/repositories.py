@@ -40,6 +40,15 @@ def _public(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return document
 
 
+def _page(
+    collection: Any, selector: dict[str, Any], sort: list[tuple[str, int]], page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the documents matching `selector` in `sort` order, and how many match."""
+    total = collection.count_documents(selector)
+    cursor = collection.find(selector).sort(sort).skip((page - 1) * page_size).limit(page_size)
+    return [_public(document) for document in cursor], total  # type: ignore[misc]
+
+
 class _RecordCache:
     """The embedded engine scans and decodes a whole collection for every query (0.2-0.5 s at 10,000
     records), so for montydb only the record repository keeps the documents by id (loaded by one scan)
@@ -157,14 +166,10 @@ class RecordRepository:
             documents = self._documents()
             items = [_public(documents.get(record_id)) for record_id in ids[skip : skip + page_size]]
             return [item for item in items if item is not None], len(ids)
-        selector = self._selector(status, query)
         with self._db.access(self.COLLECTION) as records:
-            total = records.count_documents(selector)
-            cursor = (
-                records.find(selector).sort([("created_at", pymongo.DESCENDING)]).skip(skip).limit(page_size)
+            return _page(
+                records, self._selector(status, query), [("created_at", pymongo.DESCENDING)], page, page_size
             )
-            items = [_public(document) for document in cursor]
-        return items, total  # type: ignore[return-value]
 
     def _filter_ids(self, status: str | None, query: str | None) -> list[str]:
         """Ids matching the list filter, newest first, from the cached documents (same semantics as the
@@ -266,15 +271,7 @@ class SessionRepository:
     def list(self, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
         """A page of sessions, newest first, and the total."""
         with self._db.access(self.SESSIONS) as sessions:
-            total = sessions.count_documents({})
-            cursor = (
-                sessions.find({})
-                .sort([("created_at", pymongo.DESCENDING)])
-                .skip((page - 1) * page_size)
-                .limit(page_size)
-            )
-            items = [_public(document) for document in cursor]
-        return items, total  # type: ignore[return-value]
+            return _page(sessions, {}, [("created_at", pymongo.DESCENDING)], page, page_size)
 
     def update(self, session_id: str, **fields: Any) -> dict[str, Any] | None:
         """Set fields; the updated session or None."""
@@ -341,17 +338,10 @@ class SessionRepository:
 
     def alerts(self, session_id: str, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
         """A page of a session's alerts, newest first, and their total."""
-        selector = {"session_id": session_id}
         with self._db.access(self.ALERTS) as alerts:
-            total = alerts.count_documents(selector)
-            cursor = (
-                alerts.find(selector)
-                .sort([("start_time", pymongo.DESCENDING)])
-                .skip((page - 1) * page_size)
-                .limit(page_size)
+            return _page(
+                alerts, {"session_id": session_id}, [("start_time", pymongo.DESCENDING)], page, page_size
             )
-            items = [_public(document) for document in cursor]
-        return items, total  # type: ignore[return-value]
 
 
 class DuplicateUsername(ValueError):
@@ -404,15 +394,7 @@ class UserRepository:
     def list(self, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
         """A page of users by name, and the total."""
         with self._db.access(self.COLLECTION) as users:
-            total = users.count_documents({})
-            cursor = (
-                users.find({})
-                .sort([("username", pymongo.ASCENDING)])
-                .skip((page - 1) * page_size)
-                .limit(page_size)
-            )
-            items = [_public(document) for document in cursor]
-        return items, total  # type: ignore[return-value]
+            return _page(users, {}, [("username", pymongo.ASCENDING)], page, page_size)
 
     def count(self, *, role: str | None = None) -> int:
         """How many users (of a role)."""

@@ -17,7 +17,7 @@ from datasets.images import (
     collate_skipping_corrupt,
     list_classes,
 )
-from models.classifier.config import ClassifierConfigError, load_classifier_config
+from models.classifier.config import DEFAULT_CONFIG, ClassifierConfigError, load_classifier_config
 from models.classifier.model import UCF_CRIME_CLASSES
 from tests.classifier.conftest import CORRUPT, TEST_PER_CLASS, TRAIN_PER_CLASS, make_config
 
@@ -90,7 +90,7 @@ def test_layout_errors_name_the_folder(tmp_path: Path) -> None:
 
 
 def test_shipped_config_loads_and_bad_fields_are_named(tmp_path: Path) -> None:
-    config = load_classifier_config(Path(__file__).parents[2] / "configs" / "classifier.toml")
+    config = load_classifier_config(DEFAULT_CONFIG)
     assert (config.backbone, config.image_size, config.batch_size, config.learning_rate, config.seed) == (
         "densenet121",
         64,
@@ -106,6 +106,7 @@ def test_shipped_config_loads_and_bad_fields_are_named(tmp_path: Path) -> None:
         "training.learning-rate": (-1.0, "training.learning-rate: must be in"),
         "training.batch-size": ("64", "training.batch-size: must be int"),
         "model.backbone": ("vgg", "model.backbone: unknown 'vgg'"),
+        "training.device": ("cuda:x", r"training.device: must be auto, cpu or cuda\[:N\]"),
         "training.epoch": (3, "training.epoch: unknown field"),
         "data.normalization-std": ([0.5, 0.0, 0.5], "data.normalization-std: must be positive"),
         "model.pretrained-path": (

@@ -103,3 +103,7 @@ def test_state_dict_of_another_network_is_rejected(tmp_path: Path) -> None:
     torch.save(torch.nn.Linear(2, 2).state_dict(), path)
     with pytest.raises(WeightsError, match="not an I3D state dict"):
         load_i3d_kinetics400(checkpoint=path)
+    state = create_i3d(num_classes=7).state_dict()  # the right keys, but a 7-class head
+    torch.save(state, path)
+    with pytest.raises(WeightsError, match="wrong shape 2 keys"):
+        load_i3d_kinetics400(checkpoint=path)

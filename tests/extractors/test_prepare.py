@@ -20,6 +20,7 @@ from inferences.prepare import (
     prepare,
     real_clips,
     run_onnx,
+    split_clips,
 )
 from inferences.preprocess import Preprocessor
 from models.extractors.i3d import I3dFeatures
@@ -81,6 +82,16 @@ def test_fp16_and_int8_keep_the_features_on_unseen_real_clips(prepared, ped2_cli
     assert cosine(fp32, run_onnx(folder / "i3d-fp16.onnx", ped2_clips)).min() >= 0.999
     assert cosine(fp32, run_onnx(folder / "i3d-int8.onnx", ped2_clips)).min() >= 0.99
     assert cosine(fp32[:1], fp32[1:]) < 0.99  # the two clips differ, so the check can fail
+
+
+@pytest.mark.parametrize(
+    ("count", "checked"), [(0, []), (1, [0]), (2, [1]), (4, [2]), (12, [2, 5, 8, 11])]
+)
+def test_check_clips_are_never_calibration_clips(count: int, checked: list[int]) -> None:
+    clips = np.arange(count, dtype=np.float32)
+    evaluation, calibration = split_clips(clips)
+    assert evaluation.tolist() == checked
+    assert sorted(evaluation.tolist() + calibration.tolist()) == list(range(count))
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

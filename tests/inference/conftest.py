@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -93,32 +92,6 @@ def trained_detector(model_dir: Path, ped2_clip: tuple[Path, np.ndarray]) -> Pat
             sequences.append(extractor(torch.from_numpy(clips)).numpy())
         labels.append(np.array([float(looped_labels[s : s + 16].mean() >= 0.5) for s in starts], np.float32))
     return tiny_models.build_trained_detector(model_dir / "trained-detector.onnx", sequences, labels)
-
-
-def write_video(
-    path: Path,
-    *,
-    frames: int,
-    width: int,
-    height: int,
-    rate: Fraction | int = 25,
-    codec: str = "libx264",
-    pix_fmt: str = "yuv420p",
-    seed: int = 0,
-    noise: int = 30,
-) -> Path:
-    """A generated video: a moving gradient plus uniform noise of `noise` grey levels."""
-    rng = np.random.default_rng(seed)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=rate)
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-        x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
-        for i in range(frames):
-            image = (x + 7 * i) % 256 + rng.integers(0, noise + 1, (height, width, 3))
-            frame = av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="rgb24")
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
 
 
 def write_colour_video(

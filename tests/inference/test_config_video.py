@@ -17,7 +17,7 @@ from inferences.config import ConfigError, load_inference_config
 from inferences.preprocess import Preprocessor
 from inferences.runtime import ModelError, create_session, select_providers
 from inferences.video import VideoError, even_size, iter_frames, iter_video_frames, open_video
-from tests.inference.conftest import write_video
+from tests.inference.videos import write_video
 
 
 def test_shipped_config_loads_with_every_field() -> None:

@@ -21,7 +21,8 @@ from inferences.sampling import FrameSampler
 from inferences.video import VideoError
 from models.detector import create_detector
 from tests.inference import tiny_models
-from tests.inference.conftest import make_config, write_colour_video, write_video
+from tests.inference.conftest import make_config, write_colour_video
+from tests.inference.videos import write_video
 
 BORDER = 8
 

@@ -1,4 +1,4 @@
-"""ONNX export of the detector: parity with ONNX Runtime at two sequence lengths, contract metadata."""
+"""ONNX export of the detector: parity with ONNX Runtime at three sequence lengths, contract metadata."""
 
 from __future__ import annotations
 

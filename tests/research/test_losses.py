@@ -37,5 +37,6 @@ def test_detection_loss_is_bce_plus_dice() -> None:
     total, bce, dice = detection_loss(logits, labels, mask)
     expected_bce = torch.nn.functional.binary_cross_entropy_with_logits(logits[mask], labels[mask])
     assert abs(bce.item() - expected_bce.item()) < 1e-6
+    assert abs(dice.item() - dice_loss(torch.sigmoid(logits), labels, mask).item()) < 1e-6
     assert abs(total.item() - (bce + dice).item()) < 1e-6
     assert torch.isfinite(total)

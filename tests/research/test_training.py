@@ -16,7 +16,7 @@ import torch
 
 import eval as eval_cli
 import train as train_cli
-from models.config import ConfigError, load_research_config
+from models.config import ConfigError, ResearchConfig, load_research_config
 from models.detector import load_detector, read_checkpoint
 from models.training import train_detector
 
@@ -66,32 +66,27 @@ def test_training_lowers_loss_and_eval_reloads_the_checkpoint(
     assert "AUC" in capsys.readouterr().out
 
 
+def _config_writing(write_config: Callable[..., Path], run: Path, **overrides: object) -> ResearchConfig:
+    """A loaded config whose last/best checkpoints are `run.pt` and `run-best.pt`."""
+    return load_research_config(
+        write_config(
+            last_checkpoint_path=str(run.with_suffix(".pt")),
+            best_checkpoint_path=str(run.with_name(f"{run.name}-best.pt")),
+            **overrides,
+        )
+    )
+
+
 def test_resume_continues_exactly(write_config: Callable[..., Path], tmp_path: Path) -> None:
-    straight = load_research_config(
-        write_config(
-            num_epochs=2,
-            last_checkpoint_path=str(tmp_path / "a.pt"),
-            best_checkpoint_path=str(tmp_path / "a-best.pt"),
-        )
-    )
-    train_detector(straight, progress=False)
-    first = load_research_config(
-        write_config(
-            num_epochs=1,
-            last_checkpoint_path=str(tmp_path / "b.pt"),
-            best_checkpoint_path=str(tmp_path / "b-best.pt"),
-        )
-    )
-    train_detector(first, progress=False)
+    train_detector(_config_writing(write_config, tmp_path / "a", num_epochs=2), progress=False)
+    train_detector(_config_writing(write_config, tmp_path / "b", num_epochs=1), progress=False)
     torch.manual_seed(123)  # the resumed run must restore the RNG state itself
-    resumed = load_research_config(
-        write_config(
-            num_epochs=2,
-            load_checkpoint=True,
-            load_checkpoint_path=str(tmp_path / "b.pt"),
-            last_checkpoint_path=str(tmp_path / "b.pt"),
-            best_checkpoint_path=str(tmp_path / "b-best.pt"),
-        )
+    resumed = _config_writing(
+        write_config,
+        tmp_path / "b",
+        num_epochs=2,
+        load_checkpoint=True,
+        load_checkpoint_path=str(tmp_path / "b.pt"),
     )
     history = train_detector(resumed, progress=False)
     assert [h["epoch"] for h in history] == [2]

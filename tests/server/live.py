@@ -1,4 +1,4 @@
-"""Live-stream helpers: the loopback camera (tests.loopback) and readers for SSE and MJPEG."""
+"""Readers for the live endpoints: server-sent events and MJPEG parts."""
 
 from __future__ import annotations
 

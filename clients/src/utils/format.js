@@ -2,7 +2,7 @@
 
 /** Seconds as m:ss (or h:mm:ss); '—' when unknown. */
 export function formatDuration(seconds) {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—'
+  if (!Number.isFinite(seconds) || seconds < 0) return '—'
   const total = Math.round(seconds)
   const h = Math.floor(total / 3600)
   const m = Math.floor((total % 3600) / 60)
@@ -13,13 +13,13 @@ export function formatDuration(seconds) {
 
 /** Seconds with one decimal, for interval bounds. */
 export function formatSeconds(seconds) {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—'
+  if (!Number.isFinite(seconds)) return '—'
   return `${seconds.toFixed(1)} s`
 }
 
 /** A score in [0, 1] with three decimals; '—' when absent. */
 export function formatScore(score) {
-  if (score === null || score === undefined || !Number.isFinite(score)) return '—'
+  if (!Number.isFinite(score)) return '—'
   return score.toFixed(3)
 }
 

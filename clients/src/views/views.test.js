@@ -20,7 +20,7 @@ afterEach(() => {
 })
 
 function router() {
-  const r = createRouter({
+  return createRouter({
     history: createMemoryHistory(),
     routes: [
       { path: '/login', name: 'login', component: LoginView },
@@ -28,7 +28,6 @@ function router() {
       { path: '/videos/:id', name: 'video', component: { template: '<div>video</div>' } },
     ],
   })
-  return r
 }
 
 const VIDEOS = {
@@ -220,7 +219,7 @@ describe('SessionView', () => {
     vi.stubGlobal('requestAnimationFrame', (callback) => setTimeout(callback, 0))
     fakeServer({
       'GET /api/sessions/s1': () => ({ body: SESSION }),
-      'GET /api/sessions/s1/alerts': () => ({ body: [] }),
+      'GET /api/sessions/s1/alerts': () => ({ body: { items: [], total: 0, page: 1, page_size: 20 } }),
     })
     const plugins = appPlugins('en')
     useAuthStore().user = ADMIN
