@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,18 +149,6 @@ def ten_crops(clip: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack(crops))
 
 
-def _segments(path: Path, preprocessor: Preprocessor) -> Iterator[tuple[np.ndarray, int]]:
-    """(packed segment [1, 3, T, H, W], frames in it) of a video, in order."""
-    frames: list[np.ndarray] = []
-    for frame in iter_video_frames(path):
-        frames.append(preprocessor.video_frame(frame))
-        if len(frames) == preprocessor.segment_length:
-            yield preprocessor.pack(frames), len(frames)
-            frames = []
-    if frames:
-        yield preprocessor.pack(frames), len(frames)
-
-
 def extract_video_features(
     path: str | Path, extractor: OnnxExtractor, *, ten_crop: bool = False, batch_size: int = 4
 ) -> tuple[np.ndarray, int]:
@@ -173,14 +160,14 @@ def extract_video_features(
             segment_length=base.segment_length, crop=base.crop, mean=base.mean, std=base.std,
         )
         features, frames = [], 0
-        for clip, count in _segments(path, scaled):
+        for clip, count in scaled.segments(iter_video_frames(path)):
             features.append(extractor(ten_crops(clip, base.height, base.width)))
             frames += count
         if not features:
             raise VideoError(f"{path}: no decodable video frames")
         return np.stack(features), frames
     features, batch, frames = [], [], 0
-    for clip, count in _segments(path, base):
+    for clip, count in base.segments(iter_video_frames(path)):
         batch.append(clip[0])
         frames += count
         if len(batch) == batch_size:

@@ -140,14 +140,12 @@ def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) 
     clips_by_source: list[list[np.ndarray]] = []
     for source in sources:
         clips: list[np.ndarray] = []
-        frames: list[np.ndarray] = []
-        for frame in iter_video_frames(source):
-            frames.append(preprocessor.video_frame(frame))
-            if len(frames) == preprocessor.segment_length:
-                clips.append(preprocessor.pack(frames)[0])
-                frames = []
-                if len(clips) == per_source:
-                    break
+        for clip, frames in preprocessor.segments(iter_video_frames(source)):
+            if frames < preprocessor.segment_length:
+                break
+            clips.append(clip[0])
+            if len(clips) == per_source:
+                break
         clips_by_source.append(clips)
     ordered = [clips[rank] for rank in range(per_source) for clips in clips_by_source if rank < len(clips)]
     return np.stack(ordered[:count]) if ordered else empty

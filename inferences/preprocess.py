@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import av
@@ -57,6 +57,18 @@ class Preprocessor:
     def _resize(self, frame: av.VideoFrame) -> np.ndarray:
         size = {"width": self.width, "height": self.height}
         return frame.to_ndarray(**size, format="rgb24", interpolation="BILINEAR")
+
+    def segments(self, frames: Iterable[av.VideoFrame]) -> Iterator[tuple[np.ndarray, int]]:
+        """(packed segment [1, 3, T, H, W], real frames in it) of consecutive decoded frames, in order; the
+        last one may be short (padded by `pack`)."""
+        prepared: list[np.ndarray] = []
+        for frame in frames:
+            prepared.append(self.video_frame(frame))
+            if len(prepared) == self.segment_length:
+                yield self.pack(prepared), len(prepared)
+                prepared = []
+        if prepared:
+            yield self.pack(prepared), len(prepared)
 
     def pack(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """Normalised segment [1, 3, T, H, W] float32 of 1..T prepared frames (short: last one repeated)."""

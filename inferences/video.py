@@ -136,6 +136,7 @@ class VideoWriter:
         height: int,
         rate: Fraction | float,
         time_base: Fraction | None = None,
+        crf: int = 23,
     ) -> None:
         self.path = Path(path)
         self.container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
@@ -143,7 +144,7 @@ class VideoWriter:
         self.stream = self.container.add_stream("libx264", rate=rate)
         self.stream.width, self.stream.height = even_size(width, height)
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"preset": "veryfast", "crf": "23"}
+        self.stream.options = {"preset": "veryfast", "crf": str(crf)}
         self.stream.codec_context.time_base = time_base or 1 / rate
         self.time_base = self.stream.codec_context.time_base
         self.count = 0

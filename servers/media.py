@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from inferences.video import VideoWriter
+
 
 class MediaError(ValueError):
     """A file is not a decodable video (or an image cannot be written)."""
@@ -35,12 +37,8 @@ def transcode(
     """Re-encode `source` as H.264 MP4 at `fps` and `width`x`height` (frames dropped or repeated to keep
     time); writes the first frame as the cover. Returns the frame count. MediaError for bad input."""
     partial = target.with_name(target.name + ".part")
-    written = 0
     try:
-        with (
-            av.open(str(source), mode="r") as container,
-            av.open(str(partial), mode="w", format="mp4") as output,
-        ):
+        with av.open(str(source), mode="r") as container:
             if not container.streams.video:
                 raise MediaError("the file has no video stream")
             stream = container.streams.video[0]
@@ -48,29 +46,23 @@ def transcode(
             rate = float(stream.average_rate or 0) or fps
             expected = stream.frames or 0
             out_rate = Fraction(fps).limit_denominator(1000)
-            encoder = output.add_stream("libx264", rate=out_rate)
-            encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
-            encoder.options = {"preset": "veryfast", "crf": "20"}
             step, next_time, start = 1.0 / fps, 0.0, None
-            for index, frame in enumerate(container.decode(stream)):
-                if cancel is not None and cancel.is_set():
-                    raise TranscodeCancelled("cancelled")
-                time = float(frame.time) if frame.time is not None else index / rate
-                start = time if start is None else start
-                time -= start
-                if index == 0:
-                    frame.to_image().resize(cover_size).save(cover, "JPEG", quality=85)
-                while next_time <= time + 0.5 / rate:
-                    image = frame.reformat(width=width, height=height, format="yuv420p")
-                    image.pts = written
-                    output.mux(encoder.encode(image))
-                    written += 1
-                    next_time += step
-                if progress is not None and expected and index % 10 == 9:
-                    progress(min(1.0, (index + 1) / expected))
-            if written == 0:
-                raise MediaError("the video stream has no decodable frame")
-            output.mux(encoder.encode(None))
+            with VideoWriter(partial, width=width, height=height, rate=out_rate, crf=20) as writer:
+                for index, frame in enumerate(container.decode(stream)):
+                    if cancel is not None and cancel.is_set():
+                        raise TranscodeCancelled("cancelled")
+                    time = float(frame.time) if frame.time is not None else index / rate
+                    start = time if start is None else start
+                    time -= start
+                    if index == 0:
+                        frame.to_image().resize(cover_size).save(cover, "JPEG", quality=85)
+                    while next_time <= time + 0.5 / rate:
+                        writer.write(frame)
+                        next_time += step
+                    if progress is not None and expected and index % 10 == 9:
+                        progress(min(1.0, (index + 1) / expected))
+                if writer.count == 0:
+                    raise MediaError("the video stream has no decodable frame")
     except (MediaError, TranscodeCancelled):
         partial.unlink(missing_ok=True)
         raise
@@ -78,7 +70,7 @@ def transcode(
         partial.unlink(missing_ok=True)
         raise MediaError(f"the video cannot be decoded ({type(error).__name__}: {error})") from None
     os.replace(partial, target)
-    return written
+    return writer.count
 
 
 def resize_jpeg(source: Path, target: Path, size: tuple[int, int]) -> None:
