@@ -50,7 +50,7 @@ def _page(
 
 
 class _RecordCache:
-    """The embedded engine scans and decodes a whole collection for every query (0.2-0.5 s at 10,000
+    """The embedded engine scans and decodes a whole collection for every query (0.7-1.2 s at 10,000
     records), so for montydb only the record repository keeps the documents by id (loaded by one scan)
     and answers lists from them, caching the ordered ids per filter. It stays coherent because one process
     owns the embedded files and every write goes through the repository: writes replace or drop
