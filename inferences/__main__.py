@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from inferences.calibrate import add_calibrate_command
 from inferences.prepare import add_prepare_command
 
 
@@ -27,6 +28,7 @@ def _load_config(path: str | None):
 def _detect(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from inferences.explain import summary
     from inferences.offline import VideoDetector
     from inferences.video import open_video
 
@@ -40,7 +42,9 @@ def _detect(args: argparse.Namespace) -> int:
         def progress(fraction: float) -> None:
             bar.update(round(fraction * 1000) - bar.n)
 
-        result = detector.detect(args.video, output_path=output, cover_path=cover, progress=progress)
+        result = detector.detect(
+            args.video, output_path=output, cover_path=cover, progress=progress, profile=args.profile
+        )
     if args.scores:
         data = result.to_dict()
         scores = {key: data[key] for key in ("fps", "frames", "scores", "intervals")}
@@ -51,6 +55,7 @@ def _detect(args: argparse.Namespace) -> int:
             f"abnormal {interval.start_time:.2f}s-{interval.end_time:.2f}s "
             f"(frames {interval.start_frame}-{interval.end_frame}), peak {interval.peak_score:.3f}"
             + (f", {interval.category} ({interval.category_probability:.2f})" if interval.category else "")
+            + (f", cause: {summary(interval.causes)}" if interval.causes else "")
         )
     print(f"result video: {output}\ncover: {cover}" + (f"\nscores: {args.scores}" if args.scores else ""))
     return 0
@@ -63,11 +68,13 @@ def add_detect_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", required=True, help="annotated result video (H.264 MP4)")
     parser.add_argument("--scores", help="write fps, frames, per-frame scores and intervals as JSON")
     parser.add_argument("--cover", help="cover image (JPEG); default: the output path with .jpg")
+    parser.add_argument("--profile", help="scene profile (.npz) of the camera; default: the config's, else none")
     parser.add_argument("--config", help="inference config TOML (default: inferences/configs/config.toml)")
     parser.set_defaults(handler=_detect)
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from inferences.explain import summary
     from inferences.stream import AlertEnd, AlertStart, StreamDetector
 
     config = _load_config(args.config)
@@ -75,7 +82,8 @@ def _watch(args: argparse.Namespace) -> int:
     def on_event(event) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
         if isinstance(event, AlertStart):
-            print(f"{stamp} ALERT start, score {event.score:.3f}", flush=True)
+            cause = f", cause: {summary(event.causes)}" if event.causes else ""
+            print(f"{stamp} ALERT start, score {event.score:.3f}{cause}", flush=True)
         elif isinstance(event, AlertEnd):
             print(f"{stamp} ALERT end, peak {event.peak_score:.3f}, {event.duration:.1f}s", flush=True)
 
@@ -83,7 +91,7 @@ def _watch(args: argparse.Namespace) -> int:
         print(f"{time.strftime('%H:%M:%S')} {state}: {message}", flush=True)
 
     detector = StreamDetector(
-        config, args.source, on_event=on_event, on_state=on_state, record_path=args.record
+        config, args.source, on_event=on_event, on_state=on_state, record_path=args.record, profile=args.profile
     )
     detector.start()
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -111,6 +119,7 @@ def add_watch_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--record", help="record the annotated stream to this MP4 file")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--profile", help="scene profile (.npz) of the camera; default: the config's, else none")
     parser.add_argument("--config", help="inference config TOML (default: inferences/configs/config.toml)")
     parser.set_defaults(handler=_watch)
 
@@ -119,6 +128,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_detect_command,
     add_watch_command,
     add_prepare_command,
+    add_calibrate_command,
 ]
 
 

@@ -28,6 +28,9 @@ class InferenceConfig:
     extraction_model_path: str = "inferences/models/i3d-{precision}.onnx"
     detection_model_path: str = "inferences/models/ped2-i3d-detector.onnx"
     category_model_path: str = ""
+    objects_model_path: str = "inferences/models/centernet-fp32.onnx"
+    objects_every: int = 2
+    scene_profile_path: str = ""
     segment_width: int = 224
     segment_height: int = 224
     segment_length: int = 16
@@ -79,6 +82,8 @@ class InferenceConfig:
             "extraction_model_path",
             "detection_model_path",
             "category_model_path",
+            "objects_model_path",
+            "scene_profile_path",
             "anomaly_prompt",
         ):
             if not isinstance(getattr(self, name), str):
@@ -88,6 +93,7 @@ class InferenceConfig:
                 fail(name, "must not be empty")
         number("threads", integer=True, low=0, high=256)
         number("batch_size", integer=True, low=1, high=256)
+        number("objects_every", integer=True, low=1, high=1024)
         number("segment_width", integer=True, low=8, high=4096)
         number("segment_height", integer=True, low=8, high=4096)
         number("segment_length", integer=True, low=1, high=1024)
@@ -130,6 +136,14 @@ class InferenceConfig:
     @property
     def detection_model_file(self) -> Path:
         return self.resolve(self.detection_model_path)
+
+    @property
+    def objects_model_file(self) -> Path | None:
+        return self.resolve(self.objects_model_path) if self.objects_model_path else None
+
+    @property
+    def scene_profile_file(self) -> Path | None:
+        return self.resolve(self.scene_profile_path) if self.scene_profile_path else None
 
     @property
     def category_model_file(self) -> Path | None:

@@ -20,9 +20,10 @@ class Interval:
     peak_score: float
     category: str | None = None
     category_probability: float | None = None
+    causes: list[dict] | None = None  # what drove it: [{"cue", "label", "z"}] (`inferences.explain`)
 
     def to_dict(self) -> dict:
-        """JSON-ready dict; `category` / `category_probability` only when classified."""
+        """JSON-ready dict; `category` / `category_probability` / `causes` only when known."""
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 

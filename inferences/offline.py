@@ -28,17 +28,18 @@ import numpy as np
 
 from inferences.annotate import Annotator
 from inferences.config import ConfigError, InferenceConfig
+from inferences.explain import causes
 from inferences.intervals import Interval, find_intervals, frame_scores
-from inferences.preprocess import Preprocessor
+from inferences.pipeline import CueModels, SegmentScorer, load_profile
+from inferences.profile import SceneProfile, SegmentCues
 from inferences.runtime import load_models
-from inferences.sampling import FrameSampler
+from inferences.segments import Segment, video_segments
 from inferences.video import VideoInfo, VideoWriter, even_size, iter_video_frames, open_video
 from models.smoothing import smooth_scores
 
 T = TypeVar("T")
 CATEGORY_SAMPLES = 8  # frames per abnormal interval given to the category classifier
 COVER_SIZE = 640
-DETECTOR_CHUNK = 1024  # segments per detector call on long videos (with `history-length` context)
 
 
 class DetectionCancelled(Exception):
@@ -63,6 +64,7 @@ class DetectionResult:
     segment_scores: list[float]
     intervals: list[Interval] = field(default_factory=list)
     peak_score: float = 0.0
+    profile: str = ""  # the scene profile's source ("" = uncalibrated: the video's own statistics)
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
@@ -76,6 +78,7 @@ class DetectionResult:
             "segment_scores": self.segment_scores,
             "intervals": [interval.to_dict() for interval in self.intervals],
             "peak_score": self.peak_score,
+            "profile": self.profile,
         }
 
 
@@ -148,7 +151,7 @@ class VideoDetector:
     def __init__(self, config: InferenceConfig) -> None:
         self.config = config
         self.models = load_models(config)
-        self.preprocessor = Preprocessor.from_config(config)
+        self.cues = CueModels(config, self.models.extractor)
         self.annotator = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
         self.category = load_category_classifier(config)
 
@@ -160,18 +163,28 @@ class VideoDetector:
         cover_path: str | Path,
         progress: Callable[[float], None] | None = None,
         cancel: threading.Event | None = None,
+        profile: str | Path | None = None,
     ) -> DetectionResult:
         """Score every frame of `video_path`, write the annotated H.264 MP4 and the JPEG cover.
 
-        Raises VideoError for a bad video, DetectionCancelled when `cancel` is set.
+        `profile`: a scene profile file (default: the config's `scene-profile-path`; none = the video's
+        own running statistics, as a live camera without calibration). Raises VideoError for a bad video,
+        ProfileError for an unusable profile, DetectionCancelled when `cancel` is set.
         """
         cancel = cancel or threading.Event()
         report = _Progress(progress)
         info = open_video(video_path)
-        features, starts, frames = self._extract(info, report, cancel)
-        segment_scores = self.segment_scores(features)
+        scene = load_profile(self.config, self.cues.setup, profile)
+        cues, starts, frames = self.extract_cues(info, report, cancel)
+        scored = SegmentScorer(self.config, self.models.detector, scene).score(cues)
+        segment_scores = smooth_scores(scored.scores, self.models.smoothing_window, causal=False)
         scores = frame_scores(segment_scores, frames=frames, starts=starts)
         intervals = find_intervals(scores, threshold=self.config.anomaly_threshold, fps=info.fps)
+        if self.models.detector.inputs == "cues":
+            bounds = np.searchsorted(starts, [[i.start_frame, i.end_frame] for i in intervals], side="right") - 1
+            for interval, (first, last) in zip(intervals, bounds.reshape(-1, 2), strict=True):
+                interval.causes = causes(scored.channels[first : last + 1], scored.top_class[first : last + 1],
+                                         [c.objects for c in cues[first : last + 1]], self.cues.setup.classes)
         output_path, cover_path = Path(output_path), Path(cover_path)
         for folder in {output_path.parent, cover_path.parent}:
             folder.mkdir(parents=True, exist_ok=True)
@@ -197,71 +210,40 @@ class VideoDetector:
             segment_scores=[float(s) for s in segment_scores],
             intervals=intervals,
             peak_score=float(scores.max()),
+            profile=scene.source if isinstance(scene, SceneProfile) else "",
         )
 
-    def segment_scores(self, features: np.ndarray, *, chunk: int = DETECTOR_CHUNK) -> np.ndarray:
-        """Centred-smoothed detector scores (T,) of a whole feature sequence (T, D).
-
-        Long sequences go through the detector in chunks of `chunk` segments, each preceded by
-        `history-length` segments of context (what the live detector sees), so memory stays bounded.
-        """
-        raw = []
-        context = self.config.history_length
-        for start in range(0, len(features), chunk):
-            begin = max(0, start - context)
-            scores = self.models.detector(features[begin : start + chunk])
-            raw.append(scores[start - begin :])
-        return smooth_scores(np.concatenate(raw), self.models.smoothing_window, causal=False)
-
-    def _segments(self, info: VideoInfo, cancel: threading.Event) -> Iterator[tuple[np.ndarray | None, int]]:
-        """Pass 1 producer: (segment, index of its first frame) for each segment of frames sampled every
-        `prepare-interval` (the last one padded by repeating its last frame), then (None, frame count)."""
-        length = self.config.segment_length
-        sampler = FrameSampler(self.config.prepare_interval, fps=info.fps)
-        buffer: list[np.ndarray] = []
-        start = frames = 0
-        for frame in iter_video_frames(info.path):
-            if cancel.is_set():
-                raise DetectionCancelled(f"{info.path}: detection cancelled")
-            index, frames = frames, frames + 1
-            if not sampler.take(index / info.fps if frame.time is None else frame.time):
-                continue
-            if not buffer:
-                start = index
-            buffer.append(self.preprocessor.video_frame(frame))
-            if len(buffer) == length:
-                yield self.preprocessor.pack(buffer), start
-                buffer = []
-        if buffer:
-            yield self.preprocessor.pack(buffer), start
-        yield None, frames
-
-    def _extract(
-        self, info: VideoInfo, report: _Progress, cancel: threading.Event
-    ) -> tuple[np.ndarray, list[int], int]:
-        """Pass 1: features (T, D) of every segment, each segment's first frame index, the frame count."""
+    def extract_cues(
+        self, info: VideoInfo, report: _Progress | None = None, cancel: threading.Event | None = None
+    ) -> tuple[list[SegmentCues], list[int], int]:
+        """Pass 1: decode + segment (thread) | cues in batches (this thread): the cues of every segment,
+        each segment's first frame index, the frame count."""
+        report, cancel = report or _Progress(None), cancel or threading.Event()
         batch_size = self.config.batch_size
-        features: list[np.ndarray] = []
-        batch: list[np.ndarray] = []
+        cues: list[SegmentCues] = []
+        batch: list[Segment] = []
         starts: list[int] = []
         frames = 0
-        segments = background(self._segments(info, cancel), maxsize=batch_size + 1, name="decode-segments")
-        for clip, index in segments:
-            if clip is None:
-                frames = index
-                continue
-            batch.append(clip)
-            starts.append(index)
-            if len(batch) == batch_size:
-                features.append(self.models.extractor(np.concatenate(batch)))
-                batch = []
-                report(0.0, PASS1_WEIGHT, index / max(info.frames, index + 1))
+        segments = background(
+            video_segments(info.path, self.cues.segmenter(), interval=self.config.prepare_interval),
+            maxsize=batch_size + 1,
+            name="decode-segments",
+        )
+        for segment in segments:
             if cancel.is_set():
                 raise DetectionCancelled(f"{info.path}: detection cancelled")
-        if batch:
-            features.append(self.models.extractor(np.concatenate(batch)))
+            if isinstance(segment, int):
+                frames = segment
+                continue
+            batch.append(segment)
+            starts.append(segment.start)
+            if len(batch) == batch_size:
+                cues.extend(self.cues.cues(batch))
+                batch = []
+                report(0.0, PASS1_WEIGHT, segment.start / max(info.frames, segment.start + 1))
+        cues.extend(self.cues.cues(batch))
         report(0.0, PASS1_WEIGHT, 1.0)
-        return np.concatenate(features), starts, frames
+        return cues, starts, frames
 
     def _annotated(
         self,

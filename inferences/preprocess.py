@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import av
@@ -39,36 +39,23 @@ class Preprocessor:
         """Crop and resize one RGB uint8 frame (H, W, 3) to (height, width, 3) uint8 (FFmpeg bilinear)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {rgb.dtype} {rgb.shape}")
-        h, w = rgb.shape[:2]
-        x1, y1, x2, y2 = self.crop
-        left, top = round(x1 * w), round(y1 * h)
-        right, bottom = max(left + 1, round(x2 * w)), max(top + 1, round(y2 * h))
-        if (left, top, right, bottom) != (0, 0, w, h):
-            rgb = rgb[top:bottom, left:right]
-        return self._resize(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"))
+        return self.video_frame(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"))
 
     def video_frame(self, frame: av.VideoFrame) -> np.ndarray:
         """`frame` for a decoded video frame; without a crop, colour conversion and resize are one FFmpeg
         pass (no full-size RGB copy)."""
-        if self.crop != FULL_FRAME:
-            return self.frame(frame.to_ndarray(format="rgb24"))
-        return self._resize(frame)
+        return scale(self.cropped(frame), self.width, self.height)
 
-    def _resize(self, frame: av.VideoFrame) -> np.ndarray:
-        size = {"width": self.width, "height": self.height}
-        return frame.to_ndarray(**size, format="rgb24", interpolation="BILINEAR")
-
-    def segments(self, frames: Iterable[av.VideoFrame]) -> Iterator[tuple[np.ndarray, int]]:
-        """(packed segment [1, 3, T, H, W], real frames in it) of consecutive decoded frames, in order; the
-        last one may be short (padded by `pack`)."""
-        prepared: list[np.ndarray] = []
-        for frame in frames:
-            prepared.append(self.video_frame(frame))
-            if len(prepared) == self.segment_length:
-                yield self.pack(prepared), len(prepared)
-                prepared = []
-        if prepared:
-            yield self.pack(prepared), len(prepared)
+    def cropped(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """The crop box of `frame` (the frame itself when the box is the whole frame)."""
+        w, h = frame.width, frame.height
+        x1, y1, x2, y2 = self.crop
+        left, top = round(x1 * w), round(y1 * h)
+        right, bottom = max(left + 1, round(x2 * w)), max(top + 1, round(y2 * h))
+        if (left, top, right, bottom) == (0, 0, w, h):
+            return frame
+        rgb = frame.to_ndarray(format="rgb24")[top:bottom, left:right]
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
 
     def pack(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """Normalised segment [1, 3, T, H, W] float32 of 1..T prepared frames (short: last one repeated)."""
@@ -80,3 +67,19 @@ class Preprocessor:
         clip -= np.asarray(self.mean, dtype=np.float32)
         clip /= np.asarray(self.std, dtype=np.float32)
         return np.ascontiguousarray(clip.transpose(3, 0, 1, 2))[None]
+
+
+def scale(frame: av.VideoFrame, width: int, height: int, format: str = "rgb24") -> np.ndarray:
+    """`frame` converted to `format` (rgb24 or gray) and resized to width x height in one FFmpeg pass."""
+    return frame.to_ndarray(width=width, height=height, format=format, interpolation="BILINEAR")
+
+
+def ten_crops(clip: np.ndarray, height: int, width: int) -> np.ndarray:
+    """[1, 3, T, H', W'] -> [10, 3, T, height, width]: four corners and the centre, then their mirrors."""
+    full_h, full_w = clip.shape[-2:]
+    top, left = (full_h - height) // 2, (full_w - width) // 2
+    bottom, right = full_h - height, full_w - width
+    origins = [(0, 0), (0, right), (bottom, 0), (bottom, right), (top, left)]
+    crops = [clip[0, :, :, y:y + height, x:x + width] for y, x in origins]
+    crops += [crop[..., ::-1] for crop in crops]
+    return np.ascontiguousarray(np.stack(crops))

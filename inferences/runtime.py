@@ -112,7 +112,9 @@ class FeatureExtractor:
 
 
 class AnomalyDetectorModel:
-    """Detector ONNX (`features` [B,T,D] + `mask` [B,T] -> `scores` [B,T])."""
+    """Detector ONNX (`features` [B,T,D] + `mask` [B,T] -> `scores` [B,T]); its metadata `inputs` says
+    whether D is the clip features (`features`) or the scene profile's cue channels (`cues`), and
+    `context_length` how many segments one score depends on."""
 
     def __init__(self, config: InferenceConfig, feature_dim: int) -> None:
         self.path = config.detection_model_file
@@ -122,7 +124,9 @@ class AnomalyDetectorModel:
         check_io(self.session, self.path, "detection model", ["features", "mask"], ["scores"])
         meta = model_metadata(self.session)
         self.feature_dim = int(meta.get("feature_dim", feature_dim))
-        if feature_dim and self.feature_dim != feature_dim:
+        self.inputs = meta.get("inputs", "features")  # "cues": the profile's cue channels
+        self.context_length = int(meta.get("context_length", 1))
+        if self.inputs == "features" and feature_dim and self.feature_dim != feature_dim:
             raise ModelError(
                 f"detection model {self.path}: expects {self.feature_dim}-dim features but the extraction "
                 f"model produces {feature_dim}"

@@ -1,19 +1,23 @@
 """Real-time detection on a live source (RTSP, HTTP(S), a video file played at its own rate, a camera).
 
 Threads (all daemons, stopped by `stop()`):
-- reader: decodes the source and keeps only the newest frame (stale frames are dropped); a file is paced to
-  its timestamps; a lost network source reconnects with exponential backoff (state `reconnecting`).
+- reader: decodes the source and keeps only the newest frame for the pump; a file is paced to its
+  timestamps; a lost network source reconnects with exponential backoff (state `reconnecting`). It also
+  cuts the stream into segments by the engine's one segmenting path (`inferences.segments`: a frame every
+  `prepare-interval`, by presentation time for a file as offline detection does, by the clock for a live
+  source; a segment never spans a reconnection) and hands each full segment to the inference thread
+  through a one-slot queue (when inference falls behind, the waiting segment is replaced by the newer one,
+  counted as dropped, never a backlog).
 - pump: every `capture-interval` takes the newest frame, annotates it while the current score is at or
-  above the threshold and publishes it (`latest_jpeg()`, the optional recording); every `prepare-interval`
-  it also appends the frame to the frame queue, and a full segment goes to the inference thread (a one-slot
-  queue: when inference falls behind, the waiting segment is replaced by the newer one, never a backlog).
-- inference: extracts the segment's features into a deque of at most `history-length` segments, runs the
-  detector over the deque (at most every `predict-interval`); the newest segment's causally smoothed score
-  is the current score. Emits ScoreEvent, AlertStart (with an annotated JPEG snapshot) and AlertEnd.
-  With `category-model-path` set, the pump also keeps up to CATEGORY_SAMPLES evenly spaced raw frames of
-  each segment, and the segment that starts an alert is classified (AlertStart `category`).
+  above the threshold and publishes it (`latest_jpeg()`, the optional recording).
+- inference: the segment's cues (`inferences.pipeline.CueModels`), then `SegmentScorer`: the scene profile
+  (calibrated, learning the first minutes, or the running statistics of an uncalibrated camera) and the
+  detector over the last `history-length` segments, exactly as offline detection scores a file; the
+  newest raw scores, median-smoothed causally, give the current score. Emits ScoreEvent, AlertStart (with
+  an annotated JPEG snapshot and the causes of the alert) and AlertEnd. With `category-model-path` set, the
+  reader also keeps up to CATEGORY_SAMPLES evenly spaced raw frames of each segment, and the segment that
+  starts an alert is classified (AlertStart `category`).
 """
-
 from __future__ import annotations
 
 import collections
@@ -34,10 +38,13 @@ from PIL import Image
 
 from inferences.annotate import Annotator
 from inferences.config import InferenceConfig
+from inferences.explain import causes, summary
 from inferences.offline import category_sample_indices, load_category_classifier
-from inferences.preprocess import Preprocessor
+from inferences.pipeline import CueModels, SegmentScorer, load_profile
+from inferences.profile import LearningProfile, SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
+from inferences.segments import Segment
 from inferences.video import VideoWriter
 from models.smoothing import smooth_scores
 
@@ -57,6 +64,9 @@ class ScoreEvent:
     time: float
     score: float
     latency: float = 0.0
+    raw_score: float = 0.0  # the detector's score of the newest segment before smoothing
+    cues: SegmentCues | None = None  # the newest segment's raw cues
+    start: int = 0  # decoded-frame index (since the last (re)connection) of its first sampled frame
 
     def to_dict(self) -> dict:
         return {"time": self.time, "score": self.score}
@@ -73,6 +83,7 @@ class AlertStart:
     snapshot_jpeg: bytes
     category: str | None = None
     category_probability: float | None = None
+    causes: list[dict] | None = None  # what drove it: [{"cue", "label", "z"}] (`inferences.explain`)
 
     def to_dict(self) -> dict:
         """Without the snapshot; `category` / `category_probability` only when classified."""
@@ -148,11 +159,20 @@ class StreamDetector:
         on_event: Callable[[Event], None] | None = None,
         on_state: Callable[[str, str], None] | None = None,
         record_path: str | Path | None = None,
+        profile: str | Path | None = None,
+        calibrate_segments: int = 0,
+        on_calibrated: Callable[[SceneProfile], None] | None = None,
     ) -> None:
         self.config = config
         self.source = parse_source(source)
         self.models = load_models(config)
-        self.preprocessor = Preprocessor.from_config(config)
+        self.cues = CueModels(config, self.models.extractor)
+        if calibrate_segments:
+            self.profile = LearningProfile(self.cues.setup, segments=calibrate_segments, source=source,
+                                           on_calibrated=on_calibrated)
+        else:
+            self.profile = load_profile(config, self.cues.setup, profile)
+        self._segmenter = self.cues.segmenter()
         self.annotator = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
         self.category = load_category_classifier(config)
         # positions in a segment whose raw frames the category classifier gets (none without a model)
@@ -167,8 +187,7 @@ class StreamDetector:
         self.current_score = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._newest: tuple[int, av.VideoFrame, float, int] | None = None  # sequence, frame, arrival, gen
-        self._generation = 0  # increases with every reconnection: a segment never spans a gap
+        self._newest: tuple[int, av.VideoFrame, float] | None = None  # sequence, frame, arrival
         self._latest: tuple[int, np.ndarray] | None = None  # published (annotated) frame
         self._latest_raw: np.ndarray | None = None
         self._jpeg: tuple[int, bytes] | None = None
@@ -318,15 +337,21 @@ class StreamDetector:
                     delay = min(delay * 2, self.config.reconnect_max_delay)
                     continue
                 delay = self.config.reconnect_delay
-                self._generation += 1
                 self._set_state("running", f"reconnected to {self.source.url}")
                 break
         self._set_state("stopped", "stopped")
 
     def _read(self, container: av.container.InputContainer) -> None:
+        """Decode, publish the newest frame, and cut sampled frames into segments (the one segmenting
+        path: a file is sampled by presentation time like offline detection, a live source by the clock)."""
         paced = self.source.kind == "file"
         start_wall = start_pts = None
-        for frame in container.decode(video=0):
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate) if paced and stream.average_rate else None
+        sampler = FrameSampler(self.config.prepare_interval, fps=fps)
+        self._segmenter.reset()
+        samples: list[np.ndarray] = []  # raw frames of the current segment for the category classifier
+        for index, frame in enumerate(container.decode(video=0)):
             if self._stop.is_set():
                 return
             if paced and frame.time is not None:
@@ -334,21 +359,29 @@ class StreamDetector:
                     start_wall, start_pts = time.monotonic(), frame.time
                 if self._wait(start_wall + (frame.time - start_pts) - time.monotonic()):
                     return
+            arrival = time.time()
+            clock = frame.time if paced and frame.time is not None else time.monotonic()
+            if sampler.take(clock):  # before publishing: PyAV frames must not be converted in two threads
+                if self._segmenter.position in self._category_positions:
+                    samples.append(frame.to_ndarray(format="rgb24"))
+                segment = self._segmenter.add(frame, index, arrival)
+                if segment is not None:
+                    self._submit(segment, samples)
+                    samples = []
             with self._lock:
                 self._stats["frames_in"] += 1
-                self._newest = (self._stats["frames_in"], frame, time.time(), self._generation)
+                self._newest = (self._stats["frames_in"], frame, arrival)
+        if paced:  # the end of a file: its last, partial segment is scored as offline detection scores it
+            segment = self._segmenter.flush()
+            if segment is not None:
+                self._submit(segment, samples)
 
     # ---- pump ---------------------------------------------------------------------------------------
 
     def _pump_loop(self) -> None:
-        interval, prepare = self.config.capture_interval, self.config.prepare_interval
-        length = self.config.segment_length
+        interval = self.config.capture_interval
         threshold = self.config.anomaly_threshold
-        segment: list[np.ndarray] = []
-        samples: list[np.ndarray] = []  # raw frames of `segment` for the category classifier
-        segment_arrival = 0.0
-        last_sequence = generation = 0
-        sampler = FrameSampler(prepare)
+        last_sequence = 0
         published_version = 0
         out_sequence = 0
         tick = time.monotonic()
@@ -358,19 +391,8 @@ class StreamDetector:
                 newest = self._newest
             if newest is None or newest[0] == last_sequence:
                 continue
-            last_sequence, frame, arrival, frame_generation = newest
-            if frame_generation != generation:
-                generation, segment, samples = frame_generation, [], []
+            last_sequence, frame, _ = newest
             raw = frame.to_ndarray(format="rgb24")  # never modified: annotation draws on a copy
-            if sampler.take(time.monotonic()):
-                if not segment:
-                    segment_arrival = arrival
-                if len(segment) in self._category_positions:
-                    samples.append(raw)
-                segment.append(self.preprocessor.video_frame(frame))
-                if len(segment) == length:
-                    self._submit(segment, segment_arrival, samples)
-                    segment, samples = [], []
             with self._lock:
                 score, version, score_arrival = self.current_score, self._score_version, self._score_arrival
             # no border before the first score
@@ -390,10 +412,10 @@ class StreamDetector:
                 except queue.Full:
                     log.warning("stream %s: recorder is behind; frame dropped", self.source.url)
 
-    def _submit(self, segment: list[np.ndarray], arrival: float, samples: list[np.ndarray]) -> None:
+    def _submit(self, segment: Segment, samples: list[np.ndarray]) -> None:
         while True:
             try:
-                self._segments.put_nowait((segment, arrival, samples))
+                self._segments.put_nowait((segment, samples))
                 return
             except queue.Full:
                 try:
@@ -406,34 +428,36 @@ class StreamDetector:
     # ---- inference ----------------------------------------------------------------------------------
 
     def _inference_loop(self) -> None:
-        history: collections.deque[np.ndarray] = collections.deque(maxlen=self.config.history_length)
+        scorer = SegmentScorer(self.config, self.models.detector, self.profile)
+        raw_scores: collections.deque[float] = collections.deque(maxlen=self.models.smoothing_window)
         threshold = self.config.anomaly_threshold
-        last_predict = 0.0
         alert_start: float | None = None
         peak = 0.0
-        while not self._stop.is_set():
+        while not self._stop.is_set() or not self._segments.empty():  # a file's last segment too
             try:
-                segment, arrival, samples = self._segments.get(timeout=0.1)
+                segment, samples = self._segments.get(timeout=0.1)
             except queue.Empty:
                 continue
-            history.append(self.models.extractor(self.preprocessor.pack(segment))[0])
-            if self._wait(last_predict + self.config.predict_interval - time.monotonic()):
-                break
-            last_predict = time.monotonic()
-            raw = self.models.detector(np.stack(history))
-            score = float(smooth_scores(raw, self.models.smoothing_window, causal=True)[-1])
+            cues = self.cues.cues([segment])
+            scored = scorer.score(cues)
+            raw_scores.append(float(scored.scores[0]))
+            score = float(smooth_scores(np.asarray(raw_scores), len(raw_scores), causal=True)[-1])
             now = time.time()
             with self._lock:
-                self.current_score, self._score_arrival = score, arrival
+                self.current_score, self._score_arrival = score, segment.arrival
                 self._score_version += 1
                 self._stats["segments"] += 1
                 raw_frame = self._latest_raw
-            self._emit(ScoreEvent(now, score, latency=now - arrival))
+            self._emit(ScoreEvent(now, score, latency=now - segment.arrival, raw_score=raw_scores[-1],
+                                  cues=cues[0], start=segment.start))
             if score >= threshold:
                 if alert_start is None:
                     alert_start, peak = now, score
-                    snapshot = self.annotator(raw_frame.copy()) if raw_frame is not None else None
-                    alert = AlertStart(now, score, encode_jpeg(snapshot) if snapshot is not None else b"")
+                    found = causes(scored.channels, scored.top_class, [c.objects for c in cues],
+                                   self.cues.setup.classes) if scorer.uses_cues else None
+                    snapshot = self._snapshot(raw_frame, found)
+                    alert = AlertStart(now, score, encode_jpeg(snapshot) if snapshot is not None else b"",
+                                       causes=found)
                     if self.category is not None and samples:
                         alert.category, alert.category_probability = self.category.classify(samples)
                     self._emit(alert)
@@ -443,6 +467,15 @@ class StreamDetector:
                 alert_start = None
         if alert_start is not None:
             self._emit(AlertEnd(time.time(), peak, time.time() - alert_start))
+
+    def _snapshot(self, frame: np.ndarray | None, found: list[dict] | None) -> np.ndarray | None:
+        """The alert's snapshot: the frame annotated, its prompt followed by the causes."""
+        if frame is None:
+            return None
+        if not found:
+            return self.annotator(frame.copy())
+        prompt = ": ".join(part for part in (self.config.anomaly_prompt, summary(found)) if part)
+        return Annotator(border=self.config.anomaly_border, prompt=prompt)(frame.copy())
 
     # ---- recorder -----------------------------------------------------------------------------------
 

@@ -26,8 +26,11 @@ class ContextAttention(nn.Module):
     """Multi-head attention over segments that is causal in time.
 
     One similarity matrix (scaled dot product + relative position bias) feeds two attention maps:
-    the global one over all segments j <= i and the local one over the `window` segments
-    i - window < j <= i (the window looks back only). Their outputs are fused as
+    the global one over the `context` segments i - context < j <= i and the local one over the `window`
+    segments i - window < j <= i (both look back only). Bounding the global map by `context` makes a
+    segment's output independent of how long the sequence before it is: the same content gives the same
+    output at position 5 and at position 500, and live scoring over a `history-length` deque equals
+    offline scoring of the whole video. Their outputs are fused as
     `alpha * global + (1 - alpha) * local`. Masking future segments (j > i) in both maps is what
     makes the detector's score for segment i independent of segments after i, so live scoring of the
     newest segment equals offline scoring. Padded keys (mask False) are ignored; every segment may
@@ -35,13 +38,22 @@ class ContextAttention(nn.Module):
     """
 
     def __init__(
-        self, *, dim: int, num_heads: int, window: int, alpha: float, max_distance: int, dropout: float
+        self,
+        *,
+        dim: int,
+        num_heads: int,
+        window: int,
+        context: int,
+        alpha: float,
+        max_distance: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"model width {dim} is not divisible by the number of heads {num_heads}")
         self.num_heads = num_heads
         self.window = window
+        self.context = context
         self.alpha = alpha
         self.scale = (dim // num_heads) ** -0.5
         self.qkv = nn.Linear(dim, 3 * dim)
@@ -56,7 +68,7 @@ class ContextAttention(nn.Module):
         positions = torch.arange(length, device=x.device)
         offset = positions[:, None] - positions[None, :]  # i - j
         logits = (q @ k.transpose(-1, -2)) * self.scale + self.position(offset.abs())
-        causal = offset >= 0
+        causal = (offset >= 0) & (offset < self.context)
         keys = mask[:, None, None, :] | (offset == 0)  # (B, 1, T, T)
         global_allowed = causal & keys
         local_allowed = global_allowed & (offset < self.window)
@@ -71,13 +83,22 @@ class ContextBlock(nn.Module):
     """Context attention, residual + LayerNorm, feed-forward, residual + LayerNorm (all per segment)."""
 
     def __init__(
-        self, *, dim: int, num_heads: int, window: int, alpha: float, max_distance: int, dropout: float
+        self,
+        *,
+        dim: int,
+        num_heads: int,
+        window: int,
+        context: int,
+        alpha: float,
+        max_distance: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.attention = ContextAttention(
             dim=dim,
             num_heads=num_heads,
             window=window,
+            context=context,
             alpha=alpha,
             max_distance=max_distance,
             dropout=dropout,

@@ -42,6 +42,8 @@ class ResearchConfig:
     feature_dim: int
     segment_length: int = 16
     model_dim: int = 128
+    attention_context: int = 32
+    temporal_crop: int = 0
 
     def model_config(self) -> dict[str, int | float]:
         """Keyword arguments of `create_detector` for this config."""
@@ -49,6 +51,7 @@ class ResearchConfig:
             "feature_dim": self.feature_dim,
             "model_dim": self.model_dim,
             "attention_window": self.attention_window,
+            "attention_context": self.attention_context,
             "alpha": self.alpha,
         }
 
@@ -71,6 +74,8 @@ _RULES = {
     "feature_dim": (int, lambda v: v >= 1, "an integer >= 1"),
     "segment_length": (int, lambda v: v >= 1, "an integer >= 1"),
     "model_dim": (int, lambda v: v >= 4 and v % 4 == 0, "a multiple of 4 (4 attention heads)"),
+    "attention_context": (int, lambda v: v >= 1, "an integer >= 1 (and >= attention-window)"),
+    "temporal_crop": (int, lambda v: v >= 0, "an integer >= 0 (0 = whole videos)"),
 }
 _PATHS = (
     "load_checkpoint_path",
@@ -114,4 +119,10 @@ def load_research_config(path: str | Path | None = None) -> ResearchConfig:
                 raise ConfigError(f"{path}: missing field '{key}'")
             continue
         values[field.name] = _convert(path, key, field.name, raw[key])
-    return ResearchConfig(**values)
+    config = ResearchConfig(**values)
+    if config.attention_context < config.attention_window:
+        raise ConfigError(
+            f"{path}: field 'attention-context' ({config.attention_context}) must be >= "
+            f"'attention-window' ({config.attention_window})"
+        )
+    return config

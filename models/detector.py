@@ -2,8 +2,11 @@
 
 Pipeline: feature reduction (D -> model width), causal context attention blocks
 (`models.attention`), a causal temporal convolution classifier (`models.temporal_conv`), sigmoid.
-Every stage is causal in time, so the score of segment t depends only on segments <= t: changing
-future segments never changes past scores, and scoring the newest segment live equals offline scoring.
+Every stage is causal in time and bounded: the score of segment t depends only on the `context_length`
+segments t - context_length < j <= t (`AnomalyDetector.context_length`), never on later segments nor on
+how many came before. So changing future segments never changes past scores, scoring the newest segment
+live over a deque of `history-length >= context_length` segments equals offline scoring, and nothing in
+the model reveals a segment's index (no zero padding, no unbounded attention).
 Smoothing is not part of the model (see `models.smoothing`).
 """
 
@@ -34,6 +37,7 @@ class AnomalyDetector(nn.Module):
         num_heads: int,
         num_layers: int,
         attention_window: int,
+        attention_context: int,
         alpha: float,
         max_distance: int,
         kernel_size: int,
@@ -47,6 +51,7 @@ class AnomalyDetector(nn.Module):
                 dim=model_dim,
                 num_heads=num_heads,
                 window=attention_window,
+                context=attention_context,
                 alpha=alpha,
                 max_distance=max_distance,
                 dropout=dropout,
@@ -54,6 +59,7 @@ class AnomalyDetector(nn.Module):
             for _ in range(num_layers)
         )
         self.classifier = TemporalConvClassifier(dim=model_dim, kernel_size=kernel_size, dropout=dropout)
+        self.context_length = num_layers * (attention_context - 1) + self.classifier.receptive_field
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """`features` (B, T, D) float32, `mask` (B, T) bool (True = real segment) -> scores (B, T).
@@ -63,12 +69,20 @@ class AnomalyDetector(nn.Module):
         return torch.sigmoid(self.logits(features, mask)) * mask.to(features.dtype)
 
     def logits(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Pre-sigmoid scores (B, T), for a numerically stable training loss."""
-        keep = mask.unsqueeze(-1).to(features.dtype)
-        x = self.reduction(features * keep)
+        """Pre-sigmoid scores (B, T), for a numerically stable training loss.
+
+        Sequences start at their first segment (padding, if any, is on the right). The model sees the
+        first segment repeated `context_length - 1` times before it, as if it had always been there, so
+        the first segments get a full context and their scores do not depend on being first.
+        """
+        lead = self.context_length - 1
+        x = self.reduction(features * mask.unsqueeze(-1).to(features.dtype))  # per segment: reduce once
+        x = torch.cat([x[:, :1].expand(-1, lead, -1), x], dim=1)
+        mask = torch.cat([mask[:, :1].expand(-1, lead), mask], dim=1)
+        keep = mask.unsqueeze(-1).to(x.dtype)
         for block in self.blocks:
             x = block(x, mask)
-        return self.classifier(x * keep)
+        return self.classifier(x * keep)[:, lead:]
 
 
 def create_detector(
@@ -78,6 +92,7 @@ def create_detector(
     num_heads: int = 4,
     num_layers: int = 1,
     attention_window: int = 5,
+    attention_context: int = 32,
     alpha: float = 0.5,
     max_distance: int = 64,
     kernel_size: int = 3,
@@ -90,6 +105,7 @@ def create_detector(
         "num_heads": num_heads >= 1,
         "num_layers": num_layers >= 1,
         "attention_window": attention_window >= 1,
+        "attention_context": attention_context >= attention_window,
         "alpha": 0.0 <= alpha <= 1.0,
         "max_distance": max_distance >= 1,
         "kernel_size": kernel_size >= 1,
@@ -104,6 +120,7 @@ def create_detector(
         num_heads=num_heads,
         num_layers=num_layers,
         attention_window=attention_window,
+        attention_context=attention_context,
         alpha=alpha,
         max_distance=max_distance,
         kernel_size=kernel_size,

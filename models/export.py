@@ -68,7 +68,7 @@ def export_onnx(
 
 def export_detector(model: nn.Module, path: str | Path, *, metadata: dict[str, str]) -> Path:
     """Export an `AnomalyDetector` per the contract; `metadata` should hold `segment_length`,
-    `smoothing_window` and `extractor` (`feature_dim` is filled in from the model). A CPU copy of the model
+    `smoothing_window` and `extractor` (`feature_dim` and `context_length` are filled in from the model). A CPU copy of the model
     is exported; `model` itself stays where it is."""
     feature_dim = model.feature_dim
     features = torch.randn(1, 16, feature_dim)
@@ -84,5 +84,5 @@ def export_detector(model: nn.Module, path: str | Path, *, metadata: dict[str, s
             "mask": {0: "batch", 1: "segments"},
             "scores": {0: "batch", 1: "segments"},
         },
-        metadata={"feature_dim": str(feature_dim), **metadata},
+        metadata={"feature_dim": str(feature_dim), "context_length": str(model.context_length), **metadata},
     )

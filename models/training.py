@@ -41,14 +41,21 @@ def load_config_split(config: ResearchConfig, *, valid: bool) -> list[Video]:
 
 class GroupedCrops(Dataset):
     """One item per video: `group_size` of its crops (all when it has exactly that many; a seeded
-    per-epoch choice when it has more), trained together in one batch."""
+    per-epoch choice when it has more), trained together in one batch.
 
-    def __init__(self, videos: list[Video], *, group_size: int, seed: int) -> None:
+    With `temporal_crop` > 0, a video longer than that is cut to a window of `temporal_crop` segments
+    that starts anywhere (seeded per epoch), also in the middle of an anomaly: sequences then start
+    normal or abnormal alike, so the detector cannot learn "the start is normal" from datasets whose
+    videos all begin normal.
+    """
+
+    def __init__(self, videos: list[Video], *, group_size: int, seed: int, temporal_crop: int = 0) -> None:
         for video in videos:
             crops = video.features.shape[0]
             if crops < group_size:
                 raise DatasetError(f"{video.input_path}: group-size {group_size} exceeds its {crops} crop(s)")
         self.videos, self.group_size, self.seed, self.epoch = videos, group_size, seed, 0
+        self.temporal_crop = temporal_crop
 
     def __len__(self) -> int:
         return len(self.videos)
@@ -59,8 +66,14 @@ class GroupedCrops(Dataset):
         if crops.size > self.group_size:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             crops = np.sort(rng.choice(crops, self.group_size, replace=False))
-        features = torch.from_numpy(np.ascontiguousarray(video.features[crops]))
-        return features, torch.from_numpy(video.labels)
+        features, labels = video.features[crops], video.labels
+        length = labels.shape[0]
+        if 0 < self.temporal_crop < length:
+            start = int(np.random.default_rng((self.seed, self.epoch, index, 1)).integers(
+                0, length - self.temporal_crop + 1))
+            features = features[:, start : start + self.temporal_crop]
+            labels = labels[start : start + self.temporal_crop]
+        return torch.from_numpy(np.ascontiguousarray(features)), torch.from_numpy(np.ascontiguousarray(labels))
 
 
 def collate_groups(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, ...]:
@@ -126,7 +139,9 @@ def train_detector(config: ResearchConfig, *, progress: bool = True) -> list[dic
     train_videos = load_config_split(config, valid=False)
     valid_videos = load_config_split(config, valid=True)
     require_both_classes(valid_videos)
-    dataset = GroupedCrops(train_videos, group_size=config.group_size, seed=config.seed)
+    dataset = GroupedCrops(
+        train_videos, group_size=config.group_size, seed=config.seed, temporal_crop=config.temporal_crop
+    )
     model = create_detector(**config.model_config()).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay

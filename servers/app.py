@@ -147,7 +147,9 @@ def recover(svc: Services) -> None:
             )
     for item in svc.sessions.with_states(list(LIVE_STATES)):
         try:
-            svc.live.start(item["id"], item["source"])
+            profile = item.get("profile") or {}
+            minutes = float(profile.get("minutes", 0.0)) if profile.get("state") == "learning" else 0.0
+            svc.live.start(item["id"], item["source"], calibrate_minutes=minutes)  # learning starts over
         except Exception as error:  # StreamError, missing engine or models: the session cannot run now
             log.warning("session %s not restarted: %s", item["id"], error)
             svc.sessions.update(

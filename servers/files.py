@@ -8,19 +8,24 @@ import shutil
 import time
 from pathlib import Path
 
+from inferences.config import REPO_ROOT
 from servers.storage.repositories import is_valid_id
+
+SHIPPED_PROFILES = REPO_ROOT / "inferences" / "models"
+PROFILE_SUFFIX = "-profile.npz"
 
 
 class FileStore:
     """Where uploads, transcoded sources, results, covers, scores and snapshots live.
 
     `videos/<id>/` holds one record's files; `snapshots/<session id>/<alert id>.jpg` a session's alert
-    images; `uploads/` the partial uploads while they stream in; `trash/` what waits for the removal task.
+    images; `profiles/<session id>.npz` a camera's calibrated scene profile; `uploads/` the partial uploads
+    while they stream in; `trash/` what waits for the removal task.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        for name in ("videos", "snapshots", "uploads", "trash"):
+        for name in ("videos", "snapshots", "profiles", "uploads", "trash"):
             (root / name).mkdir(parents=True, exist_ok=True)
 
     @staticmethod
@@ -60,6 +65,28 @@ class FileStore:
     def snapshot_path(self, session_id: str, alert_id: str) -> Path:
         """The snapshot of one alert."""
         return self.snapshot_dir(session_id) / f"{self._checked(alert_id)}.jpg"
+
+    def profiles_dir(self) -> Path:
+        """The calibrated scene profiles of the cameras."""
+        return self.root / "profiles"
+
+    def profile_path(self, session_id: str) -> Path:
+        """The calibrated scene profile of one camera (`inferences.profile.SceneProfile`)."""
+        return self.profiles_dir() / f"{self._checked(session_id)}.npz"
+
+    def shipped_profiles(self) -> dict[str, Path]:
+        """The scene profiles that ship with the models: `inferences/models/<name>-profile.npz` by name."""
+        paths = sorted(SHIPPED_PROFILES.glob(f"*{PROFILE_SUFFIX}"))
+        return {path.name.removesuffix(PROFILE_SUFFIX): path for path in paths}
+
+    def scene_profile(self, profile_id: str) -> Path | None:
+        """The file of a profile id: a shipped profile's name or a calibrated camera's id (None: none)."""
+        shipped = self.shipped_profiles()
+        if profile_id in shipped:
+            return shipped[profile_id]
+        if is_valid_id(profile_id) and self.profile_path(profile_id).is_file():
+            return self.profile_path(profile_id)
+        return None
 
     def uploads_dir(self) -> Path:
         """Where partial uploads stream to."""

@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from servers.config import ServerConfig
@@ -106,6 +107,13 @@ class JobManager:
                     self._running.discard(record_id)
                     self._cancel.pop(record_id, None)
 
+    def _profile_file(self, profile: str) -> Path:
+        """The file of a record's scene profile id (checked at upload; gone since: a failed job says so)."""
+        path = self._files.scene_profile(profile)
+        if path is None:
+            raise ValueError(f"the scene profile '{profile}' no longer exists")
+        return path
+
     def _run(self, record_id: str, cancel: threading.Event) -> None:
         if self._records.update(record_id, status="processing", progress=0.0, error=None) is None:
             return
@@ -128,12 +136,14 @@ class JobManager:
                 files.upload_path(record_id).unlink(missing_ok=True)
             reporter(TRANSCODE_SHARE, force=True)
             annotated_cover = files.video_dir(record_id) / "annotated-cover.jpg"
+            profile = (self._records.get(record_id) or {}).get("profile")
             result = self.detector().detect(
                 source,
                 output_path=files.result_path(record_id),
                 cover_path=annotated_cover,
                 progress=lambda value: reporter(TRANSCODE_SHARE + (1 - TRANSCODE_SHARE) * value),
                 cancel=cancel,
+                profile=self._profile_file(profile) if profile else None,
             )
             if annotated_cover.exists():
                 resize_jpeg(

@@ -8,6 +8,7 @@ import os
 import queue
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -75,19 +76,47 @@ class LiveManager:
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
 
-    def start(self, session_id: str, source: str) -> None:
-        """Start the detector of a session (StreamError when the source cannot be opened at all)."""
+    def start(self, session_id: str, source: str, *, calibrate_minutes: float = 0.0) -> None:
+        """Start the detector of a session (StreamError when the source cannot be opened at all).
+
+        The camera's calibrated profile is used when it has one; with `calibrate_minutes` it learns a new
+        one from that much of its stream first (uncalibrated scoring meanwhile); a profile that no longer
+        fits the models is set aside and the camera runs uncalibrated (`profile.error` says why)."""
+        from inferences.profile import ProfileError
         from inferences.stream import StreamDetector
 
-        detector = StreamDetector(
-            self._inference_config,
-            engine_source(source),
-            on_event=lambda event: self._on_event(session_id, event),
-            on_state=lambda state, message=None: self._on_state(session_id, state, message),
-        )
+        config = self._inference_config
+        path = self._files.profile_path(session_id)
+        segments = round(calibrate_minutes * 60 / (config.segment_length * config.prepare_interval))
+        profile_state: dict[str, Any] = {"state": "uncalibrated"}
+        if segments:
+            path.unlink(missing_ok=True)
+            profile_state = {"state": "learning", "segments": segments, "minutes": calibrate_minutes}
+        elif path.is_file():
+            profile_state = {"state": "calibrated"}
+
+        def create(profile: Path | None) -> Any:
+            return StreamDetector(
+                config,
+                engine_source(source),
+                on_event=lambda event: self._on_event(session_id, event),
+                on_state=lambda state, message=None: self._on_state(session_id, state, message),
+                profile=profile,
+                calibrate_segments=segments,
+                on_calibrated=lambda learned: self._on_calibrated(session_id, learned),
+            )
+
+        try:
+            detector = create(path if profile_state["state"] == "calibrated" else None)
+        except ProfileError as error:
+            log.warning("session %s: %s; running uncalibrated", session_id, error)
+            self._files.discard(path)
+            profile_state = {"state": "uncalibrated", "error": str(error).removeprefix(f"{path}: ")}
+            detector = create(None)
         with self._lock:
             self._live[session_id] = _Live(detector)
-        self._sessions.update(session_id, state="starting", started_at=utc_now(), stopped_at=None, error=None)
+        self._sessions.update(session_id, state="starting", started_at=utc_now(), stopped_at=None, error=None,
+                              profile=profile_state)
         try:
             detector.start()
         except BaseException:
@@ -189,6 +218,20 @@ class LiveManager:
             log.exception("session %s: cannot record state %s", session_id, state)
         self._send(live, "state", {"state": mapped, "message": message or ""})
 
+    def _on_calibrated(self, session_id: str, profile: Any) -> None:
+        """A camera finished learning its scene: keep the profile with the camera."""
+        try:
+            profile.save(self._files.profile_path(session_id))
+            state = {"state": "calibrated", "segments": profile.segments, "calibrated_at": utc_now()}
+            self._sessions.update(session_id, profile=state)
+        except Exception:
+            log.exception("session %s: cannot store its scene profile", session_id)
+            return
+        with self._lock:
+            live = self._live.get(session_id)
+        if live is not None:
+            self._send(live, "profile", state)
+
     def _on_event(self, session_id: str, event: Any) -> None:
         with self._lock:
             live = self._live.get(session_id)
@@ -213,6 +256,7 @@ class LiveManager:
                     peak_score=float(event.score),
                     category=event.category,
                     category_probability=event.category_probability,
+                    causes=event.causes,
                 )
                 live.open_alert = alert_id
                 self._send(live, "alert-start", alert_to_api(alert))

@@ -22,6 +22,8 @@ from servers.storage.repositories import new_id
 blueprint = Blueprint("sessions", __name__)
 MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
+MIN_CALIBRATE_MINUTES = 0.25  # 15 s: the profile's minimum of 8 segments at 10 fps is 12.8 s
+MAX_CALIBRATE_MINUTES = 240
 
 
 def check_source(source: Any, allowed: tuple[str, ...]) -> str:
@@ -69,10 +71,36 @@ def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
+    """Minutes of stream to learn the scene from (0 = none), or ApiError 400."""
+    value = body.get(field, 0)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not 0 <= value <= MAX_CALIBRATE_MINUTES:
+        raise ApiError(400, "invalid-field", f"field '{field}' must be a number of minutes in "
+                                             f"0..{MAX_CALIBRATE_MINUTES}")
+    if 0 < value < MIN_CALIBRATE_MINUTES:
+        raise ApiError(400, "invalid-field", f"field '{field}': at least {MIN_CALIBRATE_MINUTES} minutes of "
+                                             "normal footage are needed to calibrate a scene")
+    return float(value)
+
+
+def _start(session_id: str, source: str, *, calibrate_minutes: float = 0.0, created: bool = False) -> None:
+    """Start a session's detector; a new session is deleted again when it cannot start."""
+    svc = services()
+    try:
+        svc.live.start(session_id, source, calibrate_minutes=calibrate_minutes)
+    except (ValueError, ImportError) as error:  # StreamError, ModelError, a missing engine
+        if created:
+            svc.sessions.delete(session_id)
+        if type(error).__name__ == "StreamError":
+            raise ApiError(400, "stream-unavailable", f"cannot open '{source}': {error}") from None
+        raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
+
+
 @blueprint.post("/sessions")
 @require_role("admin")
 def create_session() -> tuple[dict[str, Any], int]:
-    """Start a live session `{name, source}`; 201 with the session."""
+    """Start a live session `{name, source, calibrate_minutes?}`; 201 with the session."""
     body = json_body()
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -81,19 +109,40 @@ def create_session() -> tuple[dict[str, Any], int]:
         )
     svc = services()
     source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
+    minutes = _calibrate_minutes(body, "calibrate_minutes")
     session_id = new_id()
     svc.sessions.create(session_id=session_id, name=name.strip(), source=source)
-    try:
-        svc.live.start(session_id, source)
-    except ValueError as error:  # StreamError: the source cannot be opened; ModelError: no usable models
-        svc.sessions.delete(session_id)
-        if type(error).__name__ == "StreamError":
-            raise ApiError(400, "stream-unavailable", f"cannot open '{source}': {error}") from None
-        raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
-    except ImportError as error:
-        svc.sessions.delete(session_id)
-        raise ApiError(503, "unavailable", f"the inference engine is unavailable: {error}") from None
+    _start(session_id, source, calibrate_minutes=minutes, created=True)
     return _with_live_score(_session(session_id)), 201
+
+
+@blueprint.post("/sessions/<session_id>/calibrate")
+@require_role("admin")
+def calibrate(session_id: str) -> dict[str, Any]:
+    """Learn the camera's scene from its next `{minutes}` of stream (restarts its detector)."""
+    item = _session(session_id)
+    minutes = _calibrate_minutes(json_body(), "minutes")
+    if not minutes:
+        raise ApiError(400, "invalid-field", "field 'minutes' must be given")
+    svc = services()
+    svc.live.stop(item["id"])
+    _start(item["id"], item["source"], calibrate_minutes=minutes)
+    return _with_live_score(_session(session_id))
+
+
+@blueprint.delete("/sessions/<session_id>/profile")
+@require_role("admin")
+def forget_profile(session_id: str) -> dict[str, Any]:
+    """Forget the camera's scene profile: it runs uncalibrated (its detector restarts when running)."""
+    item = _session(session_id)
+    svc = services()
+    svc.files.profile_path(item["id"]).unlink(missing_ok=True)
+    if svc.live.is_live(item["id"]):
+        svc.live.stop(item["id"])
+        _start(item["id"], item["source"])
+    else:
+        svc.sessions.update(item["id"], profile={"state": "uncalibrated"})
+    return _with_live_score(_session(session_id))
 
 
 @blueprint.get("/sessions")
@@ -132,6 +181,7 @@ def delete_session(session_id: str) -> tuple[str, int]:
     svc.live.stop(item["id"])
     svc.sessions.delete(item["id"])
     svc.files.discard(svc.files.snapshot_dir(item["id"]))
+    svc.files.profile_path(item["id"]).unlink(missing_ok=True)
     return "", 204
 
 

@@ -130,6 +130,25 @@ SCHEMAS: dict[str, Any] = {
             "peak_score": {"type": "number"},
             "category": {"type": "string", "nullable": True},
             "category_probability": _NULL_NUMBER,
+            "causes": {"type": "array", "items": _ref("Cause")},
+        },
+    },
+    "Cause": {
+        "type": "object",
+        "required": ["cue", "label", "z"],
+        "properties": {
+            "cue": {"enum": ["objects", "motion", "activity", "scene"]},
+            "label": {"type": "string"},
+            "z": {"type": "number"},
+        },
+    },
+    "Profile": {
+        "type": "object",
+        "required": ["id", "name", "kind"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"enum": ["shipped", "camera"]},
         },
     },
     "Record": {
@@ -153,6 +172,7 @@ SCHEMAS: dict[str, Any] = {
             "intervals": {"type": "array", "items": _ref("Interval")},
             "error": {"type": "string", "nullable": True},
             "scores": {"type": "array", "items": {"type": "number"}},
+            "profile": {"type": "string", "nullable": True},
         },
     },
     "Session": {
@@ -170,6 +190,17 @@ SCHEMAS: dict[str, Any] = {
             "current_score": _NULL_NUMBER,
             "threshold": _NULL_NUMBER,
             "error": {"type": "string", "nullable": True},
+            "profile": {
+                "type": "object",
+                "required": ["state"],
+                "properties": {
+                    "state": {"enum": ["uncalibrated", "learning", "calibrated"]},
+                    "segments": {"type": "integer"},
+                    "minutes": {"type": "number"},
+                    "calibrated_at": _TIME,
+                    "error": {"type": "string"},
+                },
+            },
         },
     },
     "Alert": {
@@ -184,6 +215,7 @@ SCHEMAS: dict[str, Any] = {
             "snapshot_url": {"type": "string"},
             "category": {"type": "string", "nullable": True},
             "category_probability": _NULL_NUMBER,
+            "causes": {"type": "array", "items": _ref("Cause")},
         },
     },
 }
@@ -244,7 +276,10 @@ PATHS: dict[str, Any] = {
                         "schema": {
                             "type": "object",
                             "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "profile": {"type": "string", "maxLength": 64},
+                            },
                         }
                     }
                 },
@@ -317,6 +352,7 @@ PATHS: dict[str, Any] = {
                     "properties": {
                         "name": {"type": "string", "minLength": 1, "maxLength": 200},
                         "source": {"type": "string", "minLength": 1, "maxLength": 2048},
+                        "calibrate_minutes": {"type": "number", "minimum": 0, "maximum": 240},
                     },
                 }
             ),
@@ -338,6 +374,52 @@ PATHS: dict[str, Any] = {
             *_WRITE,
             404,
             parameters=_SESSION,
+        )
+    },
+    "/api/sessions/{session_id}/calibrate": {
+        "post": _op(
+            "Learn the camera's scene from its next `minutes` of stream",
+            {"200": _json(_ref("Session"), "learning")},
+            400,
+            *_WRITE,
+            404,
+            415,
+            503,
+            parameters=_SESSION,
+            body=_body(
+                {
+                    "type": "object",
+                    "required": ["minutes"],
+                    "properties": {"minutes": {"type": "number", "minimum": 0.25, "maximum": 240}},
+                }
+            ),
+        )
+    },
+    "/api/sessions/{session_id}/profile": {
+        "delete": _op(
+            "Forget the camera's scene profile (it runs uncalibrated)",
+            {"200": _json(_ref("Session"), "uncalibrated")},
+            400,
+            *_WRITE,
+            404,
+            503,
+            parameters=_SESSION,
+        )
+    },
+    "/api/profiles": {
+        "get": _op(
+            "Scene profiles an upload can be scored with",
+            {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["items"],
+                        "properties": {"items": {"type": "array", "items": _ref("Profile")}},
+                    },
+                    "profiles",
+                )
+            },
+            *_AUTH,
         )
     },
     "/api/sessions/{session_id}/stream": {

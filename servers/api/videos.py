@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request, send_file
 
 from inferences.video import VideoError, open_video
 from servers.api import checked_id, page_of, paging
+from servers.api.profiles import profile_file
 from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
@@ -47,7 +48,8 @@ def _uploaded_paths() -> list[Path]:
 @blueprint.post("/videos")
 @require_role("admin")
 def upload() -> tuple[dict[str, Any], int]:
-    """Accept a multipart `file`, check it decodes as video, queue it; 202 with the record."""
+    """Accept a multipart `file` (and optionally the scene `profile` to score it with), check it decodes as
+    video, queue it; 202 with the record."""
     if request.mimetype != "multipart/form-data":
         raise ApiError(
             415, "unsupported-media-type", "upload the video as multipart/form-data with field 'file'"
@@ -68,10 +70,13 @@ def upload() -> tuple[dict[str, Any], int]:
         except VideoError as error:  # its message starts with the server's temporary path: not shown
             reason = str(error).removeprefix(f"{upload_path}: ")
             raise ApiError(400, "not-a-video", f"file '{name}': {reason}") from None
+        profile = request.form.get("profile") or None
+        if profile is not None:
+            profile_file(profile)  # 400 for an unknown profile
         record_id = new_id()
         svc.files.video_dir(record_id).mkdir(parents=True)
         os.replace(upload_path, svc.files.upload_path(record_id))
-        record = svc.records.create(record_id=record_id, name=name, size=size)
+        record = svc.records.create(record_id=record_id, name=name, size=size, profile=profile)
         try:
             svc.jobs.submit(record_id)
         except ApiError:

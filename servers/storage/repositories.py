@@ -99,8 +99,8 @@ class RecordRepository:
             records.create_index([("status", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)])
 
     @staticmethod
-    def new_document(*, record_id: str, name: str, size: int) -> dict[str, Any]:
-        """The stored document of a new queued record."""
+    def new_document(*, record_id: str, name: str, size: int, profile: str | None = None) -> dict[str, Any]:
+        """The stored document of a new queued record (`profile`: the scene profile id to score it with)."""
         now = utc_now()
         return {
             "_id": record_id,
@@ -119,11 +119,12 @@ class RecordRepository:
             "threshold": None,
             "intervals": [],
             "error": None,
+            "profile": profile,
         }
 
-    def create(self, *, record_id: str, name: str, size: int) -> dict[str, Any]:
+    def create(self, *, record_id: str, name: str, size: int, profile: str | None = None) -> dict[str, Any]:
         """Insert a queued record and return it."""
-        document = self.new_document(record_id=record_id, name=name, size=size)
+        document = self.new_document(record_id=record_id, name=name, size=size, profile=profile)
         with self._db.access(self.COLLECTION) as records:
             records.insert_one(dict(document))
             if self._cache is not None:
@@ -258,6 +259,7 @@ class SessionRepository:
             "alerts_count": 0,
             "current_score": None,
             "error": None,
+            "profile": {"state": "uncalibrated"},
         }
         with self._db.access(self.SESSIONS) as sessions:
             sessions.insert_one(document)
@@ -303,8 +305,9 @@ class SessionRepository:
         peak_score: float,
         category: str | None,
         category_probability: float | None = None,
+        causes: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Insert an open alert and count it on its session."""
+        """Insert an open alert and count it on its session; `causes` say what drove it."""
         document = {
             "_id": alert_id,
             "session_id": session_id,
@@ -313,6 +316,7 @@ class SessionRepository:
             "peak_score": peak_score,
             "category": category,
             "category_probability": category_probability,
+            "causes": causes or [],
         }
         with self._db.access(self.ALERTS) as alerts:
             alerts.insert_one(document)

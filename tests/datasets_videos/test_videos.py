@@ -12,13 +12,9 @@ import pytest
 import torch
 
 from datasets.features import DatasetError, load_split
-from datasets.videos import (
-    OnnxExtractor,
-    build_video_dataset,
-    read_video_annotations,
-    segment_labels,
-    ten_crops,
-)
+from datasets.videos import build_video_dataset, dataset_models, read_video_annotations, segment_labels
+from inferences.pipeline import CueModels
+from inferences.preprocess import ten_crops
 from tests.conftest import REPO_ROOT
 from tests.inference import tiny_models
 
@@ -31,10 +27,10 @@ def _one_thread() -> None:
 
 
 @pytest.fixture(scope="module")
-def extractor(tmp_path_factory: pytest.TempPathFactory) -> OnnxExtractor:
-    """A tiny real extractor ONNX (64x64 input, 32-d features) with the contract's metadata."""
+def models(tmp_path_factory: pytest.TempPathFactory) -> CueModels:
+    """A tiny real extractor ONNX (64x64 input, 32-d features) with the contract's metadata, no object cue."""
     path = tiny_models.build_extractor(tmp_path_factory.mktemp("extractor") / "tiny-fp32.onnx", size=SIZE)
-    return OnnxExtractor(path, threads=1)
+    return dataset_models(path, objects_model="")
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +62,10 @@ def _annotations(tmp_path: Path, ped2_labels: dict) -> Path:
     return path
 
 
-def test_builds_the_training_layout_from_real_videos(tmp_path, videos_dir, ped2_labels, extractor) -> None:
+def test_builds_the_training_layout_from_real_videos(tmp_path, videos_dir, ped2_labels, models) -> None:
     output = tmp_path / "dataset"
     report = build_video_dataset(videos_dir=videos_dir, annotations_path=_annotations(tmp_path, ped2_labels),
-                                 output=output, extractor=extractor, progress=False)
+                                 output=output, models=models, progress=False)
     assert report.built == ["Test002", "Test009"]
     assert [video for video, _ in report.failed] == ["broken.mp4"]
     assert "broken.mp4" in report.failed[0][1]
@@ -88,28 +84,28 @@ def test_builds_the_training_layout_from_real_videos(tmp_path, videos_dir, ped2_
     assert np.std(train.features[0], axis=0).mean() > 0
 
 
-def test_rerun_skips_finished_videos(tmp_path, videos_dir, ped2_labels, extractor) -> None:
+def test_rerun_skips_finished_videos(tmp_path, videos_dir, ped2_labels, models) -> None:
     annotations, output = _annotations(tmp_path, ped2_labels), tmp_path / "dataset"
     build_video_dataset(videos_dir=videos_dir, annotations_path=annotations, output=output,
-                        extractor=extractor, progress=False)
+                        models=models, progress=False)
     written = output / "train" / "inputs" / "Test002.npy"
     stamp = written.stat().st_mtime_ns
     (output / "valid" / "labels" / "Test009.npy").unlink()  # as if interrupted before its label was written
     report = build_video_dataset(videos_dir=videos_dir, annotations_path=annotations, output=output,
-                                 extractor=extractor, progress=False)
+                                 models=models, progress=False)
     assert report.finished_before == ["Test002"] and report.built == ["Test009"]
     assert written.stat().st_mtime_ns == stamp
     assert len((output / "valid" / "annotations.json").read_text().splitlines()) == 1
 
 
-def test_ten_crop_features_and_frame_count_mismatch(tmp_path, videos_dir, ped2_labels, extractor) -> None:
+def test_ten_crop_features_and_frame_count_mismatch(tmp_path, videos_dir, ped2_labels, models) -> None:
     annotations = tmp_path / "annotations.json"
     annotations.write_text(json.dumps({"videos": [
         {"video": "Test009.mp4", "frames": 120, "anomaly_intervals": [[1, 20]], "split": "valid"},
         {"video": "Test002.mp4", "frames": 150, "anomaly_intervals": [], "split": "valid"},
     ]}))
     report = build_video_dataset(videos_dir=videos_dir, annotations_path=annotations, output=tmp_path / "ten",
-                                 extractor=extractor, ten_crop=True, progress=False)
+                                 models=models, ten_crop=True, progress=False)
     assert report.built == ["Test009"]
     assert report.failed == [("Test002.mp4", "decoded 180 frames but the annotation says 150")]
     features = np.load(tmp_path / "ten" / "valid" / "inputs" / "Test009.npy")

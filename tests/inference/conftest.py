@@ -42,6 +42,7 @@ def make_config(model_dir: Path, detector: str = "random-detector.onnx", **overr
         segment_width=SIZE,
         segment_height=SIZE,
         history_length=16,
+        objects_model_path="",
     )
     values.update(overrides)
     return InferenceConfig(**values)

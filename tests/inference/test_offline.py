@@ -249,13 +249,3 @@ def test_real_i3d_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     rate, frames = decoded(tmp_path / "r.mp4")
     assert rate == 10 and len(frames) == 120
     assert [red_border(f) for f in frames] == [s >= config.anomaly_threshold for s in result.scores]
-
-
-def test_long_sequences_are_scored_in_chunks_with_context(model_dir: Path) -> None:
-    detector = VideoDetector(make_config(model_dir, history_length=64))
-    features = np.random.default_rng(0).normal(size=(2500, 32)).astype(np.float32)
-    chunked = detector.segment_scores(features)  # 1024-segment chunks
-    whole = detector.segment_scores(features, chunk=len(features))
-    assert chunked.shape == (2500,)
-    np.testing.assert_allclose(chunked[:1024], whole[:1024], atol=1e-5)
-    np.testing.assert_allclose(chunked, whole, atol=1e-2)  # 64 segments of context are enough

@@ -75,7 +75,8 @@ def build_extractor(path: Path, *, size: int, segment_length: int = 16, seed: in
 def _detector(seed: int):
     torch.manual_seed(seed)
     return create_detector(
-        feature_dim=FEATURE_DIM, model_dim=16, num_heads=2, attention_window=5, dropout=0.0
+        feature_dim=FEATURE_DIM, model_dim=16, num_heads=2, attention_window=5, attention_context=8,
+        dropout=0.0,
     )
 
 
@@ -160,6 +161,7 @@ class ColourDetector(nn.Module):
     def __init__(self, green: torch.Tensor, margin: float) -> None:
         super().__init__()
         self.feature_dim = FEATURE_DIM
+        self.context_length = 1  # one segment at a time
         self.register_buffer("green", green)
         self.margin = margin
 

@@ -49,6 +49,7 @@ def test_contract_names_and_metadata(exported: tuple[torch.nn.Module, Path]) -> 
     assert max(o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")) >= 17
     assert {p.key: p.value for p in graph.metadata_props} == {
         "feature_dim": "24",
+        "context_length": "38",
         "segment_length": "16",
         "smoothing_window": "5",
         "extractor": "i3d",

@@ -1,0 +1,121 @@
+"""Object-detector (CenterNet) speed on the CPU: ONNX Runtime vs PyTorch eager per input size and threads,
+and optionally the UCSD Ped2 frame AUC of the "bicycle" class score alone at each size.
+
+    python bench/objects.py [--sizes 512 416 320] [--threads 2 1] [--seconds 3] [--auc]
+
+Speed: ms per frame at batch 1 (square input of each size, one file with dynamic H and W: the one
+`python -m inferences prepare --objects centernet` writes, exported on the fly into a temporary folder when
+absent), best call of round-robin runs (`bench/extract.py`'s `best_rates`), and PyTorch eager / ONNX
+Runtime as the baseline ratio. AUC: every frame of the 12 Ped2 test clips through `ObjectDetector` (FFmpeg
+bilinear resize of the whole frame), the bicycle score against the frame labels, pooled over all frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.extract import best_rates  # noqa: E402
+from inferences.objects import ObjectDetector  # noqa: E402
+from inferences.prepare import MODELS_DIR, SHARED_DATA  # noqa: E402
+from inferences.prepare_objects import prepare_objects  # noqa: E402
+from inferences.runtime import create_session  # noqa: E402
+from models.objects.centernet import create_centernet, default_weights_dir  # noqa: E402
+
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+              "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_description() -> str:
+    """CPU model, logical cores and the SIMD flags that matter for fp32 inference, from /proc/cpuinfo."""
+    info = Path("/proc/cpuinfo").read_text()
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    cores = info.count("processor\t:")
+    present = " ".join(flag for flag in SIMD_FLAGS if flag in flags)
+    return f"{fields.get('model name', '?')}, {cores} logical cores; flags: {present}"
+
+
+def bench_speed(path: Path, sizes: list[int], threads: list[int], seconds: float) -> None:
+    """ms/frame of ONNX Runtime and PyTorch eager at batch 1 for each thread count and size."""
+    module = create_centernet(weights_dir=default_weights_dir())
+    rng = np.random.default_rng(0)
+    print(f"{'threads':>7} {'size':>9} {'ORT ms/frame':>13} {'eager ms/frame':>15} {'eager/ORT':>10}")
+    for count in threads:
+        torch.set_num_threads(count)
+        session = create_session(path, providers=["CPUExecutionProvider"], threads=count, role="objects")
+        for size in sizes:
+            image = rng.uniform(0, 255, (1, 3, size, size)).astype(np.float32)
+            tensor = torch.from_numpy(image)
+
+            def eager(tensor: torch.Tensor = tensor) -> object:
+                with torch.no_grad():
+                    return module(tensor)
+
+            def ort(image: np.ndarray = image, session=session) -> object:
+                return session.run(["class_scores"], {"image": image})
+
+            rates = best_rates({"ort": ort, "eager": eager}, seconds)
+            ort_ms, eager_ms = 1000 / rates["ort"], 1000 / rates["eager"]
+            ratio = eager_ms / ort_ms
+            print(f"{count:>7} {size:>4}x{size:<4} {ort_ms:>13.1f} {eager_ms:>15.1f} {ratio:>10.2f}")
+
+
+def bench_auc(path: Path, sizes: list[int], threads: int) -> None:
+    """Frame AUC of the bicycle score alone on the Ped2 test clips at each input size."""
+    from sklearn.metrics import roc_auc_score
+
+    from inferences.video import iter_video_frames
+
+    folder = SHARED_DATA / "ucsd-ped2"
+    labels = json.loads((folder / "labels.json").read_text())
+    detectors = {size: ObjectDetector(path, providers=["CPUExecutionProvider"], threads=threads,
+                                      input_size=size) for size in sizes}
+    bicycle = detectors[sizes[0]].classes.index("bicycle")
+    truth: list[int] = []
+    scores: dict[int, list[float]] = {size: [] for size in sizes}
+    started = time.perf_counter()
+    for video in labels["videos"]:
+        frames = [frame.to_ndarray(format="rgb24") for frame in iter_video_frames(folder / video["video"])]
+        if len(frames) != len(video["frame_labels"]):
+            raise SystemExit(f"{video['video']}: {len(frames)} frames, {len(video['frame_labels'])} labels")
+        truth += video["frame_labels"]
+        for size, detector in detectors.items():
+            batches = [detector(frames[i:i + 8])[:, bicycle] for i in range(0, len(frames), 8)]
+            scores[size] += np.concatenate(batches).tolist()
+    print(f"Ped2 test, {len(truth)} frames ({sum(truth)} abnormal), {time.perf_counter() - started:.0f} s:")
+    for size in sizes:
+        print(f"  {size}x{size}: bicycle-score frame AUC {roc_auc_score(truth, scores[size]):.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 416, 320])
+    parser.add_argument("--threads", type=int, nargs="+", default=[2, 1])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing per path and setting")
+    parser.add_argument("--auc", action="store_true", help="also the Ped2 bicycle-score AUC per size")
+    args = parser.parse_args(argv)
+    print(cpu_description())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = MODELS_DIR / "centernet-fp32.onnx"
+        if not path.is_file():
+            path = prepare_objects("centernet", output_dir=Path(tmp)).path
+        bench_speed(path, args.sizes, args.threads, args.seconds)
+        if args.auc:
+            bench_auc(path, args.sizes, max(args.threads))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""Segments -> raw cues -> detector inputs -> scores: the part shared by dataset building, offline and live.
+
+`CueModels` runs the extractor and the object detector on `Segment`s (from `inferences.segments`) and gives
+`SegmentCues`. `SegmentScorer` turns cues into scores in order, one segment at a time or a whole video at
+once, with the same result: the scene profile (calibrated, or learning the scene as it runs) gives each
+segment its cue channels, and the detector sees at most `history-length` segments of them.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inferences.config import ConfigError, InferenceConfig
+from inferences.cues import pool
+from inferences.preprocess import Preprocessor
+from inferences.profile import CHANNELS, CueSetup, RunningProfile, SceneProfile, SegmentCues
+from inferences.runtime import AnomalyDetectorModel, FeatureExtractor, ModelError
+from inferences.segments import Segment, Segmenter
+
+
+class CueModels:
+    """The extractor and (optional) object detector of a config, turning segments into `SegmentCues`."""
+
+    def __init__(self, config: InferenceConfig, extractor: FeatureExtractor) -> None:
+        self.config = config
+        self.extractor = extractor
+        self.objects = load_object_detector(config)
+        self.setup = CueSetup(
+            extractor=extractor.name,
+            feature_dim=extractor.feature_dim,
+            objects_model=self.objects.name if self.objects else "",
+            classes=tuple(self.objects.classes) if self.objects else (),
+            prepare_interval=config.prepare_interval,
+            segment_length=config.segment_length,
+        )
+
+    def segmenter(self) -> Segmenter:
+        """A fresh `Segmenter` producing what `cues` needs."""
+        return Segmenter(
+            Preprocessor.from_config(self.config),
+            object_size=(self.objects.width, self.objects.height) if self.objects else None,
+            object_every=self.config.objects_every,
+        )
+
+    def cues(self, segments: list[Segment], *, features: np.ndarray | None = None) -> list[SegmentCues]:
+        """Raw cues of a batch of segments (one extractor call, one object-detector call); `features`
+        (N, ...) replaces the extractor call when the caller computed them (e.g. ten crops)."""
+        if not segments:
+            return []
+        if features is None:
+            features = self.extractor(np.concatenate([s.clip for s in segments]))
+        object_scores: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(segments)
+        if self.objects is not None:
+            frames = [frame for s in segments for frame in s.object_frames]
+            scores = self.objects(frames) if frames else np.zeros((0, len(self.objects.classes)))
+            offset = 0
+            for i, segment in enumerate(segments):
+                count = len(segment.object_frames)
+                object_scores[i] = pool(scores[offset : offset + count]) if count else np.zeros(
+                    len(self.objects.classes), dtype=np.float32)
+                offset += count
+        return [
+            SegmentCues(feature=features[i], objects=object_scores[i], motion=segment.motion)
+            for i, segment in enumerate(segments)
+        ]
+
+
+def load_object_detector(config: InferenceConfig):
+    """The object detector of `objects-model-path`, or None when the field is empty."""
+    path = config.objects_model_file
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ConfigError(
+            f"config field 'objects-model-path': {path} not found (build it with "
+            "`python -m inferences prepare --objects centernet`, part of `make install`)"
+        )
+    from inferences.objects import ObjectDetector
+
+    return ObjectDetector(path, providers=config.providers, threads=config.threads)
+
+
+def load_profile(config: InferenceConfig, setup: CueSetup, path: str | Path | None = None):
+    """The scene profile at `path` (default: `scene-profile-path`), checked against `setup`; a fresh
+    `RunningProfile` when there is none."""
+    path = path if path is not None else config.scene_profile_file
+    if not path:
+        return RunningProfile()
+    return SceneProfile.load(path, expected=setup)
+
+
+@dataclass
+class Scored:
+    """Scores of segments in order: raw detector score, cue channels, top object class index (-1: none)."""
+
+    scores: np.ndarray
+    channels: np.ndarray
+    top_class: np.ndarray
+
+
+class SegmentScorer:
+    """Scores segments in order with a profile and the detector over the last `history-length` inputs.
+
+    A detector whose metadata says `inputs = cues` reads the profile's cue channels; any other reads the
+    clip features themselves (detectors trained on feature datasets such as ShanghaiTech).
+    """
+
+    def __init__(self, config: InferenceConfig, detector: AnomalyDetectorModel, profile) -> None:
+        self.detector = detector
+        self.profile = profile
+        self.uses_cues = detector.inputs == "cues"
+        if self.uses_cues and detector.feature_dim != len(CHANNELS):
+            raise ModelError(
+                f"detection model {detector.path}: reads {detector.feature_dim} cue channels, the engine "
+                f"computes {len(CHANNELS)} ({', '.join(CHANNELS)})"
+            )
+        if config.history_length < detector.context_length:
+            raise ConfigError(
+                f"config field 'history-length': {config.history_length} is shorter than the detector's "
+                f"context ({detector.context_length} segments)"
+            )
+        self.history: collections.deque[np.ndarray] = collections.deque(maxlen=config.history_length)
+        self.chunk = max(config.history_length, 1024)
+
+    def score(self, cues: list[SegmentCues]) -> Scored:
+        """Score the next segments (in order, after every segment given before)."""
+        if self.uses_cues:
+            channels, top = self.profile.channels(cues)
+            inputs = channels
+        else:
+            channels = np.zeros((len(cues), len(CHANNELS)), dtype=np.float32)
+            top = np.full(len(cues), -1, dtype=np.int64)
+            inputs = np.stack([c.feature for c in cues])
+        scores = np.empty(len(cues), dtype=np.float32)
+        done = 0
+        while done < len(cues):
+            part = inputs[done : done + self.chunk]
+            context = list(self.history)
+            sequence = np.concatenate([np.stack(context), part]) if context else part
+            scores[done : done + len(part)] = self.detector(sequence)[len(context):]
+            self.history.extend(part)
+            done += len(part)
+        return Scored(scores, channels, top)
