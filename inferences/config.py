@@ -26,7 +26,7 @@ class InferenceConfig:
     threads: int = 0
     batch_size: int = 4
     extraction_model_path: str = "inferences/models/i3d-{precision}.onnx"
-    detection_model_path: str = "inferences/models/ped2-i3d-detector.onnx"
+    detection_model_path: str = "inferences/models/ped2-cue-detector.onnx"
     category_model_path: str = ""
     objects_model_path: str = "inferences/models/centernet-fp32.onnx"
     objects_every: int = 2

@@ -1,10 +1,14 @@
 """Per-frame cues next to the clip features: motion (dense optical flow) and pooling per segment.
 
-The motion cue runs OpenCV's DIS optical flow between consecutive *sampled* frames (so its speeds are in
+The motion cue runs OpenCV's DIS optical flow (its `MEDIUM` preset: the `FAST` one is 3x cheaper but too
+noisy for the fastest-cells statistic) between consecutive *sampled* frames (so its speeds are in
 working-resolution pixels per `prepare-interval`, the same for offline and live), on greyscale frames
 scaled to `MOTION_WIDTH` pixels wide. A frame is summarised by the mean speed of its `FASTEST_CELLS`
 fastest `CELL`x`CELL` cells (a cyclist or a runner moves faster than everything else in the frame) and by
-the mean speed of the whole frame. Object cues come from `inferences.objects.ObjectDetector`.
+the mean speed of the whole frame; a segment by the mean over its frames (dense flow is stable from frame
+to frame). Object cues come from `inferences.objects.ObjectDetector`: a segment takes the mean of the
+`TOP_FRAMES` highest confidences of each class over its object frames (a detector misses an object in some
+frames, so a plain mean would dilute it).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ MOTION_WIDTH = 320  # px: flow is computed on frames scaled to this width (aspec
 CELL = 12  # px at the working width
 FASTEST_CELLS = 3
 MOTION_STATS = ("peak_speed", "mean_speed")
-TOP_FRAMES = 2  # a segment's value of a per-frame cue: the mean of its TOP_FRAMES highest frames
+TOP_FRAMES = 2  # a segment's object confidence: the mean of its TOP_FRAMES highest object frames
 
 
 def motion_size(width: int, height: int) -> tuple[int, int]:
@@ -32,7 +36,7 @@ class MotionCue:
     """
 
     def __init__(self) -> None:
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._previous: np.ndarray | None = None
 
     def reset(self) -> None:
@@ -53,12 +57,22 @@ class MotionCue:
         return np.array([fastest.mean(), speed.mean()], dtype=np.float32)
 
 
-def pool(values: np.ndarray) -> np.ndarray:
+def pool_top(values: np.ndarray) -> np.ndarray:
     """Per-segment value of per-frame cues (frames, K) -> (K,): the mean of the `TOP_FRAMES` highest
     frames of each column, ignoring NaN; 0 where a column has no finite value."""
     values = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
     ordered = np.sort(np.where(np.isfinite(values), values, -np.inf), axis=0)[::-1][:TOP_FRAMES]
-    finite = np.isfinite(ordered)
+    return _finite_mean(ordered)
+
+
+def pool_mean(values: np.ndarray) -> np.ndarray:
+    """Per-segment value of per-frame cues (frames, K) -> (K,): the mean of each column, ignoring NaN;
+    0 where a column has no finite value."""
+    return _finite_mean(np.asarray(values, dtype=np.float32).reshape(len(values), -1))
+
+
+def _finite_mean(values: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(values)
     counts = finite.sum(axis=0)
-    total = np.where(finite, ordered, 0.0).sum(axis=0)
+    total = np.where(finite, values, 0.0).sum(axis=0)
     return np.where(counts > 0, total / np.maximum(counts, 1), 0.0).astype(np.float32)

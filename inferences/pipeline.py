@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from inferences.config import ConfigError, InferenceConfig
-from inferences.cues import pool
+from inferences.cues import pool_top
 from inferences.preprocess import Preprocessor
 from inferences.profile import CHANNELS, CueSetup, RunningProfile, SceneProfile, SegmentCues
 from inferences.runtime import AnomalyDetectorModel, FeatureExtractor, ModelError
@@ -60,7 +60,7 @@ class CueModels:
             offset = 0
             for i, segment in enumerate(segments):
                 count = len(segment.object_frames)
-                object_scores[i] = pool(scores[offset : offset + count]) if count else np.zeros(
+                object_scores[i] = pool_top(scores[offset : offset + count]) if count else np.zeros(
                     len(self.objects.classes), dtype=np.float32)
                 offset += count
         return [

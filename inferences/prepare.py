@@ -145,7 +145,7 @@ def real_clips(sources: Sequence[Path], preprocessor: Preprocessor, count: int) 
         clips: list[np.ndarray] = []
         segments = video_segments(source, Segmenter(preprocessor), interval=PREPARE_INTERVAL)
         for segment in segments:
-            if isinstance(segment, int) or segment.frames < preprocessor.segment_length:
+            if isinstance(segment, int) or len(segment.indices) < preprocessor.segment_length:
                 break
             clips.append(segment.clip[0])
             if len(clips) == per_source:

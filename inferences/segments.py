@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from inferences.cues import MotionCue, motion_size, pool
+from inferences.cues import MotionCue, motion_size, pool_mean
 from inferences.preprocess import Preprocessor, scale
 from inferences.sampling import FrameSampler
 from inferences.video import iter_video_frames, open_video
@@ -98,7 +98,7 @@ class Segmenter:
             return None
         segment = Segment(
             clip=self.preprocessor.pack(self._prepared),
-            motion=pool(np.stack(self._motion)),
+            motion=pool_mean(np.stack(self._motion)),
             object_frames=self._objects,
             indices=self._indices,
             arrival=self._arrival,

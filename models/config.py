@@ -44,6 +44,7 @@ class ResearchConfig:
     model_dim: int = 128
     attention_context: int = 32
     temporal_crop: int = 0
+    splice: float = 0.0
 
     def model_config(self) -> dict[str, int | float]:
         """Keyword arguments of `create_detector` for this config."""
@@ -76,6 +77,7 @@ _RULES = {
     "model_dim": (int, lambda v: v >= 4 and v % 4 == 0, "a multiple of 4 (4 attention heads)"),
     "attention_context": (int, lambda v: v >= 1, "an integer >= 1 (and >= attention-window)"),
     "temporal_crop": (int, lambda v: v >= 0, "an integer >= 0 (0 = whole videos)"),
+    "splice": (float, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
 }
 _PATHS = (
     "load_checkpoint_path",

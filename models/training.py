@@ -46,34 +46,47 @@ class GroupedCrops(Dataset):
     With `temporal_crop` > 0, a video longer than that is cut to a window of `temporal_crop` segments
     that starts anywhere (seeded per epoch), also in the middle of an anomaly: sequences then start
     normal or abnormal alike, so the detector cannot learn "the start is normal" from datasets whose
-    videos all begin normal.
+    videos all begin normal. With `splice` > 0, that share of the items is a window of the video followed
+    by a window of another video (each of a random length up to `temporal_crop`): anomalies then also end
+    and begin at any point, so the detector cannot learn "once abnormal, abnormal to the end" from datasets
+    whose anomalies last until the end of the video; its score has to follow what it sees.
     """
 
-    def __init__(self, videos: list[Video], *, group_size: int, seed: int, temporal_crop: int = 0) -> None:
+    def __init__(
+        self, videos: list[Video], *, group_size: int, seed: int, temporal_crop: int = 0, splice: float = 0.0
+    ) -> None:
         for video in videos:
             crops = video.features.shape[0]
             if crops < group_size:
                 raise DatasetError(f"{video.input_path}: group-size {group_size} exceeds its {crops} crop(s)")
         self.videos, self.group_size, self.seed, self.epoch = videos, group_size, seed, 0
-        self.temporal_crop = temporal_crop
+        self.temporal_crop, self.splice = temporal_crop, splice
 
     def __len__(self) -> int:
         return len(self.videos)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        if self.temporal_crop and len(self.videos) > 1 and rng.random() < self.splice:
+            other = (index + 1 + int(rng.integers(len(self.videos) - 1))) % len(self.videos)
+            parts = [self._window(i, rng, int(rng.integers(1, self.temporal_crop + 1))) for i in (index, other)]
+            features = np.concatenate([part[0] for part in parts], axis=1)
+            labels = np.concatenate([part[1] for part in parts])
+        else:
+            features, labels = self._window(index, rng, self.temporal_crop)
+        return torch.from_numpy(np.ascontiguousarray(features)), torch.from_numpy(np.ascontiguousarray(labels))
+
+    def _window(self, index: int, rng: np.random.Generator, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """`group_size` crops of a video, cut to `length` segments starting anywhere (0: the whole video)."""
         video = self.videos[index]
         crops = np.arange(video.features.shape[0])
         if crops.size > self.group_size:
-            rng = np.random.default_rng((self.seed, self.epoch, index))
             crops = np.sort(rng.choice(crops, self.group_size, replace=False))
         features, labels = video.features[crops], video.labels
-        length = labels.shape[0]
-        if 0 < self.temporal_crop < length:
-            start = int(np.random.default_rng((self.seed, self.epoch, index, 1)).integers(
-                0, length - self.temporal_crop + 1))
-            features = features[:, start : start + self.temporal_crop]
-            labels = labels[start : start + self.temporal_crop]
-        return torch.from_numpy(np.ascontiguousarray(features)), torch.from_numpy(np.ascontiguousarray(labels))
+        if 0 < length < labels.shape[0]:
+            start = int(rng.integers(0, labels.shape[0] - length + 1))
+            features, labels = features[:, start : start + length], labels[start : start + length]
+        return features, labels
 
 
 def collate_groups(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, ...]:
@@ -140,7 +153,11 @@ def train_detector(config: ResearchConfig, *, progress: bool = True) -> list[dic
     valid_videos = load_config_split(config, valid=True)
     require_both_classes(valid_videos)
     dataset = GroupedCrops(
-        train_videos, group_size=config.group_size, seed=config.seed, temporal_crop=config.temporal_crop
+        train_videos,
+        group_size=config.group_size,
+        seed=config.seed,
+        temporal_crop=config.temporal_crop,
+        splice=config.splice,
     )
     model = create_detector(**config.model_config()).to(device)
     optimizer = torch.optim.AdamW(

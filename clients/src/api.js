@@ -91,9 +91,11 @@ export const api = {
 
 /**
  * Upload a video as multipart field `file` with upload progress (XMLHttpRequest, because fetch has no
- * upload progress). `onProgress(fraction)` gets 0..1. Resolves with the created record.
+ * upload progress). `onProgress(fraction)` gets 0..1; `profile` (a scene profile id from GET /api/profiles)
+ * goes along as the field `profile`, none lets the server learn from the video itself. Resolves with the
+ * created record.
  */
-export function uploadVideo(file, { onProgress } = {}) {
+export function uploadVideo(file, { onProgress, profile } = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
     xhr.open('POST', '/api/videos')
@@ -116,6 +118,7 @@ export function uploadVideo(file, { onProgress } = {}) {
     xhr.onabort = () => reject(new ApiError(0, 'aborted', 'upload cancelled'))
     const form = new FormData()
     form.append('file', file)
+    if (profile) form.append('profile', profile)
     xhr.send(form)
   })
 }

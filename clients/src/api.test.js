@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { api, ApiError, onUnauthorized, setCsrfToken } from './api.js'
+import { api, ApiError, onUnauthorized, setCsrfToken, uploadVideo } from './api.js'
 import { fakeServer } from './test-support.js'
 
 afterEach(() => {
@@ -54,5 +54,49 @@ describe('api client', () => {
     expect(handler).toHaveBeenCalledTimes(1)
     await expect(api.post('/auth/login', {})).rejects.toMatchObject({ status: 401 })
     expect(handler).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('video upload', () => {
+  function fakeXhr(status, body) {
+    const sent = []
+    vi.stubGlobal('XMLHttpRequest', class {
+      constructor() {
+        this.headers = {}
+        this.upload = {}
+      }
+      open(method, url) {
+        Object.assign(this, { method, url })
+      }
+      setRequestHeader(name, value) {
+        this.headers[name] = value
+      }
+      send(form) {
+        sent.push({ method: this.method, url: this.url, headers: this.headers, form })
+        this.upload.onprogress?.({ lengthComputable: true, loaded: 5, total: 10 })
+        Object.assign(this, { status, statusText: '', responseText: JSON.stringify(body) })
+        this.onload()
+      }
+    })
+    return sent
+  }
+
+  it('sends the file, the scene profile when one is chosen, and the CSRF token', async () => {
+    const sent = fakeXhr(201, { id: 'v1', profile: 'ped2' })
+    setCsrfToken('tok-2')
+    const file = new Blob(['x'], { type: 'video/mp4' })
+    const progress = []
+    expect(await uploadVideo(file, { profile: 'ped2', onProgress: (f) => progress.push(f) })).toEqual({ id: 'v1', profile: 'ped2' })
+    expect(sent[0]).toMatchObject({ method: 'POST', url: '/api/videos', headers: { 'X-CSRF-Token': 'tok-2' } })
+    expect(sent[0].form.get('profile')).toBe('ped2')
+    expect(sent[0].form.has('file')).toBe(true)
+    expect(progress).toEqual([0.5])
+    await uploadVideo(file)
+    expect(sent[1].form.has('profile')).toBe(false)
+  })
+
+  it("rejects with the server's message", async () => {
+    fakeXhr(400, { error: 'unknown-profile', message: "no scene profile 'gone'" })
+    await expect(uploadVideo(new Blob(['x']), { profile: 'gone' })).rejects.toMatchObject({ status: 400, code: 'unknown-profile', message: "no scene profile 'gone'" })
   })
 })

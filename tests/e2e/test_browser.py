@@ -30,10 +30,12 @@ CLIENT = REPO_ROOT / "clients"
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 ADMIN_PASSWORD = "admin-password-for-e2e"
 RUNNING = re.compile(r"Surveillance is running at (http://\S+?)/?$")
-# The real pipeline's models (the I3D extractor built by `make install`, the shipped Ped2 detector).
+# The real pipeline's models (the I3D extractor and the object detector built by `make install`, the
+# shipped Ped2 cue detector).
 REAL_MODELS = (
     REPO_ROOT / "inferences" / "models" / "i3d-fp32.onnx",
-    REPO_ROOT / "inferences" / "models" / "ped2-i3d-detector.onnx",
+    REPO_ROOT / "inferences" / "models" / "centernet-fp32.onnx",
+    REPO_ROOT / "inferences" / "models" / "ped2-cue-detector.onnx",
 )
 
 

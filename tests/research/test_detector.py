@@ -88,5 +88,6 @@ def test_parameter_and_flop_counts() -> None:
     assert parameters == 458_629
     flops = count_flops(model, feature_dim=2304)
     assert flops == 28_747_840
-    # the reduction layer alone: 2 FLOPs per multiply-add, 16 segments x 2304 x 128
-    assert 2 * 16 * 2304 * 128 < flops < 2 * 16 * parameters * 1.5
+    # the reduction layer alone: 2 FLOPs per multiply-add, 16 segments x 2304 x 128; the rest of the
+    # model also sees the 37 replicated context segments
+    assert 2 * 16 * 2304 * 128 < flops < 2 * (16 + model.context_length - 1) * parameters

@@ -18,8 +18,9 @@ export const useSessionsStore = defineStore('sessions', {
       if (this.timer) clearTimeout(this.timer)
       this.timer = null
     },
-    async create(name, source) {
-      const session = await api.post('/sessions', { name, source })
+    /** Start a session; `calibrateMinutes` > 0 makes the camera learn its scene from its first minutes. */
+    async create(name, source, { calibrateMinutes = 0 } = {}) {
+      const session = await api.post('/sessions', { name, source, calibrate_minutes: calibrateMinutes })
       await this.fetch({ quiet: true })
       return session
     },

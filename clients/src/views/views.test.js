@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
+import { ElMessageBox } from 'element-plus'
 import { createMemoryHistory, createRouter } from 'vue-router'
 import LoginView from './LoginView.vue'
 import VideosView from './VideosView.vue'
@@ -86,7 +87,7 @@ describe('LoginView', () => {
 
 describe('VideosView', () => {
   async function mountAs(user) {
-    const calls = fakeServer({ 'GET /api/videos': () => ({ body: VIDEOS }) })
+    const calls = fakeServer({ 'GET /api/videos': () => ({ body: VIDEOS }), 'GET /api/profiles': () => ({ body: { items: [] } }) })
     const r = router()
     await r.push('/videos')
     const plugins = [...appPlugins('en'), r]
@@ -98,7 +99,7 @@ describe('VideosView', () => {
 
   it('lists the records with status, duration, peak score and the failure reason', async () => {
     const { wrapper, calls } = await mountAs(ADMIN)
-    expect(calls[0].query).toMatchObject({ page: '1', page_size: '10' })
+    expect(calls.find((c) => c.path === '/api/videos').query).toMatchObject({ page: '1', page_size: '10' })
     const text = wrapper.text()
     expect(text).toContain('0:18')
     expect(text).toContain('0.910')
@@ -141,16 +142,29 @@ const DONE = {
   intervals: [{ start_frame: 16, end_frame: 31, start_time: 1.6, end_time: 3.2, peak_score: 0.9, category: 'cycling', category_probability: 0.8 }],
 }
 
-function mountDetail(record) {
+function mountDetail(record, locale = 'en') {
   const calls = fakeServer({ 'GET /api/videos/v1': () => record })
   URL.createObjectURL = () => 'blob:scores'
   URL.revokeObjectURL = () => {}
   const wrapper = mount(VideoDetailView, {
     props: { id: 'v1' },
-    global: { plugins: appPlugins('en'), stubs: { 'router-link': { template: '<a><slot /></a>' } } },
+    global: { plugins: appPlugins(locale), stubs: { 'router-link': { template: '<a><slot /></a>' } } },
     attachTo: document.body,
   })
   return { wrapper, calls }
+}
+
+const CAUSED = {
+  ...DONE,
+  profile: 'ped2',
+  intervals: [
+    {
+      start_frame: 16, end_frame: 23, start_time: 1.6, end_time: 2.4, peak_score: 0.9,
+      causes: [{ cue: 'objects', label: 'bicycle 0.91', z: 6.2 }, { cue: 'motion', label: 'fast motion', z: 3.4 }],
+    },
+    { start_frame: 30, end_frame: 35, start_time: 3, end_time: 3.6, peak_score: 0.7, causes: [{ cue: 'scene', label: 'unusual scene', z: 2.5 }] },
+    { start_frame: 36, end_frame: 39, start_time: 3.6, end_time: 4, peak_score: 0.6 },
+  ],
 }
 
 describe('VideoDetailView', () => {
@@ -169,6 +183,33 @@ describe('VideoDetailView', () => {
     await rows[0].trigger('click')
     expect(wrapper.find('[data-test=player]').element.currentTime).toBeCloseTo(1.6)
     wrapper.unmount()
+  })
+
+  it('shows the causes of each interval as tags in a Cause column, and the scene profile', async () => {
+    const { wrapper } = mountDetail({ body: CAUSED })
+    await vi.waitFor(() => expect(wrapper.findAll('[data-test=intervals] .el-table__body tr')).toHaveLength(3))
+    expect(wrapper.find('[data-test=intervals] .el-table__header').text()).toContain('Cause')
+    const rows = wrapper.findAll('[data-test=intervals] .el-table__body tr')
+    expect(rows[0].findAll('[data-test=cause]').map((tag) => tag.text())).toEqual(['bicycle 0.91', 'fast motion'])
+    expect(rows[1].findAll('[data-test=cause]').map((tag) => tag.text())).toEqual(['unusual scene'])
+    expect(rows[2].findAll('[data-test=cause]')).toHaveLength(0)
+    expect(rows[2].text()).toContain('—')
+    expect(wrapper.find('[data-test=video-profile]').text()).toBe('ped2')
+    wrapper.unmount()
+  })
+
+  it('translates the cues but keeps the object labels, and has no Cause column without causes', async () => {
+    const zh = mountDetail({ body: { ...CAUSED, profile: null } }, 'zh-CN')
+    await vi.waitFor(() => expect(zh.wrapper.findAll('[data-test=cause]')).toHaveLength(3))
+    expect(zh.wrapper.findAll('[data-test=cause]').map((tag) => tag.text())).toEqual(['bicycle 0.91', '快速运动', '异常场景'])
+    expect(zh.wrapper.find('[data-test=intervals] .el-table__header').text()).toContain('原因')
+    expect(zh.wrapper.find('[data-test=video-profile]').text()).toBe('无（从视频本身学习）')
+    zh.wrapper.unmount()
+    const plain = mountDetail({ body: DONE })
+    await vi.waitFor(() => expect(plain.wrapper.findAll('[data-test=intervals] .el-table__body tr')).toHaveLength(1))
+    expect(plain.wrapper.find('[data-test=intervals] .el-table__header').text()).not.toContain('Cause')
+    expect(plain.wrapper.find('[data-test=video-profile]').text()).toBe('None (learned from the video itself)')
+    plain.wrapper.unmount()
   })
 
   it('shows progress while the job runs and the reason when it failed', async () => {
@@ -254,6 +295,110 @@ describe('SessionView', () => {
     expect(wrapper.find('[data-test=stream]').exists()).toBe(false)
     expect(wrapper.text()).toContain('stream ended')
     expect(wrapper.find('[data-test=stop-session]').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
+  function mountSession(user, routes, session = SESSION) {
+    vi.stubGlobal('EventSource', FakeEventSource)
+    vi.stubGlobal('requestAnimationFrame', (callback) => setTimeout(callback, 0))
+    FakeEventSource.last = null
+    const calls = fakeServer({
+      'GET /api/sessions/s1': () => ({ body: session }),
+      'GET /api/sessions/s1/alerts': () => ({ body: { items: [], total: 0, page: 1, page_size: 20 } }),
+      ...routes,
+    })
+    const plugins = appPlugins('en')
+    useAuthStore().user = user
+    const wrapper = mount(SessionView, {
+      props: { id: 's1' },
+      global: { plugins, stubs: { 'router-link': { template: '<a><slot /></a>' } } },
+      attachTo: document.body,
+    })
+    return { wrapper, calls }
+  }
+
+  it('shows the causes of an alert next to its score', async () => {
+    const { wrapper } = mountSession(VIEWER, {
+      'GET /api/sessions/s1/alerts': () => ({
+        body: {
+          items: [{
+            id: 'a0', session_id: 's1', start_time: '2026-11-21T10:01:00Z', end_time: '2026-11-21T10:01:05Z', peak_score: 0.7,
+            snapshot_url: '/api/sessions/s1/alerts/a0/snapshot', causes: [{ cue: 'activity', label: 'unusual activity', z: 4.1 }],
+          }],
+          total: 1,
+          page: 1,
+          page_size: 20,
+        },
+      }),
+    })
+    await vi.waitFor(() => expect(wrapper.findAll('[data-test=alert]')).toHaveLength(1))
+    expect(wrapper.find('[data-test=alert] [data-test=cause]').text()).toBe('unusual activity')
+    await vi.waitFor(() => expect(FakeEventSource.last).not.toBeNull())
+    FakeEventSource.last.emit('alert-start', {
+      id: 'a1', session_id: 's1', start_time: '2026-11-21T10:05:00Z', end_time: null, peak_score: 0.81, snapshot_url: '',
+      causes: [{ cue: 'objects', label: 'car 0.88', z: 5 }, { cue: 'motion', label: 'fast motion', z: 3 }],
+    })
+    await vi.waitFor(() => expect(wrapper.findAll('[data-test=alert]')).toHaveLength(2))
+    const newest = wrapper.findAll('[data-test=alert]')[0]
+    expect(newest.text()).toContain('0.810')
+    expect(newest.findAll('[data-test=cause]').map((tag) => tag.text())).toEqual(['car 0.88', 'fast motion'])
+    // a viewer sees the calibration but cannot change it
+    expect(wrapper.find('[data-test=session-profile]').text()).toBe('Uncalibrated')
+    expect(wrapper.find('[data-test=calibrate-session]').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
+  it('shows the calibration, updates it from the profile event, calibrates and forgets it', async () => {
+    const learning = { state: 'learning', segments: 75, minutes: 2.5 }
+    const { wrapper, calls } = mountSession(ADMIN, {
+      'POST /api/sessions/s1/calibrate': (call) => ({ body: { ...SESSION, state: 'starting', profile: { state: 'learning', minutes: call.body.minutes } } }),
+      'DELETE /api/sessions/s1/profile': () => ({ body: { ...SESSION, state: 'starting', profile: { state: 'uncalibrated' } } }),
+    }, { ...SESSION, profile: { state: 'uncalibrated' } })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=session-profile]').exists()).toBe(true))
+    expect(wrapper.find('[data-test=session-profile]').text()).toBe('Uncalibrated')
+    expect(wrapper.find('[data-test=forget-profile]').exists()).toBe(false)
+
+    await wrapper.find('[data-test=calibrate-session]').trigger('click')
+    const minutes = wrapper.find('[data-test=calibrate-minutes] input')
+    await vi.waitFor(() => expect(minutes.element.value).toBe('5'))
+    await minutes.setValue('2.5')
+    await minutes.trigger('change')
+    const firstStream = FakeEventSource.last
+    await wrapper.find('[data-test=calibrate-submit]').trigger('click')
+    await vi.waitFor(() => expect(calls.some((c) => c.method === 'POST')).toBe(true))
+    const post = calls.find((c) => c.method === 'POST')
+    expect(post.path).toBe('/api/sessions/s1/calibrate')
+    expect(post.body).toEqual({ minutes: 2.5 })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=session-profile]').text()).toBe('Learning the scene'))
+    expect(firstStream.closed).toBe(true) // the detector restarted: the page listens to the new one
+    const events = FakeEventSource.last
+    expect(events).not.toBe(firstStream)
+
+    events.emit('profile', { state: 'calibrated', segments: learning.segments, calibrated_at: '2026-11-21T10:03:00Z' })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=session-profile]').text()).toBe('Calibrated'))
+    expect(wrapper.find('[data-test=session-profile]').attributes('data-profile')).toBe('calibrated')
+
+    const confirm = vi.spyOn(ElMessageBox, 'confirm').mockResolvedValue('confirm')
+    await wrapper.find('[data-test=forget-profile]').trigger('click')
+    await vi.waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true))
+    expect(confirm).toHaveBeenCalledTimes(1)
+    expect(calls.find((c) => c.method === 'DELETE').path).toBe('/api/sessions/s1/profile')
+    await vi.waitFor(() => expect(wrapper.find('[data-test=session-profile]').text()).toBe('Uncalibrated'))
+    expect(wrapper.find('[data-test=forget-profile]').exists()).toBe(false)
+    confirm.mockRestore()
+    wrapper.unmount()
+  })
+
+  it("shows the server's message when calibrating fails", async () => {
+    const { wrapper } = mountSession(ADMIN, {
+      'POST /api/sessions/s1/calibrate': () => ({ status: 400, body: { error: 'stream-unavailable', message: "cannot open 'rtsp://cam/1'" } }),
+    })
+    await vi.waitFor(() => expect(wrapper.find('[data-test=calibrate-session]').exists()).toBe(true))
+    await wrapper.find('[data-test=calibrate-session]').trigger('click')
+    await wrapper.find('[data-test=calibrate-submit]').trigger('click')
+    await vi.waitFor(() => expect(wrapper.find('[data-test=calibrate-error]').exists()).toBe(true))
+    expect(wrapper.find('[data-test=calibrate-error]').text()).toContain("cannot open 'rtsp://cam/1'")
+    expect(wrapper.find('[data-test=session-profile]').text()).toBe('Uncalibrated')
     wrapper.unmount()
   })
 
