@@ -108,6 +108,7 @@ class ServerProcess:
         }
         values.update({key.replace("_", "-"): value for key, value in config.items()})
         self.config_path = write_toml(folder / "server.toml", values)
+        self.engine = "mongodb" if values.get("db-connection-uri") else "montydb"
         self.output: list[str] = []
         self.process: subprocess.Popen | None = None
         self.url = ""

@@ -34,7 +34,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 
 def test_health_needs_no_login(server: ServerProcess) -> None:
     body = server.client().get("/api/health").json()
-    assert body["database"]["status"] == "ok" and body["database"]["engine"] == "montydb"
+    assert body["database"]["status"] == "ok" and body["database"]["engine"] == server.engine
     assert body["workers"]["workers"] == 1
     assert "status" in body["models"]
 
