@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Flask, Request, current_app, g, request, session
+from flask import Flask, Request, current_app, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
 from servers.auth import (
@@ -23,6 +23,7 @@ from servers.auth import (
     csrf_valid,
     hash_password,
     load_secret_key,
+    session_user,
 )
 from servers.config import ServerConfig, load_server_config
 from servers.errors import ApiError, register_error_handlers
@@ -226,8 +227,7 @@ def _register_security(app: Flask) -> None:
     def _authenticate() -> None:
         if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
-        user_id = session.get("user_id")
-        user = services().users.get(user_id) if isinstance(user_id, str) else None
+        user = session_user(services().users)
         if user is None:
             raise ApiError(401, "unauthorized", "log in first")
         if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get(CSRF_HEADER)):

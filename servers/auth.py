@@ -96,13 +96,29 @@ def public_user(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def session_version(user: dict[str, Any]) -> int:
+    """The user's session version: raising it (logout, password change) revokes every cookie issued before."""
+    return int(user.get("session_version") or 0)
+
+
 def start_session(user: dict[str, Any]) -> str:
     """Log `user` in on this cookie session; returns the new CSRF token."""
     session.clear()
     session["user_id"] = user["id"]
+    session["session_version"] = session_version(user)
     session["csrf_token"] = secrets.token_urlsafe(32)
     session.permanent = True
     return session["csrf_token"]
+
+
+def session_user(users: Any) -> dict[str, Any] | None:
+    """The user this request's cookie names, or None when it names none, an unknown user, or a session
+    revoked since it was issued (its version is older than the user's)."""
+    user_id = session.get("user_id")
+    user = users.get(user_id) if isinstance(user_id, str) else None
+    if user is None or session.get("session_version") != session_version(user):
+        return None
+    return user
 
 
 def csrf_valid(header_value: str | None) -> bool:

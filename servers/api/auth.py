@@ -38,7 +38,9 @@ def login() -> dict[str, Any]:
 
 @blueprint.post("/auth/logout")
 def logout() -> tuple[str, int]:
-    """End the cookie session."""
+    """End the cookie session and revoke every session of the user (a saved copy of the cookie, other
+    browsers): the server keeps one session version per user, not a list of sessions."""
+    services().users.revoke_sessions(current_user()["id"])
     session.clear()
     return "", 204
 

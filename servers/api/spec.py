@@ -414,14 +414,24 @@ PATHS: dict[str, Any] = {
     },
     "/api/users/{user_id}/password": {
         "put": _op(
-            "Change a password (admin, or yourself)",
+            "Change a password (admin, or yourself with the current one); revokes the user's sessions",
             _NO_CONTENT,
             400,
             *_WRITE,
             404,
             415,
             parameters=_USER,
-            body=_body({"type": "object", "required": ["password"], "properties": {"password": _PASSWORD}}),
+            body=_body(
+                {
+                    "type": "object",
+                    "required": ["password"],
+                    "properties": {
+                        "password": _PASSWORD,
+                        "current_password": {"type": "string", "minLength": 1, "maxLength": 256},
+                    },
+                    "description": "`current_password` is required when changing your own password",
+                }
+            ),
         )
     },
     "/api/openapi.json": {

@@ -161,7 +161,8 @@ def test_users_management(server: ServerProcess) -> None:
 
 def test_viewer_changes_own_password_only(server: ServerProcess, viewer: Client) -> None:
     me = viewer.get("/api/auth/me").json()["user"]
-    assert viewer.put(f"/api/users/{me['id']}/password", json={"password": "viewer-pass"}).status_code == 204
+    body = {"password": "viewer-pass", "current_password": "viewer-pass"}
+    assert viewer.put(f"/api/users/{me['id']}/password", json=body).status_code == 204
 
 
 def test_bad_input_is_a_clear_4xx(server: ServerProcess) -> None:

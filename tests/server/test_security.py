@@ -1,0 +1,61 @@
+"""The attack run's findings (issue 13), each reproduced against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.server.harness import Client, ServerProcess
+from tests.server.test_api import assert_error
+
+
+def saved_copy(client: Client) -> Client:
+    """Another client holding a copy of `client`'s cookie and CSRF token (a stolen or saved cookie)."""
+    copy = Client(client.base_url)
+    copy.http.cookies = requests.utils.cookiejar_from_dict(client.http.cookies.get_dict())
+    copy.http.headers["X-CSRF-Token"] = client.http.headers["X-CSRF-Token"]
+    return copy
+
+
+def new_user(server: ServerProcess, username: str, password: str, role: str = "viewer") -> str:
+    response = server.admin().post(
+        "/api/users", json={"username": username, "password": password, "role": role}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_logout_revokes_a_saved_cookie(server: ServerProcess) -> None:
+    new_user(server, "leaver", "leaver-pass-1")
+    client = server.client().login("leaver", "leaver-pass-1")
+    saved = saved_copy(client)
+    assert saved.get("/api/auth/me").status_code == 200
+    assert client.post("/api/auth/logout").status_code == 204
+    assert_error(saved.get("/api/auth/me"), 401, "unauthorized")
+    assert_error(saved.get("/api/videos"), 401, "unauthorized")
+
+
+def test_password_changes_revoke_other_sessions(server: ServerProcess) -> None:
+    user_id = new_user(server, "changer", "changer-pass-1")
+    first = server.client().login("changer", "changer-pass-1")
+    second = server.client().login("changer", "changer-pass-1")
+    path = f"/api/users/{user_id}/password"
+    assert_error(first.put(path, json={"password": "changer-pass-2"}), 400, "invalid-field")
+    wrong = first.put(path, json={"password": "changer-pass-2", "current_password": "not-it-at-all"})
+    assert_error(wrong, 403, "invalid-credentials")
+    assert second.get("/api/auth/me").status_code == 200, "a refused change revokes nothing"
+    changed = first.put(path, json={"password": "changer-pass-2", "current_password": "changer-pass-1"})
+    assert changed.status_code == 204, changed.text
+    assert first.get("/api/auth/me").status_code == 200, "the session that changed it stays"
+    assert_error(second.get("/api/auth/me"), 401)
+    assert server.admin().put(path, json={"password": "changer-pass-3"}).status_code == 204  # admin reset
+    assert_error(first.get("/api/auth/me"), 401)
+    server.client().login("changer", "changer-pass-3")
+
+
+def test_user_deletion_revokes_sessions(server: ServerProcess) -> None:
+    user_id = new_user(server, "deleted", "deleted-pass-1")
+    client = server.client().login("deleted", "deleted-pass-1")
+    assert server.admin().delete(f"/api/users/{user_id}").status_code == 204
+    assert_error(client.get("/api/sessions"), 401)
+    new_user(server, "deleted", "deleted-pass-1")  # the same name again is another account
+    assert_error(client.get("/api/sessions"), 401)
