@@ -30,6 +30,7 @@ from servers.errors import ApiError, register_error_handlers
 from servers.files import FileStore
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
+from servers.redaction import redact, redact_logs
 from servers.storage import (
     Database,
     DatabaseUnavailable,
@@ -151,15 +152,15 @@ def recover(svc: Services) -> None:
             svc.live.start(item["id"], item["source"])
         except Exception as error:  # StreamError, missing engine or models: the session cannot run now
             log.warning("session %s not restarted: %s", item["id"], error)
-            svc.sessions.update(
-                item["id"], state="stopped", error=f"not restarted after the server restarted: {error}"
-            )
+            reason = redact(f"not restarted after the server restarted: {error}")
+            svc.sessions.update(item["id"], state="stopped", error=reason)
 
 
 def create_app(config: ServerConfig | str | Path | None = None, *, start_services: bool = True) -> Flask:
     """Build the Flask app. `config`: a ServerConfig, a TOML path, or None (env var or default file)."""
     if not isinstance(config, ServerConfig):
         config = load_server_config(config)
+    redact_logs()
     config.storage_directory.mkdir(parents=True, exist_ok=True)
     app = Flask("servers")
     app.request_class = StreamingRequest

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from servers.files import FileStore
+from servers.redaction import redact
 from servers.storage import SessionRepository
 from servers.storage.repositories import new_id, utc_now
 
@@ -178,6 +179,7 @@ class LiveManager:
         if live is None:
             return
         mapped = _ENGINE_STATES.get(state, state)
+        message = redact(message or "")
         try:
             fields: dict[str, Any] = {"state": mapped}
             if mapped == "failed":
@@ -187,7 +189,7 @@ class LiveManager:
             self._sessions.update(session_id, **fields)
         except Exception:
             log.exception("session %s: cannot record state %s", session_id, state)
-        self._send(live, "state", {"state": mapped, "message": message or ""})
+        self._send(live, "state", {"state": mapped, "message": message})
 
     def _on_event(self, session_id: str, event: Any) -> None:
         with self._lock:

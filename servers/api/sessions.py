@@ -17,6 +17,7 @@ from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
+from servers.redaction import redact
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("sessions", __name__)
@@ -60,7 +61,11 @@ def _session(session_id: str) -> dict[str, Any]:
 
 
 def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
-    """The session with its live score and the alert threshold the detector applies."""
+    """The API shape of a session: credentials out of its source and error, its live score and the alert
+    threshold the detector applies."""
+    item["source"] = redact(item["source"])
+    if item.get("error"):
+        item["error"] = redact(item["error"])
     svc = services()
     score = svc.live.current_score(item["id"])
     if score is not None:
@@ -88,7 +93,8 @@ def create_session() -> tuple[dict[str, Any], int]:
     except ValueError as error:  # StreamError: the source cannot be opened; ModelError: no usable models
         svc.sessions.delete(session_id)
         if type(error).__name__ == "StreamError":
-            raise ApiError(400, "stream-unavailable", f"cannot open '{source}': {error}") from None
+            message = redact(f"cannot open '{source}': {error}")
+            raise ApiError(400, "stream-unavailable", message) from None
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
     except ImportError as error:
         svc.sessions.delete(session_id)
@@ -173,7 +179,7 @@ def events(session_id: str) -> Response:
 
     def messages() -> Iterator[str]:
         yield "retry: 2000\n\n"
-        initial = {"state": item["state"], "message": item.get("error") or ""}
+        initial = {"state": item["state"], "message": redact(item.get("error") or "")}
         yield f"event: state\ndata: {json.dumps(initial)}\n\n"
         if subscriber is None:
             return

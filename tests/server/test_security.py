@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import requests
 
-from tests.server.harness import Client, ServerProcess
+from tests.loopback import FfmpegStream
+from tests.server.harness import Client, ServerProcess, wait_for
+from tests.server.live import sse_events
 from tests.server.test_api import assert_error
 
 
@@ -59,3 +64,39 @@ def test_user_deletion_revokes_sessions(server: ServerProcess) -> None:
     assert_error(client.get("/api/sessions"), 401)
     new_user(server, "deleted", "deleted-pass-1")  # the same name again is another account
     assert_error(client.get("/api/sessions"), 401)
+
+
+def test_camera_credentials_never_leave_the_server(server: ServerProcess, shared_data: Path) -> None:
+    secret = "cam-s3cret-pa55"
+    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+    source = feed.url.replace("http://", f"http://cam-user:{secret}@")
+    admin = server.admin()
+    new_user(server, "onlooker", "onlooker-pass-1")
+    viewer = server.client().login("onlooker", "onlooker-pass-1")
+    refused = admin.post("/api/sessions", json={"name": "cam", "source": f"http://u:{secret}@127.0.0.1:9/x"})
+    assert_error(refused, 400, "stream-unavailable")
+    assert secret not in refused.text and "://***@127.0.0.1:9/x" in refused.text
+    created = admin.post("/api/sessions", json={"name": "secret-cam", "source": source})
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+    events: list[tuple[str, dict]] = []
+    try:
+        wait_for(lambda: viewer.get(f"/api/sessions/{session_id}").json()["state"] == "running", 30)
+        shown = [created, admin.get("/api/sessions"), viewer.get("/api/sessions")]
+        shown.append(viewer.get(f"/api/sessions/{session_id}"))
+        for response in shown:
+            assert secret not in response.text and "cam-user" not in response.text, response.text
+        assert shown[-1].json()["source"] == feed.url.replace("http://", "http://***@")
+        stream = viewer.get(f"/api/sessions/{session_id}/events", stream=True, timeout=(5, 30))
+        threading.Thread(target=lambda: events.extend(sse_events(stream)), daemon=True).start()
+        feed.stop()  # the engine reconnects, its state messages name the source
+        wait_for(
+            lambda: any("cannot open" in data["message"] for name, data in events if name == "state"),
+            30,
+            message="a reconnecting state naming the source",
+        )
+    finally:
+        admin.post(f"/api/sessions/{session_id}/stop")
+        feed.stop()
+    assert all(secret not in data["message"] for _, data in events if "message" in data), events
+    assert secret not in server.log() and "***@127.0.0.1" in server.log()
