@@ -40,6 +40,7 @@ from servers.storage import (
     connect_database,
 )
 from servers.storage.repositories import DuplicateUsername
+from servers.streams import StreamSlots
 
 log = logging.getLogger("servers")
 PUBLIC_ENDPOINTS = {"health.health", "auth.login", "openapi.openapi"}
@@ -59,6 +60,7 @@ class Services:
     jobs: JobManager
     live: LiveManager
     throttle: LoginThrottle
+    streams: StreamSlots
     inference_config: InferenceConfig
     admin_password: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -197,6 +199,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
         live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
         throttle=LoginThrottle(free_attempts=config.login_free_attempts, max_delay=config.login_max_delay),
+        streams=StreamSlots(total=config.stream_max, per_user=config.stream_max_per_user),
         inference_config=inference_config,
     )
     app.extensions["surveillance"] = svc

@@ -42,6 +42,9 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 5000
     threads: int = 32
+    stream_max: int = 100
+    stream_max_per_user: int = 8
+    stream_max_duration: float = 3600.0
     login_free_attempts: int = 3
     login_max_delay: float = 60.0
 
@@ -68,6 +71,9 @@ _POSITIVE = (
     "workers",
     "queue_max",
     "threads",
+    "stream_max",
+    "stream_max_per_user",
+    "stream_max_duration",
     "login_max_delay",
 )
 

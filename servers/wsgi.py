@@ -17,7 +17,8 @@ def create_wsgi_server(app: Flask, *, host: str | None = None, port: int | None 
         app,
         host=host or config.host,
         port=config.port if port is None else port,
-        threads=config.threads,
+        threads=config.threads + config.stream_max,  # open streams never take the API's threads
+        channel_request_lookahead=1,  # keeps reading: a stream notices its client left without writing
         # Bodies up to twice the limit reach Flask, which answers 413 as JSON; larger ones waitress refuses.
         max_request_body_size=2 * config.upload_max_bytes + (1 << 20),
         channel_timeout=120,

@@ -5,24 +5,26 @@ from __future__ import annotations
 import json
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, send_file, stream_with_context
+from flask import Blueprint, Response, request, send_file
 
 from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
-from servers.auth import require_role
+from servers.auth import current_user, require_role
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
 from servers.redaction import redact
 from servers.storage.repositories import new_id
+from servers.streams import connection_open
 
 blueprint = Blueprint("sessions", __name__)
 MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
+POLL_SECONDS = 1.0  # how often an idle event stream checks its client is still there
 
 
 def check_source(source: Any, allowed: tuple[str, ...]) -> str:
@@ -141,19 +143,41 @@ def delete_session(session_id: str) -> tuple[str, int]:
     return "", 204
 
 
+def _long_lived(body: Callable[[Callable[[], bool]], Iterator[Any]], mimetype: str) -> Response:
+    """A streamed response holding one of the stream slots (released when it closes); `body` gets the
+    predicate that says whether the client is still there and the maximum duration not reached."""
+    svc = services()
+    release = svc.streams.acquire(current_user()["id"])
+    try:
+        alive = connection_open(request.environ, svc.config.stream_max_duration)
+        response = Response(
+            body(alive),
+            mimetype=mimetype,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+    except BaseException:
+        release()
+        raise
+    response.call_on_close(release)
+    return response
+
+
 @blueprint.get("/sessions/<session_id>/stream")
 def stream(session_id: str) -> Response:
-    """MJPEG (multipart/x-mixed-replace) of the annotated frames, one every `frames-interval`."""
+    """MJPEG (multipart/x-mixed-replace) of the annotated frames: each new frame, at most one every
+    `frames-interval`."""
     item = _session(session_id)
     svc = services()
     if not svc.live.is_live(item["id"]):
         raise ApiError(409, "not-running", f"session {session_id} is {item['state']}")
     live, interval = svc.live, svc.config.frames_interval
 
-    def frames() -> Iterator[bytes]:
-        while live.is_live(item["id"]):
+    def frames(alive: Callable[[], bool]) -> Iterator[bytes]:
+        sent = None
+        while alive() and live.is_live(item["id"]):
             jpeg = live.latest_jpeg(item["id"])
-            if jpeg:
+            if jpeg and jpeg is not sent:  # the engine caches one JPEG object per frame
+                sent = jpeg
                 yield (
                     b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                     + str(len(jpeg)).encode()
@@ -163,11 +187,7 @@ def stream(session_id: str) -> Response:
                 )
             time.sleep(interval)
 
-    return Response(
-        stream_with_context(frames()),
-        mimetype="multipart/x-mixed-replace; boundary=frame",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return _long_lived(frames, "multipart/x-mixed-replace; boundary=frame")
 
 
 @blueprint.get("/sessions/<session_id>/events")
@@ -175,33 +195,33 @@ def events(session_id: str) -> Response:
     """Server-sent events: `score`, `alert-start`, `alert-end`, `state`."""
     item = _session(session_id)
     live = services().live
-    subscriber = live.subscribe(item["id"])
 
-    def messages() -> Iterator[str]:
+    def messages(alive: Callable[[], bool]) -> Iterator[str]:
         yield "retry: 2000\n\n"
         initial = {"state": item["state"], "message": redact(item.get("error") or "")}
         yield f"event: state\ndata: {json.dumps(initial)}\n\n"
+        subscriber = live.subscribe(item["id"])
         if subscriber is None:
             return
         try:
-            while True:
+            quiet_since = time.monotonic()
+            while alive():
                 try:
-                    message = subscriber.get(timeout=KEEPALIVE_SECONDS)
+                    message = subscriber.get(timeout=POLL_SECONDS)
                 except queue.Empty:
-                    yield ": keep-alive\n\n"
+                    if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                        quiet_since = time.monotonic()
+                        yield ": keep-alive\n\n"
                     continue
                 if message is None:
                     return
                 name, data = message
+                quiet_since = time.monotonic()
                 yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
         finally:
             live.unsubscribe(item["id"], subscriber)
 
-    return Response(
-        messages(),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return _long_lived(messages, "text/event-stream")
 
 
 @blueprint.get("/sessions/<session_id>/alerts")

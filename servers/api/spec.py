@@ -32,8 +32,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         409: "conflict with the resource's state",
         413: "upload too large",
         415: "wrong content type",
-        429: "too many failed logins",
-        503: "database or queue unavailable",
+        429: "too many failed logins, or too many streams of this user",
+        503: "database, queue or stream slots unavailable",
     }
     return {str(status): _json(_ref("Error"), text[status]) for status in statuses}
 
@@ -348,6 +348,8 @@ PATHS: dict[str, Any] = {
             *_AUTH,
             404,
             409,
+            429,
+            503,
             parameters=_SESSION,
         )
     },
@@ -358,6 +360,8 @@ PATHS: dict[str, Any] = {
             400,
             *_AUTH,
             404,
+            429,
+            503,
             parameters=_SESSION,
         )
     },
