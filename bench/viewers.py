@@ -87,7 +87,11 @@ class Viewers:
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),))
 
     async def _view(self, path: str) -> None:
-        reader, writer = await asyncio.open_connection(self.host, int(self.port))
+        try:
+            reader, writer = await asyncio.open_connection(self.host, int(self.port))
+        except OSError:
+            self.statuses.append(0)  # 0: no connection
+            return
         writer.write(
             f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nCookie: {self.cookie}\r\n\r\n".encode("latin-1")
         )
