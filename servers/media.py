@@ -22,6 +22,11 @@ class TranscodeCancelled(RuntimeError):
     """The transcode was cancelled (its record was deleted)."""
 
 
+# The longest gap between two input frames that repeating the earlier one fills; a longer gap (a file that
+# declares hours around a few frames) is skipped, so the output stays proportional to the real input.
+MAX_GAP_SECONDS = 2.0
+
+
 def transcode(
     source: Path,
     target: Path,
@@ -44,6 +49,7 @@ def transcode(
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or 0) or fps
+            reach = min(0.5 / rate, MAX_GAP_SECONDS / 2)  # how far past its time a frame may be repeated
             expected = stream.frames or 0
             out_rate = Fraction(fps).limit_denominator(1000)
             step, next_time, start = 1.0 / fps, 0.0, None
@@ -56,7 +62,10 @@ def transcode(
                     time -= start
                     if index == 0:
                         frame.to_image().resize(cover_size).save(cover, "JPEG", quality=85)
-                    while next_time <= time + 0.5 / rate:
+                    next_time = max(next_time, time - MAX_GAP_SECONDS)
+                    while next_time <= time + reach:
+                        if cancel is not None and cancel.is_set():
+                            raise TranscodeCancelled("cancelled")
                         writer.write(frame)
                         next_time += step
                     if progress is not None and expected and index % 10 == 9:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
+from fractions import Fraction
 from pathlib import Path
 
+import av
+import numpy as np
 import requests
 
 from tests.loopback import FfmpegStream
 from tests.server.harness import Client, ServerProcess, wait_for
 from tests.server.live import sse_events
 from tests.server.test_api import assert_error
+from tests.server.test_videos import upload, wait_done
 
 
 def saved_copy(client: Client) -> Client:
@@ -100,3 +105,56 @@ def test_camera_credentials_never_leave_the_server(server: ServerProcess, shared
         feed.stop()
     assert all(secret not in data["message"] for _, data in events if "message" in data), events
     assert secret not in server.log() and "***@127.0.0.1" in server.log()
+
+
+def time_stretched_video(path: Path, seconds: int = 14_400) -> Path:
+    """A tiny MP4 of three frames at 0 s, `seconds` / 2 and `seconds`: it declares hours of video."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1)
+        for index, pts in enumerate((0, seconds // 2, seconds)):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 80 * index, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_time_stretched_upload_stays_small(server: ServerProcess, tmp_path: Path) -> None:
+    clip = time_stretched_video(tmp_path / "stretched.mp4")
+    assert clip.stat().st_size < 20_000
+    admin = server.admin()
+    response = upload(admin, clip)
+    assert response.status_code == 202, response.text
+    started = time.monotonic()
+    record = wait_done(admin, response.json()["id"], timeout=60)
+    assert record["status"] == "done", record
+    assert record["frames"] < 100, "a few real frames make a few output frames, not hours of copies"
+    assert time.monotonic() - started < 60
+
+
+def test_nested_json_is_a_400(server: ServerProcess) -> None:
+    body = "[" * 100_000
+    response = server.client().post(
+        "/api/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 400, "malformed-json")
+
+
+def test_several_file_parts_leave_no_temporary_file(server: ServerProcess, tmp_path: Path) -> None:
+    clip = time_stretched_video(tmp_path / "clip.mp4", seconds=2)
+    admin = server.admin()
+    parts = [("file", (f"part-{index}.mp4", clip.read_bytes(), "video/mp4")) for index in range(3)]
+    response = admin.post("/api/videos", files=parts)
+    assert response.status_code == 202, response.text
+    assert list((server.storage / "uploads").iterdir()) == []
+
+
+def test_file_names_lose_control_and_bidi_characters(server: ServerProcess, tmp_path: Path) -> None:
+    clip = time_stretched_video(tmp_path / "clip.mp4", seconds=2)
+    admin = server.admin()
+    name = "invoice\u202egpj.mp4\u200b\x07\u2028 e\u0301.mp4"
+    response = admin.post("/api/videos", files={"file": (name, clip.read_bytes(), "video/mp4")})
+    assert response.status_code == 202, response.text
+    assert response.json()["name"] == "invoicegpj.mp4 \u00e9.mp4"
