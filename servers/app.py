@@ -45,6 +45,7 @@ from servers.streams import StreamSlots
 log = logging.getLogger("servers")
 PUBLIC_ENDPOINTS = {"health.health", "auth.login", "openapi.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+DATABASE_RETRY_SECONDS = 2.0
 
 
 @dataclass
@@ -66,12 +67,39 @@ class Services:
     _stop: threading.Event = field(default_factory=threading.Event)
     _remover: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the workers, the removal task and the restart recovery."""
+    def prepare(self) -> None:
+        """What the start needs from the database: indexes and the first admin (DatabaseUnavailable)."""
+        for repository in (self.records, self.sessions, self.users):
+            repository.ensure_indexes()
+        self.admin_password = ensure_admin(self.users)
+        if self.admin_password:
+            print(
+                f"Surveillance: created user 'admin' with password: {self.admin_password}",
+                file=sys.stdout,
+                flush=True,
+            )
+
+    def start(self, *, prepared: bool = True) -> None:
+        """Start the workers, the removal task and the restart recovery; when the database was unavailable
+        (`prepared` False), a thread retries the preparation and the recovery until it is back."""
         self.jobs.start()
         self._remover = threading.Thread(target=self._remove_loop, name="removal-task", daemon=True)
         self._remover.start()
-        recover(self)
+        if prepared:
+            recover(self)
+        else:
+            threading.Thread(target=self._prepare_loop, name="database-retry", daemon=True).start()
+
+    def _prepare_loop(self) -> None:
+        while not self._stop.wait(DATABASE_RETRY_SECONDS):
+            try:
+                self.prepare()
+                recover(self)
+            except DatabaseUnavailable as error:
+                log.warning("database unavailable (%s); retrying in %g s", error, DATABASE_RETRY_SECONDS)
+                continue
+            log.info("database available: indexes, admin and restart recovery done")
+            return
 
     def shutdown(self) -> None:
         """Stop live sessions, workers and the removal task; close the database."""
@@ -150,6 +178,8 @@ def recover(svc: Services) -> None:
                 record_id, status="failed", error="the server restarted and the uploaded file is gone"
             )
     for item in svc.sessions.with_states(list(LIVE_STATES)):
+        if svc.live.is_live(item["id"]):  # started after the database came back, before this recovery
+            continue
         try:
             svc.live.start(item["id"], item["source"])
         except Exception as error:  # StreamError, missing engine or models: the session cannot run now
@@ -204,19 +234,13 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     )
     app.extensions["surveillance"] = svc
     try:
-        for repository in (records, sessions, users):
-            repository.ensure_indexes()
-        svc.admin_password = ensure_admin(users)
-        if svc.admin_password:
-            print(
-                f"Surveillance: created user 'admin' with password: {svc.admin_password}",
-                file=sys.stdout,
-                flush=True,
-            )
-        if start_services:
-            svc.start()
+        svc.prepare()
+        prepared = True
     except DatabaseUnavailable as error:
         log.error("database unavailable at start (%s); the API answers 503 until it is back", error)
+        prepared = False
+    if start_services:
+        svc.start(prepared=prepared)
 
     register_error_handlers(app)
     _register_security(app)

@@ -60,8 +60,11 @@ class JobManager:
         return {"workers": len(self._threads), "busy": busy, "queued": self._queue.qsize()}
 
     def submit(self, record_id: str) -> None:
-        """Queue a record; ApiError 503 when the queue is full."""
+        """Queue a record (once: a record queued or running already is left as it is); ApiError 503 when
+        the queue is full."""
         with self._cancel_lock:
+            if record_id in self._cancel:
+                return
             self._cancel[record_id] = threading.Event()
         try:
             self._queue.put_nowait(record_id)
