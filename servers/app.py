@@ -46,6 +46,14 @@ log = logging.getLogger("servers")
 PUBLIC_ENDPOINTS = {"health.health", "auth.login", "openapi.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 DATABASE_RETRY_SECONDS = 2.0
+# On every API response: nothing of it runs as a page, is framed, or leaks the URL to another site.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 @dataclass
@@ -196,12 +204,14 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     config.storage_directory.mkdir(parents=True, exist_ok=True)
     app = Flask("servers")
     app.request_class = StreamingRequest
+    app.url_map.merge_slashes = False  # its redirect would name the client's Host header: 404 instead
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(
         SECRET_KEY=load_secret_key(config.storage_directory),
         SESSION_COOKIE_NAME="surveillance_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=config.upload_max_bytes,
         MAX_FORM_MEMORY_SIZE=1 << 20,
@@ -265,6 +275,6 @@ def _register_security(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response

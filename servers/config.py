@@ -47,6 +47,7 @@ class ServerConfig:
     stream_max_duration: float = 3600.0
     login_free_attempts: int = 3
     login_max_delay: float = 60.0
+    cookie_secure: bool = False
 
     @property
     def upload_max_bytes(self) -> int:
@@ -130,6 +131,9 @@ def load_server_config(path: str | Path | None = None) -> ServerConfig:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: config field '{key}' must be a list of strings")
             value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: config field '{key}' must be true or false, got {value!r}")
         elif isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{path}: config field '{key}' must be a number, got {value!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 import time
 from fractions import Fraction
@@ -12,7 +14,7 @@ import numpy as np
 import requests
 
 from tests.loopback import FfmpegStream
-from tests.server.harness import Client, ServerProcess, wait_for
+from tests.server.harness import ADMIN_PASSWORD, Client, ServerProcess, wait_for
 from tests.server.live import sse_events
 from tests.server.test_api import assert_error
 from tests.server.test_videos import upload, wait_done
@@ -158,3 +160,27 @@ def test_file_names_lose_control_and_bidi_characters(server: ServerProcess, tmp_
     response = admin.post("/api/videos", files={"file": (name, clip.read_bytes(), "video/mp4")})
     assert response.status_code == 202, response.text
     assert response.json()["name"] == "invoicegpj.mp4 \u00e9.mp4"
+
+
+def test_security_headers_and_no_host_reflection(server: ServerProcess) -> None:
+    response = server.client().get("/api/health")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", "//api//health", headers={"Host": "evil.example"})
+    answer = connection.getresponse()
+    assert "evil.example" not in (answer.getheader("Location") or "")
+    assert answer.status == 404 and json.loads(answer.read())["error"] == "not-found"
+    connection.close()
+
+
+def test_secure_cookie_option(tmp_path: Path, inference_config: Path) -> None:
+    server = ServerProcess(tmp_path, inference_config=str(inference_config), cookie_secure=True).start()
+    try:
+        login = {"username": "admin", "password": ADMIN_PASSWORD}
+        response = server.client().post("/api/auth/login", json=login)
+        assert response.status_code == 200 and "; Secure" in response.headers["Set-Cookie"]
+    finally:
+        server.stop()
