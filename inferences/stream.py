@@ -103,6 +103,10 @@ class Source:
     format: str | None = None
 
 
+# The URL schemes of network sources (the one list: the server's config allows a subset of these + file).
+NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
+
+
 def parse_source(source: str) -> Source:
     """Check a source string; StreamError naming it when it cannot be a stream."""
     if not isinstance(source, str) or not source.strip():
@@ -110,10 +114,10 @@ def parse_source(source: str) -> Source:
     source = source.strip()
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", source)
     if scheme:
-        if scheme.group(1).lower() not in ("rtsp", "rtsps", "http", "https"):
+        if scheme.group(1).lower() not in NETWORK_SCHEMES:
             raise StreamError(
                 f"stream source {source!r}: unsupported scheme {scheme.group(1)!r} "
-                "(use rtsp://, http(s)://, a file path or /dev/videoN)"
+                f"(use {', '.join(NETWORK_SCHEMES)}, a file path or /dev/videoN)"
             )
         if not source.split("://", 1)[1].split("/", 1)[0]:
             raise StreamError(f"stream source {source!r}: no host")

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferences.stream import NETWORK_SCHEMES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
 CONFIG_ENV = "SURVEILLANCE_SERVER_CONFIG"
-KNOWN_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp", "file")
+KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
 
 
 class ConfigError(ValueError):
