@@ -13,6 +13,7 @@ import av
 import numpy as np
 import requests
 
+from tests.inference.videos import write_video
 from tests.loopback import FfmpegStream
 from tests.server.harness import ADMIN_PASSWORD, Client, ServerProcess, wait_for
 from tests.server.live import sse_events
@@ -182,5 +183,26 @@ def test_secure_cookie_option(tmp_path: Path, inference_config: Path) -> None:
         login = {"username": "admin", "password": ADMIN_PASSWORD}
         response = server.client().post("/api/auth/login", json=login)
         assert response.status_code == 200 and "; Secure" in response.headers["Set-Cookie"]
+    finally:
+        server.stop()
+
+
+def test_deleted_queued_jobs_free_their_slots(tmp_path: Path, inference_config: Path) -> None:
+    server = ServerProcess(tmp_path, inference_config=str(inference_config), queue_max=3).start()
+    try:
+        admin = server.admin()
+        long_clip = write_video(tmp_path / "long.mp4", frames=3000, width=64, height=48, rate=25, noise=2)
+        short_clip = time_stretched_video(tmp_path / "short.mp4", seconds=2)
+        busy = upload(admin, long_clip).json()  # keeps the single worker busy
+        wait_for(lambda: admin.get(f"/api/videos/{busy['id']}").json()["status"] == "processing", 30)
+        queued = [upload(admin, short_clip).json() for _ in range(3)]
+        full = upload(admin, short_clip)
+        assert_error(full, 503, "queue-full")
+        assert int(full.headers["Retry-After"]) >= 1
+        for record in queued[1:]:
+            assert admin.delete(f"/api/videos/{record['id']}").status_code == 204
+        assert [upload(admin, short_clip).status_code for _ in range(2)] == [202, 202]
+        assert admin.get(f"/api/videos/{busy['id']}").json()["status"] == "processing", "still busy"
+        assert admin.get("/api/health").json()["workers"]["queued"] == 3
     finally:
         server.stop()
