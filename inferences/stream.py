@@ -171,6 +171,7 @@ class StreamDetector:
         self.current_score = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._state_lock = threading.RLock()  # state changes (and their callbacks) one at a time, in order
         self._newest: tuple[int, av.VideoFrame, float, int] | None = None  # sequence, frame, arrival, gen
         self._generation = 0  # increases with every reconnection: a segment never spans a gap
         self._latest: tuple[int, np.ndarray] | None = None  # published (annotated) frame
@@ -245,15 +246,16 @@ class StreamDetector:
     # ---- helpers ------------------------------------------------------------------------------------
 
     def _set_state(self, state: str, message: str) -> None:
-        if self.state == "failed" and state == "stopped":
-            return
-        self.state = state
-        log.info("stream %s: %s (%s)", self.source.url, state, message)
-        if self.on_state is not None:
-            try:
-                self.on_state(state, message)
-            except Exception:
-                log.exception("on_state callback failed")
+        with self._state_lock:  # set by the reader, the guard and stop(): check and set as one step
+            if self.state == "failed" and state == "stopped":
+                return
+            self.state = state
+            log.info("stream %s: %s (%s)", self.source.url, state, message)
+            if self.on_state is not None:
+                try:
+                    self.on_state(state, message)
+                except Exception:
+                    log.exception("on_state callback failed")
 
     def _emit(self, event: Event) -> None:
         if self.on_event is not None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request, send_file
 
+from inferences.stream import StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
 from servers.auth import current_user, require_role
@@ -94,7 +95,7 @@ def create_session() -> tuple[dict[str, Any], int]:
         svc.live.start(session_id, source)
     except ValueError as error:  # StreamError: the source cannot be opened; ModelError: no usable models
         svc.sessions.delete(session_id)
-        if type(error).__name__ == "StreamError":
+        if isinstance(error, StreamError):
             message = redact(f"cannot open '{source}': {error}")
             raise ApiError(400, "stream-unavailable", message) from None
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
