@@ -23,6 +23,7 @@ from servers.auth import (
     csrf_valid,
     hash_password,
     load_secret_key,
+    password_problem,
     session_user,
 )
 from servers.config import ServerConfig, load_server_config
@@ -155,10 +156,13 @@ def load_inference(config: ServerConfig) -> InferenceConfig:
 
 
 def ensure_admin(users: UserRepository) -> str | None:
-    """Create the admin on first start; returns the generated password when none was given."""
+    """Create the admin on first start; returns the generated password when none was given. ValueError
+    naming the variable when the password from the environment is not acceptable."""
     if users.count() > 0:
         return None
     password = os.environ.get(ADMIN_PASSWORD_ENV) or None
+    if password is not None and (problem := password_problem(password, "admin")):
+        raise ValueError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     try:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import hmac
+import itertools
 import os
 import re
 import secrets
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,14 @@ from servers.errors import ApiError
 ROLES = ("admin", "viewer")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
+# A few of the most used passwords that pass the other rules (compared case-insensitively).
+COMMON_PASSWORDS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as words
+        "password passw0rd password1 password123 qwertyui qwertyuiop qwerty123 iloveyou admin123 "
+        "administrator letmein1 welcome1 welcome123 sunshine princess football baseball superman trustno1 "
+        "changeme 1q2w3e4r 1qaz2wsx zaq12wsx aa123456 abc12345 12345qwert surveillance"
+    ).split()
+)
 ADMIN_PASSWORD_ENV = "SURVEILLANCE_ADMIN_PASSWORD"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -52,14 +62,33 @@ def check_username(value: Any) -> str:
     return value
 
 
-def check_password(value: Any) -> str:
-    """A password of acceptable length or ApiError 400."""
-    if not isinstance(value, str) or not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
-        raise ApiError(
-            400,
-            "invalid-field",
-            f"field 'password' must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters",
-        )
+def password_problem(password: Any, username: str) -> str | None:
+    """Why `password` is not acceptable for `username`, or None: 8-256 characters, no control characters,
+    not blank, at least 4 different characters, not a run like 12345678 or abcdefgh, not the username, not
+    one of the most common passwords."""
+    if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        return f"must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters"
+    if any(unicodedata.category(char) == "Cc" for char in password):
+        return "must not contain control characters"
+    if not password.strip():
+        return "must not be blank"
+    if len(set(password)) < 4:
+        return "must have at least 4 different characters"
+    steps = {ord(second) - ord(first) for first, second in itertools.pairwise(password.lower())}
+    if steps in ({1}, {-1}):
+        return "must not be a run of consecutive characters"
+    if password.casefold() in (username.casefold(), username.casefold()[::-1]):
+        return "must not be the username"
+    if password.casefold() in COMMON_PASSWORDS:
+        return "is one of the most common passwords"
+    return None
+
+
+def check_password(value: Any, username: str, field: str = "password") -> str:
+    """An acceptable password for `username` (see password_problem) or ApiError 400 naming the field."""
+    problem = password_problem(value, username)
+    if problem is not None:
+        raise ApiError(400, "invalid-field", f"field '{field}' {problem}")
     return value
 
 

@@ -40,7 +40,8 @@ def list_users() -> dict[str, Any]:
 def create_user() -> tuple[dict[str, Any], int]:
     """Create a user `{username, password, role}`."""
     body = json_body()
-    username, password = check_username(body.get("username")), check_password(body.get("password"))
+    username = check_username(body.get("username"))
+    password = check_password(body.get("password"), username)
     role = check_role(body.get("role", "viewer"))
     try:
         user = services().users.create(username=username, password_hash=hash_password(password), role=role)
@@ -71,7 +72,10 @@ def change_password(user_id: str) -> tuple[str, int]:
     if user["role"] != "admin" and not own:
         raise ApiError(403, "forbidden", "only admins change other users' passwords")
     body = json_body()
-    password = check_password(body.get("password"))
+    target = user if own else services().users.get(user_id)
+    if target is None:
+        raise ApiError(404, "not-found", f"user {user_id} does not exist")
+    password = check_password(body.get("password"), target["username"])
     if own:
         current = body.get("current_password")
         if not isinstance(current, str) or not current or len(current) > PASSWORD_MAX:

@@ -82,17 +82,17 @@ def test_wrong_password_and_throttling(server: ServerProcess) -> None:
 def test_csrf_is_required_for_writes(server: ServerProcess) -> None:
     admin = server.admin()
     token = admin.http.headers.pop("X-CSRF-Token")
-    assert_error(admin.post("/api/users", json={"username": "x1", "password": "password1"}), 403, "csrf")
+    assert_error(admin.post("/api/users", json={"username": "x1", "password": "x1-passwd"}), 403, "csrf")
     assert_error(
         admin.post(
-            "/api/users", json={"username": "x1", "password": "password1"}, headers={"X-CSRF-Token": "forged"}
+            "/api/users", json={"username": "x1", "password": "x1-passwd"}, headers={"X-CSRF-Token": "forged"}
         ),
         403,
         "csrf",
     )
     assert (
         admin.post(
-            "/api/users", json={"username": "x1", "password": "password1"}, headers={"X-CSRF-Token": token}
+            "/api/users", json={"username": "x1", "password": "x1-passwd"}, headers={"X-CSRF-Token": token}
         ).status_code
         == 201
     )

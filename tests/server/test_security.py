@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from fractions import Fraction
@@ -15,7 +18,7 @@ import requests
 
 from tests.inference.videos import write_video
 from tests.loopback import FfmpegStream
-from tests.server.harness import ADMIN_PASSWORD, Client, ServerProcess, wait_for
+from tests.server.harness import ADMIN_PASSWORD, REPO_ROOT, Client, ServerProcess, wait_for, write_toml
 from tests.server.live import sse_events
 from tests.server.test_api import assert_error
 from tests.server.test_videos import upload, wait_done
@@ -206,3 +209,37 @@ def test_deleted_queued_jobs_free_their_slots(tmp_path: Path, inference_config: 
         assert admin.get("/api/health").json()["workers"]["queued"] == 3
     finally:
         server.stop()
+
+
+WEAK_PASSWORDS = [
+    ("12345678", "consecutive"),
+    ("weakling", "username"),
+    (" " * 8, "blank"),
+    ("abc\x00defgh", "control"),
+    ("aaaabbbb", "different"),
+    ("Password1", "common"),
+]
+
+
+def test_weak_passwords_are_refused(server: ServerProcess) -> None:
+    admin = server.admin()
+    for password, reason in WEAK_PASSWORDS:
+        response = admin.post("/api/users", json={"username": "weakling", "password": password})
+        assert reason in assert_error(response, 400, "invalid-field")["message"], password
+    user_id = new_user(server, "weakling", "sturdy-pass-1")
+    response = admin.put(f"/api/users/{user_id}/password", json={"password": "87654321"})
+    assert "consecutive" in assert_error(response, 400, "invalid-field")["message"]
+
+
+def test_weak_bootstrap_admin_password_stops_the_server(tmp_path: Path) -> None:
+    config = write_toml(tmp_path / "server.toml", {"storage-directory": str(tmp_path / "storage"), "port": 0})
+    result = subprocess.run(
+        [sys.executable, "-m", "servers", "serve", "--config", str(config)],
+        cwd=REPO_ROOT,
+        env=dict(os.environ, SURVEILLANCE_ADMIN_PASSWORD="12345678"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "SURVEILLANCE_ADMIN_PASSWORD" in result.stderr and "Traceback" not in result.stderr
