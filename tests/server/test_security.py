@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -14,10 +16,12 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 import requests
 
+from servers.stack import NGINX_TEMPLATE, render_nginx_conf
 from tests.inference.videos import write_video
-from tests.loopback import FfmpegStream
+from tests.loopback import FfmpegStream, free_port, listening
 from tests.server.harness import ADMIN_PASSWORD, REPO_ROOT, Client, ServerProcess, wait_for, write_toml
 from tests.server.live import sse_events
 from tests.server.test_api import assert_error
@@ -243,3 +247,41 @@ def test_weak_bootstrap_admin_password_stops_the_server(tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "SURVEILLANCE_ADMIN_PASSWORD" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_nginx_refuses_an_anonymous_upload_before_reading_it(server: ServerProcess, tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("nginx is not installed")
+    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / name).mkdir()
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    api = server.url.removeprefix("http://")
+    conf.write_text(
+        render_nginx_conf(
+            NGINX_TEMPLATE.read_text(),
+            listen=f"127.0.0.1:{port}",
+            api=api,
+            upload_limit_mb=700,
+            run_dir=tmp_path,
+        )
+    )
+    process = subprocess.Popen(
+        [nginx, "-p", str(REPO_ROOT), "-e", str(tmp_path / "error.log"), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: listening(port), 10, interval=0.05, message="nginx listening")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(
+                b"POST /api/videos HTTP/1.1\r\nHost: localhost\r\nContent-Length: 600000000\r\n"
+                b"Content-Type: multipart/form-data; boundary=x\r\n\r\n" + b"x" * 65536
+            )
+            answer = connection.recv(65536)  # before the 600 MB are sent: nothing was read
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+        assert b'"unauthorized"' in answer
+    finally:
+        process.terminate()
+        process.wait(10)
