@@ -242,7 +242,11 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         users=users,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
         live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
-        throttle=LoginThrottle(free_attempts=config.login_free_attempts, max_delay=config.login_max_delay),
+        throttle=LoginThrottle(
+            free_attempts=config.login_free_attempts,
+            max_delay=config.login_max_delay,
+            concurrency=config.login_concurrency,
+        ),
         streams=StreamSlots(total=config.stream_max, per_user=config.stream_max_per_user),
         inference_config=inference_config,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import itertools
@@ -11,7 +12,7 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,39 +178,68 @@ def require_role(role: str) -> Callable:
 
 
 class LoginThrottle:
-    """Exponential backoff per (username, client address) after `free_attempts` failures."""
+    """Exponential backoff per (username, client address) after `free_attempts` failures, and per address
+    (any username) after `ADDRESS_FACTOR` times as many. An attempt counts when it starts, so parallel
+    guesses are throttled too; a success takes its own attempt back. At most `concurrency` password checks
+    (argon2, CPU-bound) run at once, so guessing cannot starve the rest of the API."""
 
-    def __init__(self, *, free_attempts: int, max_delay: float, capacity: int = 10_000) -> None:
+    ADDRESS_FACTOR = 10
+    QUEUE_SECONDS = 5.0  # how long a login waits for a password check slot before 503
+
+    def __init__(
+        self, *, free_attempts: int, max_delay: float, concurrency: int, capacity: int = 10_000
+    ) -> None:
         self._free = free_attempts
         self._max_delay = max_delay
         self._capacity = capacity
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
+        self._checks = threading.BoundedSemaphore(concurrency)
 
-    def check(self, username: str, address: str) -> None:
-        """ApiError 429 (with Retry-After) while this pair must wait."""
-        with self._lock:
-            _, blocked_until = self._failures.get((username, address), (0, 0.0))
-        wait = blocked_until - time.monotonic()
-        if wait > 0:
-            raise ApiError(
-                429,
-                "too-many-attempts",
-                f"too many failed logins for '{username}'; retry in {wait:.0f} s",
-                headers={"Retry-After": str(max(1, round(wait)))},
-            )
+    def _keys(self, username: str, address: str) -> tuple[tuple[tuple[str, str], int], ...]:
+        """The counters of an attempt with their free attempts: the pair's and the address's (key "")."""
+        return ((username, address), self._free), (("", address), self._free * self.ADDRESS_FACTOR)
 
-    def failed(self, username: str, address: str) -> None:
-        """Count a failure; past the free attempts the wait doubles up to the maximum."""
+    def attempt(self, username: str, address: str) -> None:
+        """Count an attempt before its password is checked; ApiError 429 (with Retry-After) while the pair
+        or the address must wait."""
         with self._lock:
+            now = time.monotonic()
+            for key, _ in self._keys(username, address):
+                wait = self._failures.get(key, (0, 0.0))[1] - now
+                if wait > 0:
+                    who = f"'{username}'" if key[0] else "this address"
+                    raise ApiError(
+                        429,
+                        "too-many-attempts",
+                        f"too many failed logins for {who}; retry in {wait:.0f} s",
+                        headers={"Retry-After": str(max(1, round(wait)))},
+                    )
             if len(self._failures) >= self._capacity:
-                now = time.monotonic()
                 self._failures = {key: value for key, value in self._failures.items() if value[1] > now}
-            count = self._failures.get((username, address), (0, 0.0))[0] + 1
-            delay = 0.0 if count <= self._free else min(self._max_delay, 2.0 ** (count - self._free - 1))
-            self._failures[(username, address)] = (count, time.monotonic() + delay)
+            for key, free in self._keys(username, address):
+                count = self._failures.get(key, (0, 0.0))[0] + 1
+                delay = 0.0 if count <= free else min(self._max_delay, 2.0 ** (count - free - 1))
+                self._failures[key] = (count, now + delay)
 
     def succeeded(self, username: str, address: str) -> None:
-        """Forget the failures of this pair."""
+        """Forget the pair's failures and take this attempt back from the address's count."""
         with self._lock:
             self._failures.pop((username, address), None)
+            count, until = self._failures.get(("", address), (0, 0.0))
+            if count > 1:
+                self._failures[("", address)] = (count - 1, until)
+            else:
+                self._failures.pop(("", address), None)
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        """A password check slot; ApiError 503 (with Retry-After) when none frees in QUEUE_SECONDS."""
+        if not self._checks.acquire(timeout=self.QUEUE_SECONDS):
+            raise ApiError(
+                503, "busy", "too many logins at once; retry shortly", headers={"Retry-After": "1"}
+            )
+        try:
+            yield
+        finally:
+            self._checks.release()

@@ -49,6 +49,8 @@ class ServerConfig:
     stream_max_duration: float = 3600.0
     login_free_attempts: int = 3
     login_max_delay: float = 60.0
+    login_concurrency: int = 2
+    trusted_proxy: str = "127.0.0.1"
     cookie_secure: bool = False
 
     @property
@@ -78,6 +80,7 @@ _POSITIVE = (
     "stream_max_per_user",
     "stream_max_duration",
     "login_max_delay",
+    "login_concurrency",
 )
 
 

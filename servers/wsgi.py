@@ -27,6 +27,16 @@ def create_wsgi_server(app: Flask, *, host: str | None = None, port: int | None 
         channel_timeout=120,
         ident="surveillance",
         clear_untrusted_proxy_headers=True,
+        # The client address (login throttling) from the X-Forwarded-For that the trusted proxy adds.
+        **(
+            {
+                "trusted_proxy": config.trusted_proxy,
+                "trusted_proxy_headers": {"x-forwarded-for"},
+                "trusted_proxy_count": 1,
+            }
+            if config.trusted_proxy
+            else {}
+        ),
     )
 
 

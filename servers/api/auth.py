@@ -24,11 +24,12 @@ def login() -> dict[str, Any]:
     if not isinstance(password, str) or not password or len(password) > 256:
         raise ApiError(400, "invalid-field", "field 'password' must be a non-empty string")
     svc = services()
-    address = request.remote_addr or "-"
-    svc.throttle.check(username, address)
+    address = request.remote_addr or "-"  # the client's, from X-Forwarded-For when sent by `trusted-proxy`
+    svc.throttle.attempt(username, address)
     user = svc.users.by_username(username)
-    if not verify_password(user["password_hash"] if user else None, password):
-        svc.throttle.failed(username, address)
+    with svc.throttle.checking():
+        valid = verify_password(user["password_hash"] if user else None, password)
+    if not valid:
         raise ApiError(401, "invalid-credentials", "wrong username or password")
     svc.throttle.succeeded(username, address)
     assert user is not None

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
@@ -285,3 +287,47 @@ def test_nginx_refuses_an_anonymous_upload_before_reading_it(server: ServerProce
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def login_server(tmp_path_factory: pytest.TempPathFactory, inference_config: Path) -> Iterator[ServerProcess]:
+    """A server of its own: these tests exhaust login budgets."""
+    process = ServerProcess(tmp_path_factory.mktemp("logins"), inference_config=str(inference_config))
+    yield process.start()
+    process.stop()
+
+
+def login_statuses(server: ServerProcess, attempts: list[tuple[str, str, str]]) -> list[int]:
+    """Status of each (username, password, client address) login, all sent at once."""
+
+    def send(attempt: tuple[str, str, str]) -> int:
+        username, password, address = attempt
+        body = {"username": username, "password": password}
+        return (
+            server.client()
+            .post("/api/auth/login", json=body, headers={"X-Forwarded-For": address})
+            .status_code
+        )
+
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        return list(pool.map(send, attempts))
+
+
+def test_parallel_guesses_are_throttled(login_server: ServerProcess) -> None:
+    new_user(login_server, "guessed", "guessed-pass-1")
+    statuses = login_statuses(login_server, [("guessed", f"wrong-pass-{i}", "10.0.0.1") for i in range(20)])
+    assert statuses.count(401) <= 4 and statuses.count(429) >= 16, statuses  # as many as one at a time
+
+
+def test_made_up_names_from_one_address_are_throttled(login_server: ServerProcess) -> None:
+    statuses = [
+        login_statuses(login_server, [(f"nobody{i}-{j}", "whatever-1", "10.0.0.3") for j in range(8)])
+        for i in range(6)
+    ]
+    assert [status for batch in statuses for status in batch].count(429) >= 10, statuses
+
+
+def test_the_real_user_is_not_locked_out_by_another_address(login_server: ServerProcess) -> None:
+    new_user(login_server, "target", "target-pass-1")
+    assert 429 in login_statuses(login_server, [("target", "wrong-pass-1", "10.0.0.4")] * 8)
+    assert login_statuses(login_server, [("target", "target-pass-1", "10.0.0.5")]) == [200]
