@@ -32,6 +32,7 @@ class ServerConfig:
     video_speed: float = 10.0
     video_width: int = 360
     video_height: int = 240
+    video_max_pixels: int = 7680 * 4320
     cover_width: int = 320
     cover_height: int = 180
     remove_interval: float = 60.0
@@ -68,6 +69,7 @@ _POSITIVE = (
     "video_speed",
     "video_width",
     "video_height",
+    "video_max_pixels",
     "cover_width",
     "cover_height",
     "remove_interval",

@@ -131,6 +131,7 @@ class JobManager:
                     height=self._config.video_height,
                     cover=files.cover_path(record_id),
                     cover_size=(self._config.cover_width, self._config.cover_height),
+                    max_pixels=self._config.video_max_pixels,
                     progress=lambda value: reporter(TRANSCODE_SHARE * value),
                     cancel=cancel,
                 )

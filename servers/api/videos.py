@@ -15,6 +15,7 @@ from servers.api import checked_id, page_of, paging
 from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
+from servers.media import MediaError, check_frame_size
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
@@ -72,6 +73,10 @@ def upload() -> tuple[dict[str, Any], int]:
         if size == 0:
             raise ApiError(400, "empty-file", "the uploaded file is empty")
         name = _display_name(storage.filename)
+        try:
+            check_frame_size(upload_path, svc.config.video_max_pixels)
+        except MediaError as error:
+            raise ApiError(400, "frames-too-large", f"file '{name}': {error}") from None
         try:
             open_video(upload_path)
         except VideoError as error:  # its message starts with the server's temporary path: not shown

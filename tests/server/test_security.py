@@ -331,3 +331,22 @@ def test_the_real_user_is_not_locked_out_by_another_address(login_server: Server
     new_user(login_server, "target", "target-pass-1")
     assert 429 in login_statuses(login_server, [("target", "wrong-pass-1", "10.0.0.4")] * 8)
     assert login_statuses(login_server, [("target", "target-pass-1", "10.0.0.5")]) == [200]
+
+
+def test_oversized_frames_are_refused_before_decoding(tmp_path: Path, inference_config: Path) -> None:
+    bomb = tmp_path / "bomb.avi"  # one 3000x3000 MJPEG frame: 0.15 MB on disk, 27 MB decoded
+    with av.open(str(bomb), mode="w") as container:
+        stream = container.add_stream("mjpeg", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 3000, 3000, "yuvj420p"
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((3000, 3000, 3), np.uint8), "rgb24")))
+        container.mux(stream.encode(None))
+    server = ServerProcess(
+        tmp_path, inference_config=str(inference_config), video_max_pixels=1_000_000
+    ).start()
+    try:
+        admin = server.admin()
+        response = upload(admin, bomb)
+        assert "3000x3000" in assert_error(response, 400, "frames-too-large")["message"]
+        assert admin.get("/api/videos").json()["total"] == 0
+    finally:
+        server.stop()
