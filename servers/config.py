@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
 CONFIG_ENV = "SURVEILLANCE_SERVER_CONFIG"
 KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
+# Addresses a live-session source may not name unless `stream-allowed-networks` says so: this host,
+# link-local (cloud metadata services), unspecified.
+DENIED_NETWORKS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128")
 
 
 class ConfigError(ValueError):
@@ -41,6 +45,8 @@ class ServerConfig:
     workers: int = 1
     queue_max: int = 100
     allowed_stream_schemes: tuple[str, ...] = ("rtsp", "http", "https")
+    stream_denied_networks: tuple[str, ...] = DENIED_NETWORKS
+    stream_allowed_networks: tuple[str, ...] = ()
     inference_config: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
@@ -109,6 +115,15 @@ def validate_config(config: ServerConfig) -> ServerConfig:
                 f"config field 'allowed-stream-schemes' has unknown scheme {scheme!r} "
                 f"(known: {', '.join(KNOWN_SCHEMES)})"
             )
+    for name in ("stream_denied_networks", "stream_allowed_networks"):
+        for network in getattr(config, name):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                key = name.replace("_", "-")
+                raise ConfigError(
+                    f"config field '{key}' has {network!r}, not a network like 10.0.0.0/8"
+                ) from None
     if not 0 <= config.port < 65536:
         raise ConfigError(f"config field 'port' must be in 0..65535 (0 = any free port), got {config.port!r}")
     return config

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import queue
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,12 +19,14 @@ from inferences.stream import StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
 from servers.auth import current_user, require_role
+from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
 from servers.redaction import redact
 from servers.storage.repositories import new_id
 from servers.streams import connection_open
 
+log = logging.getLogger("servers")
 blueprint = Blueprint("sessions", __name__)
 MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
@@ -54,6 +59,24 @@ def check_source(source: Any, allowed: tuple[str, ...]) -> str:
     elif not parts.hostname:
         raise ApiError(400, "invalid-source", "field 'source' must name a host (scheme://host/...)")
     return source
+
+
+def check_source_address(source: str, config: ServerConfig) -> None:
+    """ApiError 400 when the source's host resolves into a denied network that is not allowed (file:// has
+    no host); the message does not tell which address or why, only that the host is not allowed."""
+    host = urlsplit(source).hostname
+    if not host:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
+    denied = [ipaddress.ip_network(network, strict=False) for network in config.stream_denied_networks]
+    allowed = [ipaddress.ip_network(network, strict=False) for network in config.stream_allowed_networks]
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        if any(address in network for network in denied) and not any(address in net for net in allowed):
+            raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server")
 
 
 def _session(session_id: str) -> dict[str, Any]:
@@ -89,15 +112,16 @@ def create_session() -> tuple[dict[str, Any], int]:
         )
     svc = services()
     source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
+    check_source_address(source, svc.config)
     session_id = new_id()
     svc.sessions.create(session_id=session_id, name=name.strip(), source=source)
     try:
         svc.live.start(session_id, source)
     except ValueError as error:  # StreamError: the source cannot be opened; ModelError: no usable models
         svc.sessions.delete(session_id)
-        if isinstance(error, StreamError):
-            message = redact(f"cannot open '{source}': {error}")
-            raise ApiError(400, "stream-unavailable", message) from None
+        if isinstance(error, StreamError):  # the reason (refused, 401, ...) only in the log: no port scanning
+            log.warning("session %s: cannot open the source: %s", session_id, error)
+            raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
     except ImportError as error:
         svc.sessions.delete(session_id)
