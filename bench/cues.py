@@ -35,7 +35,9 @@ FPS, WIDTH, HEIGHT = 25, 1280, 720
 def cpu_flags() -> str:
     """The CPU model and its SIMD / matrix flags that matter here."""
     info = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    model = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?"
+    )
     flags = set(next(line for line in info.splitlines() if line.startswith("flags")).split(":", 1)[1].split())
     wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
     return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ', '.join(wanted)}"
@@ -60,16 +62,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import dataclasses
 
-    config = dataclasses.replace(load_inference_config(), threads=args.threads,
-                                 providers=("CPUExecutionProvider",))
+    config = dataclasses.replace(
+        load_inference_config(), threads=args.threads, providers=("CPUExecutionProvider",)
+    )
     models = load_models(config)
     cues = CueModels(config, models.extractor)
     segmenter = cues.segmenter()
-    video = scaled_clip(REPO_ROOT / "runs" / "bench-cues" / f"ped2-720p{FPS}-{args.seconds:g}s.mp4", args.seconds)
+    video = scaled_clip(
+        REPO_ROOT / "runs" / "bench-cues" / f"ped2-720p{FPS}-{args.seconds:g}s.mp4", args.seconds
+    )
     print(f"CPU: {cpu_flags()}; {args.threads} threads")
     print(f"video: {video.name}, {WIDTH}x{HEIGHT} at {FPS} fps, {args.seconds:g} s")
-    times = {key: 0.0 for key in ("decode", "extractor resize", "motion", "object resize", "extractor",
-                                  "objects", "profile + detector")}
+    times = {
+        key: 0.0
+        for key in (
+            "decode",
+            "extractor resize",
+            "motion",
+            "object resize",
+            "extractor",
+            "objects",
+            "profile + detector",
+        )
+    }
     counts = dict.fromkeys(times, 0)
     sampler = FrameSampler(config.prepare_interval, fps=FPS)
     prep: Preprocessor = segmenter.preprocessor
@@ -95,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         clips.append(timed("extractor resize", scale, frame, prep.width, prep.height))
         timed("motion", lambda f: motion(scale(f, *motion_size(f.width, f.height), "gray")), frame)
         if cues.objects is not None and position % config.objects_every == 0:
-            object_frames.append(timed("object resize", scale, frame, cues.objects.width, cues.objects.height))
-    segments = [prep.pack(clips[i : i + config.segment_length]) for i in range(0, len(clips), config.segment_length)]
+            object_frames.append(
+                timed("object resize", scale, frame, cues.objects.width, cues.objects.height)
+            )
+    segments = [
+        prep.pack(clips[i : i + config.segment_length]) for i in range(0, len(clips), config.segment_length)
+    ]
     features = [timed("extractor", models.extractor, clip)[0] for clip in segments]
     for frame in object_frames:
         timed("objects", cues.objects, [frame])
@@ -105,16 +124,23 @@ def main(argv: list[str] | None = None) -> int:
 
     classes = len(cues.setup.classes)
     for feature in features:
-        timed("profile + detector", scorer.score,
-              [SegmentCues(feature, np.zeros(classes, np.float32), np.zeros(2, np.float32))])
+        timed(
+            "profile + detector",
+            scorer.score,
+            [SegmentCues(feature, np.zeros(classes, np.float32), np.zeros(2, np.float32))],
+        )
     per_second = {key: times[key] / args.seconds for key in times}
     print(f"{'stage':<20} {'calls':>6} {'ms per call':>12} {'s per video s':>14}")
     for key in times:
-        print(f"{key:<20} {counts[key]:>6} {1000 * times[key] / max(counts[key], 1):>12.1f} {per_second[key]:>14.3f}")
+        per_call = 1000 * times[key] / max(counts[key], 1)
+        print(f"{key:<20} {counts[key]:>6} {per_call:>12.1f} {per_second[key]:>14.3f}")
     total = sum(per_second.values())
     print(f"{'all stages':<20} {'':>6} {'':>12} {total:>14.3f}")
-    print(f"one core's work per second of {FPS} fps 720p: {total:.2f} s ({1 / total:.2f}x real time on one core, "
-          f"objects every {config.objects_every} sampled frames at {cues.objects.width if cues.objects else 0} px)")
+    size = cues.objects.width if cues.objects else 0
+    print(
+        f"one core's work per second of {FPS} fps 720p: {total:.2f} s ({1 / total:.2f}x real time on one "
+        f"core, objects every {config.objects_every} sampled frames at {size} px)"
+    )
     return 0
 
 

@@ -54,7 +54,7 @@ class VideoAnnotation:
         """0/1 uint8 label per frame."""
         labels = np.zeros(self.frames, dtype=np.uint8)
         for start, end in self.intervals:
-            labels[start - 1:end] = 1
+            labels[start - 1 : end] = 1
         return labels
 
 
@@ -83,11 +83,16 @@ def read_video_annotations(path: str | Path) -> list[VideoAnnotation]:
             raise DatasetError(f"{where}: field 'anomaly_intervals' must be a list of [start, end] pairs")
         checked = []
         for interval in intervals:
-            if (not isinstance(interval, list) or len(interval) != 2
-                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in interval)
-                    or not 1 <= interval[0] <= interval[1] <= frames):
-                raise DatasetError(f"{where}: anomaly interval {interval!r} must be [start, end] with "
-                                   f"1 <= start <= end <= frames ({frames}), 1-based inclusive")
+            if (
+                not isinstance(interval, list)
+                or len(interval) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in interval)
+                or not 1 <= interval[0] <= interval[1] <= frames
+            ):
+                raise DatasetError(
+                    f"{where}: anomaly interval {interval!r} must be [start, end] with "
+                    f"1 <= start <= end <= frames ({frames}), 1-based inclusive"
+                )
             checked.append((interval[0], interval[1]))
         split = entry.get("split")
         if split is not None and split not in SPLITS:
@@ -107,21 +112,27 @@ def segment_labels(frame_labels: np.ndarray, segment_length: int, rule: str = "a
         raise DatasetError(f"segment label rule must be one of {SEGMENT_RULES}, got {rule!r}")
     labels = []
     for start in range(0, frame_labels.size, segment_length):
-        chunk = frame_labels[start:start + segment_length]
+        chunk = frame_labels[start : start + segment_length]
         labels.append(chunk.any() if rule == "any" else chunk.mean() >= 0.5)
     return np.asarray(labels, dtype=np.uint8)
 
 
-def dataset_config(extractor_model: str | Path = DEFAULT_EXTRACTOR, *, objects_model: str | Path | None = None,
-                   prepare_interval: float | None = None) -> InferenceConfig:
+def dataset_config(
+    extractor_model: str | Path = DEFAULT_EXTRACTOR,
+    *,
+    objects_model: str | Path | None = None,
+    prepare_interval: float | None = None,
+) -> InferenceConfig:
     """The inference config a dataset is built with: the default engine config, with the extractor's own
     input size and normalisation (from its metadata), and optionally another object model / frame rate."""
     from inferences.runtime import create_session, model_metadata
 
     path = Path(extractor_model)
     if not path.is_file():
-        raise DatasetError(f"{path}: extractor model not found (build it with "
-                           "`python -m inferences prepare --extractor i3d`)")
+        raise DatasetError(
+            f"{path}: extractor model not found (build it with "
+            "`python -m inferences prepare --extractor i3d`)"
+        )
     meta = model_metadata(create_session(path, providers=["CPUExecutionProvider"], role="extraction model"))
     base = InferenceConfig()
     try:
@@ -140,8 +151,12 @@ def dataset_config(extractor_model: str | Path = DEFAULT_EXTRACTOR, *, objects_m
         raise DatasetError(f"{path}: extractor metadata missing or invalid ({error})") from None
 
 
-def dataset_models(extractor_model: str | Path = DEFAULT_EXTRACTOR, *, objects_model: str | Path | None = None,
-                   prepare_interval: float | None = None) -> CueModels:
+def dataset_models(
+    extractor_model: str | Path = DEFAULT_EXTRACTOR,
+    *,
+    objects_model: str | Path | None = None,
+    prepare_interval: float | None = None,
+) -> CueModels:
     """The cue models of `dataset_config`."""
     from inferences.runtime import FeatureExtractor
 
@@ -173,8 +188,13 @@ class VideoCues:
         cues.parent.mkdir(parents=True, exist_ok=True)
         temporary = cues.with_name(f".{cues.stem}.{os.getpid()}.tmp.npz")
         try:
-            np.savez(temporary, objects=self.objects, motion=self.motion, indices=self.indices,
-                     frames=np.array(self.frames))
+            np.savez(
+                temporary,
+                objects=self.objects,
+                motion=self.motion,
+                indices=self.indices,
+                frames=np.array(self.frames),
+            )
             os.replace(temporary, cues)
         finally:
             temporary.unlink(missing_ok=True)
@@ -183,7 +203,9 @@ class VideoCues:
     def load(cls, input_path: Path) -> VideoCues:
         """What `save` wrote."""
         with np.load(input_path.parent.parent / "cues" / f"{input_path.stem}.npz") as cues:
-            return cls(np.load(input_path), cues["objects"], cues["motion"], cues["indices"], int(cues["frames"]))
+            return cls(
+                np.load(input_path), cues["objects"], cues["motion"], cues["indices"], int(cues["frames"])
+            )
 
 
 def extract_video_cues(
@@ -194,7 +216,8 @@ def extract_video_cues(
     base = segmenter.preprocessor
     if ten_crop:
         segmenter.preprocessor = dataclasses.replace(
-            base, width=round(base.width * TEN_CROP_SCALE), height=round(base.height * TEN_CROP_SCALE))
+            base, width=round(base.width * TEN_CROP_SCALE), height=round(base.height * TEN_CROP_SCALE)
+        )
     cues: list[SegmentCues] = []
     crops: list[np.ndarray] = []
     indices: list[int] = []
@@ -205,7 +228,7 @@ def extract_video_cues(
         features = None
         if ten_crop:
             crops.extend(models.extractor(ten_crops(s.clip, base.height, base.width)) for s in batch)
-            features = np.stack([c[0] for c in crops[-len(batch):]])
+            features = np.stack([c[0] for c in crops[-len(batch) :]])
         cues.extend(models.cues(batch, features=features))
 
     for segment in video_segments(path, segmenter, interval=models.config.prepare_interval):
@@ -296,8 +319,9 @@ def build_video_dataset(
             report.finished_before.append(annotation.name)
             continue
         try:
-            cues = extract_video_cues(videos_dir / annotation.video, models, ten_crop=ten_crop,
-                                      batch_size=batch_size)
+            cues = extract_video_cues(
+                videos_dir / annotation.video, models, ten_crop=ten_crop, batch_size=batch_size
+            )
             frames = cues.frames
         except VideoError as error:
             report.failed.append((annotation.video, str(error)))
@@ -315,9 +339,11 @@ def build_video_dataset(
         _save_atomic(label_path, labels)  # written last: its presence marks the video finished
         report.built.append(annotation.name)
     for split in SPLITS:
-        lines = [json.dumps({"input": f"inputs/{a.name}.npy", "label": f"labels/{a.name}.npy"})
-                 for a in annotations if splits[a.name] == split
-                 and (output / split / "labels" / f"{a.name}.npy").is_file()]
+        lines = [
+            json.dumps({"input": f"inputs/{a.name}.npy", "label": f"labels/{a.name}.npy"})
+            for a in annotations
+            if splits[a.name] == split and (output / split / "labels" / f"{a.name}.npy").is_file()
+        ]
         if lines:
             (output / split / ANNOTATIONS).write_text("\n".join(lines) + "\n")
     return report

@@ -68,7 +68,9 @@ def add_detect_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", required=True, help="annotated result video (H.264 MP4)")
     parser.add_argument("--scores", help="write fps, frames, per-frame scores and intervals as JSON")
     parser.add_argument("--cover", help="cover image (JPEG); default: the output path with .jpg")
-    parser.add_argument("--profile", help="scene profile (.npz) of the camera; default: the config's, else none")
+    parser.add_argument(
+        "--profile", help="scene profile (.npz) of the camera; default: the config's, else none"
+    )
     parser.add_argument("--config", help="inference config TOML (default: inferences/configs/config.toml)")
     parser.set_defaults(handler=_detect)
 
@@ -91,7 +93,12 @@ def _watch(args: argparse.Namespace) -> int:
         print(f"{time.strftime('%H:%M:%S')} {state}: {message}", flush=True)
 
     detector = StreamDetector(
-        config, args.source, on_event=on_event, on_state=on_state, record_path=args.record, profile=args.profile
+        config,
+        args.source,
+        on_event=on_event,
+        on_state=on_state,
+        record_path=args.record,
+        profile=args.profile,
     )
     detector.start()
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -119,7 +126,9 @@ def add_watch_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--record", help="record the annotated stream to this MP4 file")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
-    parser.add_argument("--profile", help="scene profile (.npz) of the camera; default: the config's, else none")
+    parser.add_argument(
+        "--profile", help="scene profile (.npz) of the camera; default: the config's, else none"
+    )
     parser.add_argument("--config", help="inference config TOML (default: inferences/configs/config.toml)")
     parser.set_defaults(handler=_watch)
 

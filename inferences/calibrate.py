@@ -47,7 +47,9 @@ def calibrate_videos(
         recordings.append(video_cues(video, models))
         if progress is not None:
             progress(number, len(videos))
-    return SceneProfile.from_videos(models.setup, recordings, source=source or ", ".join(Path(v).name for v in videos))
+    return SceneProfile.from_videos(
+        models.setup, recordings, source=source or ", ".join(Path(v).name for v in videos)
+    )
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -57,11 +59,14 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     config = load_inference_config(args.config)
     with tqdm(total=len(args.videos), desc="calibrate", unit="video") as bar:
-        profile = calibrate_videos(config, args.videos, source=args.name or "",
-                                   progress=lambda done, total: bar.update(done - bar.n))
+        profile = calibrate_videos(
+            config, args.videos, source=args.name or "", progress=lambda done, total: bar.update(done - bar.n)
+        )
     profile.save(args.output)
-    print(f"wrote {args.output}: {profile.segments} normal segments "
-          f"({profile.segments * config.segment_length * config.prepare_interval:.0f} s sampled)")
+    print(
+        f"wrote {args.output}: {profile.segments} normal segments "
+        f"({profile.segments * config.segment_length * config.prepare_interval:.0f} s sampled)"
+    )
     return 0
 
 

@@ -181,10 +181,16 @@ class VideoDetector:
         scores = frame_scores(segment_scores, frames=frames, starts=starts)
         intervals = find_intervals(scores, threshold=self.config.anomaly_threshold, fps=info.fps)
         if self.models.detector.inputs == "cues":
-            bounds = np.searchsorted(starts, [[i.start_frame, i.end_frame] for i in intervals], side="right") - 1
+            bounds = (
+                np.searchsorted(starts, [[i.start_frame, i.end_frame] for i in intervals], side="right") - 1
+            )
             for interval, (first, last) in zip(intervals, bounds.reshape(-1, 2), strict=True):
-                interval.causes = causes(scored.channels[first : last + 1], scored.top_class[first : last + 1],
-                                         [c.objects for c in cues[first : last + 1]], self.cues.setup.classes)
+                interval.causes = causes(
+                    scored.channels[first : last + 1],
+                    scored.top_class[first : last + 1],
+                    [c.objects for c in cues[first : last + 1]],
+                    self.cues.setup.classes,
+                )
         output_path, cover_path = Path(output_path), Path(cover_path)
         for folder in {output_path.parent, cover_path.parent}:
             folder.mkdir(parents=True, exist_ok=True)

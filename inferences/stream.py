@@ -114,6 +114,10 @@ class Source:
     format: str | None = None
 
 
+# The URL schemes of network sources (the one list: the server's config allows a subset of these + file).
+NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
+
+
 def parse_source(source: str) -> Source:
     """Check a source string; StreamError naming it when it cannot be a stream."""
     if not isinstance(source, str) or not source.strip():
@@ -121,10 +125,10 @@ def parse_source(source: str) -> Source:
     source = source.strip()
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", source)
     if scheme:
-        if scheme.group(1).lower() not in ("rtsp", "rtsps", "http", "https"):
+        if scheme.group(1).lower() not in NETWORK_SCHEMES:
             raise StreamError(
                 f"stream source {source!r}: unsupported scheme {scheme.group(1)!r} "
-                "(use rtsp://, http(s)://, a file path or /dev/videoN)"
+                f"(use {', '.join(NETWORK_SCHEMES)}, a file path or /dev/videoN)"
             )
         if not source.split("://", 1)[1].split("/", 1)[0]:
             raise StreamError(f"stream source {source!r}: no host")
@@ -187,6 +191,7 @@ class StreamDetector:
         self.current_score = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._state_lock = threading.RLock()  # state changes (and their callbacks) one at a time, in order
         self._newest: tuple[int, av.VideoFrame, float] | None = None  # sequence, frame, arrival
         self._latest: tuple[int, np.ndarray] | None = None  # published (annotated) frame
         self._latest_raw: np.ndarray | None = None
@@ -260,15 +265,16 @@ class StreamDetector:
     # ---- helpers ------------------------------------------------------------------------------------
 
     def _set_state(self, state: str, message: str) -> None:
-        if self.state == "failed" and state == "stopped":
-            return
-        self.state = state
-        log.info("stream %s: %s (%s)", self.source.url, state, message)
-        if self.on_state is not None:
-            try:
-                self.on_state(state, message)
-            except Exception:
-                log.exception("on_state callback failed")
+        with self._state_lock:  # set by the reader, the guard and stop(): check and set as one step
+            if self.state == "failed" and state == "stopped":
+                return
+            self.state = state
+            log.info("stream %s: %s (%s)", self.source.url, state, message)
+            if self.on_state is not None:
+                try:
+                    self.on_state(state, message)
+                except Exception:
+                    log.exception("on_state callback failed")
 
     def _emit(self, event: Event) -> None:
         if self.on_event is not None:

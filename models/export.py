@@ -68,8 +68,8 @@ def export_onnx(
 
 def export_detector(model: nn.Module, path: str | Path, *, metadata: dict[str, str]) -> Path:
     """Export an `AnomalyDetector` per the contract; `metadata` should hold `segment_length`,
-    `smoothing_window` and `extractor` (`feature_dim` and `context_length` are filled in from the model). A CPU copy of the model
-    is exported; `model` itself stays where it is."""
+    `smoothing_window` and `extractor` (`feature_dim` and `context_length` are filled in from the model).
+    A CPU copy of the model is exported; `model` itself stays where it is."""
     feature_dim = model.feature_dim
     features = torch.randn(1, 16, feature_dim)
     mask = torch.ones(1, 16, dtype=torch.bool)

@@ -69,12 +69,16 @@ class GroupedCrops(Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if self.temporal_crop and len(self.videos) > 1 and rng.random() < self.splice:
             other = (index + 1 + int(rng.integers(len(self.videos) - 1))) % len(self.videos)
-            parts = [self._window(i, rng, int(rng.integers(1, self.temporal_crop + 1))) for i in (index, other)]
+            parts = [
+                self._window(i, rng, int(rng.integers(1, self.temporal_crop + 1))) for i in (index, other)
+            ]
             features = np.concatenate([part[0] for part in parts], axis=1)
             labels = np.concatenate([part[1] for part in parts])
         else:
             features, labels = self._window(index, rng, self.temporal_crop)
-        return torch.from_numpy(np.ascontiguousarray(features)), torch.from_numpy(np.ascontiguousarray(labels))
+        return torch.from_numpy(np.ascontiguousarray(features)), torch.from_numpy(
+            np.ascontiguousarray(labels)
+        )
 
     def _window(self, index: int, rng: np.random.Generator, length: int) -> tuple[np.ndarray, np.ndarray]:
         """`group_size` crops of a video, cut to `length` segments starting anywhere (0: the whole video)."""

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Flask, Request, current_app, g, request, session
+from flask import Flask, Request, current_app, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
 from servers.auth import (
@@ -23,12 +23,15 @@ from servers.auth import (
     csrf_valid,
     hash_password,
     load_secret_key,
+    password_problem,
+    session_user,
 )
 from servers.config import ServerConfig, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.files import FileStore
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
+from servers.redaction import redact, redact_logs
 from servers.storage import (
     Database,
     DatabaseUnavailable,
@@ -38,10 +41,20 @@ from servers.storage import (
     connect_database,
 )
 from servers.storage.repositories import DuplicateUsername
+from servers.streams import StreamSlots
 
 log = logging.getLogger("servers")
 PUBLIC_ENDPOINTS = {"health.health", "auth.login", "openapi.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+DATABASE_RETRY_SECONDS = 2.0
+# On every API response: nothing of it runs as a page, is framed, or leaks the URL to another site.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 @dataclass
@@ -57,17 +70,45 @@ class Services:
     jobs: JobManager
     live: LiveManager
     throttle: LoginThrottle
+    streams: StreamSlots
     inference_config: InferenceConfig
     admin_password: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _remover: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the workers, the removal task and the restart recovery."""
+    def prepare(self) -> None:
+        """What the start needs from the database: indexes and the first admin (DatabaseUnavailable)."""
+        for repository in (self.records, self.sessions, self.users):
+            repository.ensure_indexes()
+        self.admin_password = ensure_admin(self.users)
+        if self.admin_password:
+            print(
+                f"Surveillance: created user 'admin' with password: {self.admin_password}",
+                file=sys.stdout,
+                flush=True,
+            )
+
+    def start(self, *, prepared: bool = True) -> None:
+        """Start the workers, the removal task and the restart recovery; when the database was unavailable
+        (`prepared` False), a thread retries the preparation and the recovery until it is back."""
         self.jobs.start()
         self._remover = threading.Thread(target=self._remove_loop, name="removal-task", daemon=True)
         self._remover.start()
-        recover(self)
+        if prepared:
+            recover(self)
+        else:
+            threading.Thread(target=self._prepare_loop, name="database-retry", daemon=True).start()
+
+    def _prepare_loop(self) -> None:
+        while not self._stop.wait(DATABASE_RETRY_SECONDS):
+            try:
+                self.prepare()
+                recover(self)
+            except DatabaseUnavailable as error:
+                log.warning("database unavailable (%s); retrying in %g s", error, DATABASE_RETRY_SECONDS)
+                continue
+            log.info("database available: indexes, admin and restart recovery done")
+            return
 
     def shutdown(self) -> None:
         """Stop live sessions, workers and the removal task; close the database."""
@@ -115,10 +156,13 @@ def load_inference(config: ServerConfig) -> InferenceConfig:
 
 
 def ensure_admin(users: UserRepository) -> str | None:
-    """Create the admin on first start; returns the generated password when none was given."""
+    """Create the admin on first start; returns the generated password when none was given. ValueError
+    naming the variable when the password from the environment is not acceptable."""
     if users.count() > 0:
         return None
     password = os.environ.get(ADMIN_PASSWORD_ENV) or None
+    if password is not None and (problem := password_problem(password, "admin")):
+        raise ValueError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     try:
@@ -146,30 +190,34 @@ def recover(svc: Services) -> None:
                 record_id, status="failed", error="the server restarted and the uploaded file is gone"
             )
     for item in svc.sessions.with_states(list(LIVE_STATES)):
+        if svc.live.is_live(item["id"]):  # started after the database came back, before this recovery
+            continue
         try:
             profile = item.get("profile") or {}
             minutes = float(profile.get("minutes", 0.0)) if profile.get("state") == "learning" else 0.0
             svc.live.start(item["id"], item["source"], calibrate_minutes=minutes)  # learning starts over
         except Exception as error:  # StreamError, missing engine or models: the session cannot run now
             log.warning("session %s not restarted: %s", item["id"], error)
-            svc.sessions.update(
-                item["id"], state="stopped", error=f"not restarted after the server restarted: {error}"
-            )
+            reason = redact(f"not restarted after the server restarted: {error}")
+            svc.sessions.update(item["id"], state="stopped", error=reason)
 
 
 def create_app(config: ServerConfig | str | Path | None = None, *, start_services: bool = True) -> Flask:
     """Build the Flask app. `config`: a ServerConfig, a TOML path, or None (env var or default file)."""
     if not isinstance(config, ServerConfig):
         config = load_server_config(config)
+    redact_logs()
     config.storage_directory.mkdir(parents=True, exist_ok=True)
     app = Flask("servers")
     app.request_class = StreamingRequest
+    app.url_map.merge_slashes = False  # its redirect would name the client's Host header: 404 instead
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(
         SECRET_KEY=load_secret_key(config.storage_directory),
         SESSION_COOKIE_NAME="surveillance_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=config.upload_max_bytes,
         MAX_FORM_MEMORY_SIZE=1 << 20,
@@ -196,24 +244,23 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         users=users,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
         live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
-        throttle=LoginThrottle(free_attempts=config.login_free_attempts, max_delay=config.login_max_delay),
+        throttle=LoginThrottle(
+            free_attempts=config.login_free_attempts,
+            max_delay=config.login_max_delay,
+            concurrency=config.login_concurrency,
+        ),
+        streams=StreamSlots(total=config.stream_max, per_user=config.stream_max_per_user),
         inference_config=inference_config,
     )
     app.extensions["surveillance"] = svc
     try:
-        for repository in (records, sessions, users):
-            repository.ensure_indexes()
-        svc.admin_password = ensure_admin(users)
-        if svc.admin_password:
-            print(
-                f"Surveillance: created user 'admin' with password: {svc.admin_password}",
-                file=sys.stdout,
-                flush=True,
-            )
-        if start_services:
-            svc.start()
+        svc.prepare()
+        prepared = True
     except DatabaseUnavailable as error:
         log.error("database unavailable at start (%s); the API answers 503 until it is back", error)
+        prepared = False
+    if start_services:
+        svc.start(prepared=prepared)
 
     register_error_handlers(app)
     _register_security(app)
@@ -228,8 +275,7 @@ def _register_security(app: Flask) -> None:
     def _authenticate() -> None:
         if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
-        user_id = session.get("user_id")
-        user = services().users.get(user_id) if isinstance(user_id, str) else None
+        user = session_user(services().users)
         if user is None:
             raise ApiError(401, "unauthorized", "log in first")
         if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get(CSRF_HEADER)):
@@ -239,6 +285,6 @@ def _register_security(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
+import itertools
 import os
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,14 @@ from servers.errors import ApiError
 ROLES = ("admin", "viewer")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
+# A few of the most used passwords that pass the other rules (compared case-insensitively).
+COMMON_PASSWORDS = frozenset(
+    (  # noqa: SIM905 - a word list reads better as words
+        "password passw0rd password1 password123 qwertyui qwertyuiop qwerty123 iloveyou admin123 "
+        "administrator letmein1 welcome1 welcome123 sunshine princess football baseball superman trustno1 "
+        "changeme 1q2w3e4r 1qaz2wsx zaq12wsx aa123456 abc12345 12345qwert surveillance"
+    ).split()
+)
 ADMIN_PASSWORD_ENV = "SURVEILLANCE_ADMIN_PASSWORD"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -52,14 +63,33 @@ def check_username(value: Any) -> str:
     return value
 
 
-def check_password(value: Any) -> str:
-    """A password of acceptable length or ApiError 400."""
-    if not isinstance(value, str) or not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
-        raise ApiError(
-            400,
-            "invalid-field",
-            f"field 'password' must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters",
-        )
+def password_problem(password: Any, username: str) -> str | None:
+    """Why `password` is not acceptable for `username`, or None: 8-256 characters, no control characters,
+    not blank, at least 4 different characters, not a run like 12345678 or abcdefgh, not the username, not
+    one of the most common passwords."""
+    if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        return f"must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters"
+    if any(unicodedata.category(char) == "Cc" for char in password):
+        return "must not contain control characters"
+    if not password.strip():
+        return "must not be blank"
+    if len(set(password)) < 4:
+        return "must have at least 4 different characters"
+    steps = {ord(second) - ord(first) for first, second in itertools.pairwise(password.lower())}
+    if steps in ({1}, {-1}):
+        return "must not be a run of consecutive characters"
+    if password.casefold() in (username.casefold(), username.casefold()[::-1]):
+        return "must not be the username"
+    if password.casefold() in COMMON_PASSWORDS:
+        return "is one of the most common passwords"
+    return None
+
+
+def check_password(value: Any, username: str, field: str = "password") -> str:
+    """An acceptable password for `username` (see password_problem) or ApiError 400 naming the field."""
+    problem = password_problem(value, username)
+    if problem is not None:
+        raise ApiError(400, "invalid-field", f"field '{field}' {problem}")
     return value
 
 
@@ -96,13 +126,29 @@ def public_user(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def session_version(user: dict[str, Any]) -> int:
+    """The user's session version: raising it (logout, password change) revokes every cookie issued before."""
+    return int(user.get("session_version") or 0)
+
+
 def start_session(user: dict[str, Any]) -> str:
     """Log `user` in on this cookie session; returns the new CSRF token."""
     session.clear()
     session["user_id"] = user["id"]
+    session["session_version"] = session_version(user)
     session["csrf_token"] = secrets.token_urlsafe(32)
     session.permanent = True
     return session["csrf_token"]
+
+
+def session_user(users: Any) -> dict[str, Any] | None:
+    """The user this request's cookie names, or None when it names none, an unknown user, or a session
+    revoked since it was issued (its version is older than the user's)."""
+    user_id = session.get("user_id")
+    user = users.get(user_id) if isinstance(user_id, str) else None
+    if user is None or session.get("session_version") != session_version(user):
+        return None
+    return user
 
 
 def csrf_valid(header_value: str | None) -> bool:
@@ -132,39 +178,68 @@ def require_role(role: str) -> Callable:
 
 
 class LoginThrottle:
-    """Exponential backoff per (username, client address) after `free_attempts` failures."""
+    """Exponential backoff per (username, client address) after `free_attempts` failures, and per address
+    (any username) after `ADDRESS_FACTOR` times as many. An attempt counts when it starts, so parallel
+    guesses are throttled too; a success takes its own attempt back. At most `concurrency` password checks
+    (argon2, CPU-bound) run at once, so guessing cannot starve the rest of the API."""
 
-    def __init__(self, *, free_attempts: int, max_delay: float, capacity: int = 10_000) -> None:
+    ADDRESS_FACTOR = 10
+    QUEUE_SECONDS = 5.0  # how long a login waits for a password check slot before 503
+
+    def __init__(
+        self, *, free_attempts: int, max_delay: float, concurrency: int, capacity: int = 10_000
+    ) -> None:
         self._free = free_attempts
         self._max_delay = max_delay
         self._capacity = capacity
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
+        self._checks = threading.BoundedSemaphore(concurrency)
 
-    def check(self, username: str, address: str) -> None:
-        """ApiError 429 (with Retry-After) while this pair must wait."""
-        with self._lock:
-            _, blocked_until = self._failures.get((username, address), (0, 0.0))
-        wait = blocked_until - time.monotonic()
-        if wait > 0:
-            raise ApiError(
-                429,
-                "too-many-attempts",
-                f"too many failed logins for '{username}'; retry in {wait:.0f} s",
-                headers={"Retry-After": str(max(1, round(wait)))},
-            )
+    def _keys(self, username: str, address: str) -> tuple[tuple[tuple[str, str], int], ...]:
+        """The counters of an attempt with their free attempts: the pair's and the address's (key "")."""
+        return ((username, address), self._free), (("", address), self._free * self.ADDRESS_FACTOR)
 
-    def failed(self, username: str, address: str) -> None:
-        """Count a failure; past the free attempts the wait doubles up to the maximum."""
+    def attempt(self, username: str, address: str) -> None:
+        """Count an attempt before its password is checked; ApiError 429 (with Retry-After) while the pair
+        or the address must wait."""
         with self._lock:
+            now = time.monotonic()
+            for key, _ in self._keys(username, address):
+                wait = self._failures.get(key, (0, 0.0))[1] - now
+                if wait > 0:
+                    who = f"'{username}'" if key[0] else "this address"
+                    raise ApiError(
+                        429,
+                        "too-many-attempts",
+                        f"too many failed logins for {who}; retry in {wait:.0f} s",
+                        headers={"Retry-After": str(max(1, round(wait)))},
+                    )
             if len(self._failures) >= self._capacity:
-                now = time.monotonic()
                 self._failures = {key: value for key, value in self._failures.items() if value[1] > now}
-            count = self._failures.get((username, address), (0, 0.0))[0] + 1
-            delay = 0.0 if count <= self._free else min(self._max_delay, 2.0 ** (count - self._free - 1))
-            self._failures[(username, address)] = (count, time.monotonic() + delay)
+            for key, free in self._keys(username, address):
+                count = self._failures.get(key, (0, 0.0))[0] + 1
+                delay = 0.0 if count <= free else min(self._max_delay, 2.0 ** (count - free - 1))
+                self._failures[key] = (count, now + delay)
 
     def succeeded(self, username: str, address: str) -> None:
-        """Forget the failures of this pair."""
+        """Forget the pair's failures and take this attempt back from the address's count."""
         with self._lock:
             self._failures.pop((username, address), None)
+            count, until = self._failures.get(("", address), (0, 0.0))
+            if count > 1:
+                self._failures[("", address)] = (count - 1, until)
+            else:
+                self._failures.pop(("", address), None)
+
+    @contextlib.contextmanager
+    def checking(self) -> Iterator[None]:
+        """A password check slot; ApiError 503 (with Retry-After) when none frees in QUEUE_SECONDS."""
+        if not self._checks.acquire(timeout=self.QUEUE_SECONDS):
+            raise ApiError(
+                503, "busy", "too many logins at once; retry shortly", headers={"Retry-After": "1"}
+            )
+        try:
+            yield
+        finally:
+            self._checks.release()

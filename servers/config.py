@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferences.stream import NETWORK_SCHEMES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
 CONFIG_ENV = "SURVEILLANCE_SERVER_CONFIG"
-KNOWN_SCHEMES = ("rtsp", "rtsps", "http", "https", "rtmp", "file")
+KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
+# Addresses a live-session source may not name unless `stream-allowed-networks` says so: this host,
+# link-local (cloud metadata services), unspecified.
+DENIED_NETWORKS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128")
 
 
 class ConfigError(ValueError):
@@ -30,6 +36,7 @@ class ServerConfig:
     video_speed: float = 10.0
     video_width: int = 360
     video_height: int = 240
+    video_max_pixels: int = 7680 * 4320
     cover_width: int = 320
     cover_height: int = 180
     remove_interval: float = 60.0
@@ -38,12 +45,20 @@ class ServerConfig:
     workers: int = 1
     queue_max: int = 100
     allowed_stream_schemes: tuple[str, ...] = ("rtsp", "http", "https")
+    stream_denied_networks: tuple[str, ...] = DENIED_NETWORKS
+    stream_allowed_networks: tuple[str, ...] = ()
     inference_config: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
     threads: int = 32
+    stream_max: int = 100
+    stream_max_per_user: int = 8
+    stream_max_duration: float = 3600.0
     login_free_attempts: int = 3
     login_max_delay: float = 60.0
+    login_concurrency: int = 2
+    trusted_proxy: str = "127.0.0.1"
+    cookie_secure: bool = False
 
     @property
     def upload_max_bytes(self) -> int:
@@ -60,6 +75,7 @@ _POSITIVE = (
     "video_speed",
     "video_width",
     "video_height",
+    "video_max_pixels",
     "cover_width",
     "cover_height",
     "remove_interval",
@@ -68,7 +84,11 @@ _POSITIVE = (
     "workers",
     "queue_max",
     "threads",
+    "stream_max",
+    "stream_max_per_user",
+    "stream_max_duration",
     "login_max_delay",
+    "login_concurrency",
 )
 
 
@@ -95,6 +115,15 @@ def validate_config(config: ServerConfig) -> ServerConfig:
                 f"config field 'allowed-stream-schemes' has unknown scheme {scheme!r} "
                 f"(known: {', '.join(KNOWN_SCHEMES)})"
             )
+    for name in ("stream_denied_networks", "stream_allowed_networks"):
+        for network in getattr(config, name):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                key = name.replace("_", "-")
+                raise ConfigError(
+                    f"config field '{key}' has {network!r}, not a network like 10.0.0.0/8"
+                ) from None
     if not 0 <= config.port < 65536:
         raise ConfigError(f"config field 'port' must be in 0..65535 (0 = any free port), got {config.port!r}")
     return config
@@ -124,6 +153,9 @@ def load_server_config(path: str | Path | None = None) -> ServerConfig:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise ConfigError(f"{path}: config field '{key}' must be a list of strings")
             value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: config field '{key}' must be true or false, got {value!r}")
         elif isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{path}: config field '{key}' must be a number, got {value!r}")

@@ -17,6 +17,7 @@ from servers.storage import DatabaseUnavailable, RecordRepository
 
 log = logging.getLogger("servers.jobs")
 TRANSCODE_SHARE = 0.2  # share of the progress bar taken by transcoding
+QUEUE_RETRY_AFTER = 30  # seconds a client is told to wait when the queue is full
 
 
 class JobManager:
@@ -29,7 +30,8 @@ class JobManager:
         self._records = records
         self._files = files
         self._inference_config = inference_config
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=config.queue_max)
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._waiting: set[str] = set()  # queued, not started, not cancelled: the `queue-max` slots
         self._cancel: dict[str, threading.Event] = {}
         self._cancel_lock = threading.Lock()
         self._detector: Any = None
@@ -58,25 +60,31 @@ class JobManager:
         """Workers, busy workers, queued jobs."""
         with self._cancel_lock:
             busy = len(self._running)
-        return {"workers": len(self._threads), "busy": busy, "queued": self._queue.qsize()}
+            queued = len(self._waiting)
+        return {"workers": len(self._threads), "busy": busy, "queued": queued}
 
     def submit(self, record_id: str) -> None:
-        """Queue a record; ApiError 503 when the queue is full."""
+        """Queue a record (once: a record queued or running already is left as it is); ApiError 503 with
+        Retry-After when `queue-max` records wait already."""
         with self._cancel_lock:
+            if record_id in self._cancel:
+                return
+            if len(self._waiting) >= self._config.queue_max:
+                raise ApiError(
+                    503,
+                    "queue-full",
+                    f"{self._config.queue_max} videos are waiting already; try again later",
+                    headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
+                )
             self._cancel[record_id] = threading.Event()
-        try:
-            self._queue.put_nowait(record_id)
-        except queue.Full:
-            with self._cancel_lock:
-                self._cancel.pop(record_id, None)
-            raise ApiError(
-                503, "queue-full", f"{self._queue.maxsize} videos are waiting already; try again later"
-            ) from None
+            self._waiting.add(record_id)
+        self._queue.put(record_id)
 
     def cancel(self, record_id: str) -> None:
-        """Cancel a queued or running job (its record is being deleted)."""
+        """Cancel a queued (its slot is free at once) or running job (its record is being deleted)."""
         with self._cancel_lock:
             event = self._cancel.get(record_id)
+            self._waiting.discard(record_id)
         if event is not None:
             event.set()
 
@@ -95,6 +103,7 @@ class JobManager:
             if record_id is None:
                 return
             with self._cancel_lock:
+                self._waiting.discard(record_id)
                 cancel = self._cancel.setdefault(record_id, threading.Event())
                 self._running.add(record_id)
             try:
@@ -130,6 +139,7 @@ class JobManager:
                     height=self._config.video_height,
                     cover=files.cover_path(record_id),
                     cover_size=(self._config.cover_width, self._config.cover_height),
+                    max_pixels=self._config.video_max_pixels,
                     progress=lambda value: reporter(TRANSCODE_SHARE * value),
                     cancel=cancel,
                 )

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from inferences.stream import AlertEnd, AlertStart, ScoreEvent
 from servers.files import FileStore
+from servers.redaction import redact
 from servers.storage import SessionRepository
 from servers.storage.repositories import new_id, utc_now
 
@@ -45,11 +47,14 @@ def alert_to_api(alert: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Live:
-    """One running session: its detector, open alert and subscribers."""
+    """One running session: its detector, open alert and subscribers. `alert_lock` guards `open_alert`
+    and `ended` (the detector threads write them, stop() reads them)."""
 
     def __init__(self, detector: Any) -> None:
         self.detector = detector
+        self.alert_lock = threading.Lock()
         self.open_alert: str | None = None
+        self.ended = False  # stop() closed the open alert: a late AlertStart is not recorded
         self.current_score: float | None = None
         self.subscribers: set[queue.Queue] = set()
 
@@ -147,10 +152,11 @@ class LiveManager:
         if live is None:
             return
         now = utc_now()
-        if live.open_alert is not None:
-            alert = self._sessions.close_alert(
-                live.open_alert, end_time=now, peak_score=live.current_score or 0.0
-            )
+        with live.alert_lock:
+            live.ended = True
+            open_alert, live.open_alert = live.open_alert, None
+        if open_alert is not None:
+            alert = self._sessions.close_alert(open_alert, end_time=now, peak_score=live.current_score or 0.0)
             if alert is not None:
                 self._send(live, "alert-end", alert_to_api(alert))
         self._sessions.update(session_id, state=state, stopped_at=now, current_score=None)
@@ -207,6 +213,7 @@ class LiveManager:
         if live is None:
             return
         mapped = _ENGINE_STATES.get(state, state)
+        message = redact(message or "")
         try:
             fields: dict[str, Any] = {"state": mapped}
             if mapped == "failed":
@@ -216,7 +223,7 @@ class LiveManager:
             self._sessions.update(session_id, **fields)
         except Exception:
             log.exception("session %s: cannot record state %s", session_id, state)
-        self._send(live, "state", {"state": mapped, "message": message or ""})
+        self._send(live, "state", {"state": mapped, "message": message})
 
     def _on_calibrated(self, session_id: str, profile: Any) -> None:
         """A camera finished learning its scene: keep the profile with the camera."""
@@ -237,37 +244,45 @@ class LiveManager:
             live = self._live.get(session_id)
         if live is None:
             return
-        kind = type(event).__name__
         try:
-            if kind == "ScoreEvent":
+            if isinstance(event, ScoreEvent):
                 live.current_score = float(event.score)
                 self._send(live, "score", {"time": float(event.time), "score": float(event.score)})
-            elif kind == "AlertStart":
-                alert_id = new_id()
-                snapshot = self._files.snapshot_path(session_id, alert_id)
-                snapshot.parent.mkdir(parents=True, exist_ok=True)
-                partial = snapshot.with_name(snapshot.name + ".part")
-                partial.write_bytes(event.snapshot_jpeg or b"")
-                os.replace(partial, snapshot)
-                alert = self._sessions.add_alert(
-                    alert_id=alert_id,
-                    session_id=session_id,
-                    start_time=epoch_to_iso(float(event.time)),
-                    peak_score=float(event.score),
-                    category=event.category,
-                    category_probability=event.category_probability,
-                    causes=event.causes,
-                )
-                live.open_alert = alert_id
-                self._send(live, "alert-start", alert_to_api(alert))
-            elif kind == "AlertEnd" and live.open_alert is not None:
-                alert = self._sessions.close_alert(
-                    live.open_alert,
-                    end_time=epoch_to_iso(float(event.time)),
-                    peak_score=float(event.peak_score),
-                )
-                live.open_alert = None
-                if alert is not None:
-                    self._send(live, "alert-end", alert_to_api(alert))
+            elif isinstance(event, AlertStart):
+                self._alert_start(session_id, live, event)
+            elif isinstance(event, AlertEnd):
+                with live.alert_lock:
+                    open_alert, live.open_alert = live.open_alert, None
+                if open_alert is not None:
+                    alert = self._sessions.close_alert(
+                        open_alert,
+                        end_time=epoch_to_iso(float(event.time)),
+                        peak_score=float(event.peak_score),
+                    )
+                    if alert is not None:
+                        self._send(live, "alert-end", alert_to_api(alert))
         except Exception:
-            log.exception("session %s: cannot record event %s", session_id, kind)
+            log.exception("session %s: cannot record event %s", session_id, type(event).__name__)
+
+    def _alert_start(self, session_id: str, live: _Live, event: AlertStart) -> None:
+        """Record an alert (snapshot, then the document) unless the session was stopped meanwhile."""
+        with live.alert_lock:  # held while recording, so stop() cannot pass between the check and the write
+            if live.ended:
+                return
+            alert_id = new_id()
+            snapshot = self._files.snapshot_path(session_id, alert_id)
+            snapshot.parent.mkdir(parents=True, exist_ok=True)
+            partial = snapshot.with_name(snapshot.name + ".part")
+            partial.write_bytes(event.snapshot_jpeg or b"")
+            os.replace(partial, snapshot)
+            alert = self._sessions.add_alert(
+                alert_id=alert_id,
+                session_id=session_id,
+                start_time=epoch_to_iso(float(event.time)),
+                peak_score=float(event.score),
+                category=event.category,
+                category_probability=event.category_probability,
+                causes=event.causes,
+            )
+            live.open_alert = alert_id
+        self._send(live, "alert-start", alert_to_api(alert))

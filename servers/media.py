@@ -22,6 +22,26 @@ class TranscodeCancelled(RuntimeError):
     """The transcode was cancelled (its record was deleted)."""
 
 
+# The longest gap between two input frames that repeating the earlier one fills; a longer gap (a file that
+# declares hours around a few frames) is skipped, so the output stays proportional to the real input.
+MAX_GAP_SECONDS = 2.0
+
+
+def check_frame_size(path: Path, max_pixels: int) -> None:
+    """MediaError when a video stream declares frames of more than `max_pixels` pixels (read from the
+    headers, before any frame is decoded: a small file can declare frames that take gigabytes)."""
+    try:
+        with av.open(str(path)) as container:
+            sizes = [(stream.width, stream.height) for stream in container.streams.video]
+    except (av.error.FFmpegError, ValueError, OSError):
+        return  # not a readable container: the decoding check names the problem
+    for width, height in sizes:
+        if width * height > max_pixels:
+            raise MediaError(
+                f"frames of {width}x{height} pixels are larger than the server accepts ({max_pixels})"
+            )
+
+
 def transcode(
     source: Path,
     target: Path,
@@ -31,11 +51,13 @@ def transcode(
     height: int,
     cover: Path,
     cover_size: tuple[int, int],
+    max_pixels: int,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> int:
     """Re-encode `source` as H.264 MP4 at `fps` and `width`x`height` (frames dropped or repeated to keep
-    time); writes the first frame as the cover. Returns the frame count. MediaError for bad input."""
+    time); writes the first frame as the cover. Returns the frame count. MediaError for bad input, frames
+    of more than `max_pixels` included (the decoder refuses them before allocating them)."""
     partial = target.with_name(target.name + ".part")
     try:
         with av.open(str(source), mode="r") as container:
@@ -43,7 +65,9 @@ def transcode(
                 raise MediaError("the file has no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            stream.codec_context.options = {"max_pixels": str(max_pixels)}
             rate = float(stream.average_rate or 0) or fps
+            reach = min(0.5 / rate, MAX_GAP_SECONDS / 2)  # how far past its time a frame may be repeated
             expected = stream.frames or 0
             out_rate = Fraction(fps).limit_denominator(1000)
             step, next_time, start = 1.0 / fps, 0.0, None
@@ -56,7 +80,10 @@ def transcode(
                     time -= start
                     if index == 0:
                         frame.to_image().resize(cover_size).save(cover, "JPEG", quality=85)
-                    while next_time <= time + 0.5 / rate:
+                    next_time = max(next_time, time - MAX_GAP_SECONDS)
+                    while next_time <= time + reach:
+                        if cancel is not None and cancel.is_set():
+                            raise TranscodeCancelled("cancelled")
                         writer.write(frame)
                         next_time += step
                     if progress is not None and expected and index % 10 == 9:

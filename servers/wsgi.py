@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask
 from waitress import create_server
 
+API_CONNECTIONS = 100  # open connections (idle keep-alive ones too) beside the streams: waitress's default
+
 
 def create_wsgi_server(app: Flask, *, host: str | None = None, port: int | None = None) -> Any:
     """A waitress server for `app` on host:port (port 0 = any free port; see `.effective_port`)."""
@@ -17,12 +19,24 @@ def create_wsgi_server(app: Flask, *, host: str | None = None, port: int | None 
         app,
         host=host or config.host,
         port=config.port if port is None else port,
-        threads=config.threads,
+        threads=config.threads + config.stream_max,  # open streams never take the API's threads
+        channel_request_lookahead=1,  # keeps reading: a stream notices its client left without writing
+        connection_limit=API_CONNECTIONS + config.stream_max,
         # Bodies up to twice the limit reach Flask, which answers 413 as JSON; larger ones waitress refuses.
         max_request_body_size=2 * config.upload_max_bytes + (1 << 20),
         channel_timeout=120,
         ident="surveillance",
         clear_untrusted_proxy_headers=True,
+        # The client address (login throttling) from the X-Forwarded-For that the trusted proxy adds.
+        **(
+            {
+                "trusted_proxy": config.trusted_proxy,
+                "trusted_proxy_headers": {"x-forwarded-for"},
+                "trusted_proxy_count": 1,
+            }
+            if config.trusted_proxy
+            else {}
+        ),
     )
 
 

@@ -58,7 +58,7 @@ export const messages = {
     },
     users: {
       title: '用户管理', username: '用户名', role: '角色', created: '创建时间', newUser: '新建用户',
-      password: '密码', newPassword: '新密码', changePassword: '修改密码', admin: '管理员', viewer: '观察员',
+      password: '密码', currentPassword: '当前密码', newPassword: '新密码', changePassword: '修改密码', admin: '管理员', viewer: '观察员',
       confirmDelete: '确定删除用户“{name}”吗？', passwordChanged: '密码已修改', userCreated: '用户已创建',
       usernameRequired: '请输入用户名', passwordRequired: '请输入密码', you: '（当前用户）',
     },
@@ -122,7 +122,7 @@ export const messages = {
     },
     users: {
       title: 'Users', username: 'Username', role: 'Role', created: 'Created', newUser: 'New user',
-      password: 'Password', newPassword: 'New password', changePassword: 'Change password', admin: 'Admin', viewer: 'Viewer',
+      password: 'Password', currentPassword: 'Current password', newPassword: 'New password', changePassword: 'Change password', admin: 'Admin', viewer: 'Viewer',
       confirmDelete: 'Delete the user "{name}"?', passwordChanged: 'Password changed', userCreated: 'User created',
       usernameRequired: 'Enter a username', passwordRequired: 'Enter a password', you: ' (you)',
     },

@@ -26,7 +26,10 @@ def json_body() -> dict[str, Any]:
         raise ApiError(
             415, "unsupported-media-type", "the body must be JSON (Content-Type: application/json)"
         )
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiError(400, "malformed-json", "the body is nested too deeply") from None
     if body is None:
         raise ApiError(400, "malformed-json", "the body is not valid JSON")
     if not isinstance(body, dict):

@@ -24,11 +24,12 @@ def login() -> dict[str, Any]:
     if not isinstance(password, str) or not password or len(password) > 256:
         raise ApiError(400, "invalid-field", "field 'password' must be a non-empty string")
     svc = services()
-    address = request.remote_addr or "-"
-    svc.throttle.check(username, address)
+    address = request.remote_addr or "-"  # the client's, from X-Forwarded-For when sent by `trusted-proxy`
+    svc.throttle.attempt(username, address)
     user = svc.users.by_username(username)
-    if not verify_password(user["password_hash"] if user else None, password):
-        svc.throttle.failed(username, address)
+    with svc.throttle.checking():
+        valid = verify_password(user["password_hash"] if user else None, password)
+    if not valid:
         raise ApiError(401, "invalid-credentials", "wrong username or password")
     svc.throttle.succeeded(username, address)
     assert user is not None
@@ -38,7 +39,9 @@ def login() -> dict[str, Any]:
 
 @blueprint.post("/auth/logout")
 def logout() -> tuple[str, int]:
-    """End the cookie session."""
+    """End the cookie session and revoke every session of the user (a saved copy of the cookie, other
+    browsers): the server keeps one session version per user, not a list of sessions."""
+    services().users.revoke_sessions(current_user()["id"])
     session.clear()
     return "", 204
 

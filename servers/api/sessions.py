@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import queue
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, send_file, stream_with_context
+from flask import Blueprint, Response, request, send_file
 
+from inferences.stream import StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
-from servers.auth import require_role
+from servers.auth import current_user, require_role
+from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
+from servers.redaction import redact
 from servers.storage.repositories import new_id
+from servers.streams import connection_open
 
+log = logging.getLogger("servers")
 blueprint = Blueprint("sessions", __name__)
 MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
 MIN_CALIBRATE_MINUTES = 0.25  # 15 s: the profile's minimum of 8 segments at 10 fps is 12.8 s
 MAX_CALIBRATE_MINUTES = 240
+POLL_SECONDS = 1.0  # how often an idle event stream checks its client is still there
 
 
 def check_source(source: Any, allowed: tuple[str, ...]) -> str:
@@ -54,6 +63,24 @@ def check_source(source: Any, allowed: tuple[str, ...]) -> str:
     return source
 
 
+def check_source_address(source: str, config: ServerConfig) -> None:
+    """ApiError 400 when the source's host resolves into a denied network that is not allowed (file:// has
+    no host); the message does not tell which address or why, only that the host is not allowed."""
+    host = urlsplit(source).hostname
+    if not host:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
+    denied = [ipaddress.ip_network(network, strict=False) for network in config.stream_denied_networks]
+    allowed = [ipaddress.ip_network(network, strict=False) for network in config.stream_allowed_networks]
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        if any(address in network for network in denied) and not any(address in net for net in allowed):
+            raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server")
+
+
 def _session(session_id: str) -> dict[str, Any]:
     item = services().sessions.get(checked_id(session_id, "session"))
     if item is None:
@@ -62,7 +89,11 @@ def _session(session_id: str) -> dict[str, Any]:
 
 
 def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
-    """The session with its live score and the alert threshold the detector applies."""
+    """The API shape of a session: credentials out of its source and error, its live score and the alert
+    threshold the detector applies."""
+    item["source"] = redact(item["source"])
+    if item.get("error"):
+        item["error"] = redact(item["error"])
     svc = services()
     score = svc.live.current_score(item["id"])
     if score is not None:
@@ -92,8 +123,9 @@ def _start(session_id: str, source: str, *, calibrate_minutes: float = 0.0, crea
     except (ValueError, ImportError) as error:  # StreamError, ModelError, a missing engine
         if created:
             svc.sessions.delete(session_id)
-        if type(error).__name__ == "StreamError":
-            raise ApiError(400, "stream-unavailable", f"cannot open '{source}': {error}") from None
+        if isinstance(error, StreamError):  # the reason (refused, 401, ...) only in the log: no port scanning
+            log.warning("session %s: cannot open the source: %s", session_id, error)
+            raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
 
 
@@ -109,6 +141,7 @@ def create_session() -> tuple[dict[str, Any], int]:
         )
     svc = services()
     source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
+    check_source_address(source, svc.config)
     minutes = _calibrate_minutes(body, "calibrate_minutes")
     session_id = new_id()
     svc.sessions.create(session_id=session_id, name=name.strip(), source=source)
@@ -185,19 +218,41 @@ def delete_session(session_id: str) -> tuple[str, int]:
     return "", 204
 
 
+def _long_lived(body: Callable[[Callable[[], bool]], Iterator[Any]], mimetype: str) -> Response:
+    """A streamed response holding one of the stream slots (released when it closes); `body` gets the
+    predicate that says whether the client is still there and the maximum duration not reached."""
+    svc = services()
+    release = svc.streams.acquire(current_user()["id"])
+    try:
+        alive = connection_open(request.environ, svc.config.stream_max_duration)
+        response = Response(
+            body(alive),
+            mimetype=mimetype,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+    except BaseException:
+        release()
+        raise
+    response.call_on_close(release)
+    return response
+
+
 @blueprint.get("/sessions/<session_id>/stream")
 def stream(session_id: str) -> Response:
-    """MJPEG (multipart/x-mixed-replace) of the annotated frames, one every `frames-interval`."""
+    """MJPEG (multipart/x-mixed-replace) of the annotated frames: each new frame, at most one every
+    `frames-interval`."""
     item = _session(session_id)
     svc = services()
     if not svc.live.is_live(item["id"]):
         raise ApiError(409, "not-running", f"session {session_id} is {item['state']}")
     live, interval = svc.live, svc.config.frames_interval
 
-    def frames() -> Iterator[bytes]:
-        while live.is_live(item["id"]):
+    def frames(alive: Callable[[], bool]) -> Iterator[bytes]:
+        sent = None
+        while alive() and live.is_live(item["id"]):
             jpeg = live.latest_jpeg(item["id"])
-            if jpeg:
+            if jpeg and jpeg is not sent:  # the engine caches one JPEG object per frame
+                sent = jpeg
                 yield (
                     b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                     + str(len(jpeg)).encode()
@@ -207,11 +262,7 @@ def stream(session_id: str) -> Response:
                 )
             time.sleep(interval)
 
-    return Response(
-        stream_with_context(frames()),
-        mimetype="multipart/x-mixed-replace; boundary=frame",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return _long_lived(frames, "multipart/x-mixed-replace; boundary=frame")
 
 
 @blueprint.get("/sessions/<session_id>/events")
@@ -219,33 +270,33 @@ def events(session_id: str) -> Response:
     """Server-sent events: `score`, `alert-start`, `alert-end`, `state`."""
     item = _session(session_id)
     live = services().live
-    subscriber = live.subscribe(item["id"])
 
-    def messages() -> Iterator[str]:
+    def messages(alive: Callable[[], bool]) -> Iterator[str]:
         yield "retry: 2000\n\n"
-        initial = {"state": item["state"], "message": item.get("error") or ""}
+        initial = {"state": item["state"], "message": redact(item.get("error") or "")}
         yield f"event: state\ndata: {json.dumps(initial)}\n\n"
+        subscriber = live.subscribe(item["id"])
         if subscriber is None:
             return
         try:
-            while True:
+            quiet_since = time.monotonic()
+            while alive():
                 try:
-                    message = subscriber.get(timeout=KEEPALIVE_SECONDS)
+                    message = subscriber.get(timeout=POLL_SECONDS)
                 except queue.Empty:
-                    yield ": keep-alive\n\n"
+                    if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                        quiet_since = time.monotonic()
+                        yield ": keep-alive\n\n"
                     continue
                 if message is None:
                     return
                 name, data = message
+                quiet_since = time.monotonic()
                 yield f"event: {name}\ndata: {json.dumps(data)}\n\n"
         finally:
             live.unsubscribe(item["id"], subscriber)
 
-    return Response(
-        messages(),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return _long_lived(messages, "text/event-stream")
 
 
 @blueprint.get("/sessions/<session_id>/alerts")

@@ -32,8 +32,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         409: "conflict with the resource's state",
         413: "upload too large",
         415: "wrong content type",
-        429: "too many failed logins",
-        503: "database or queue unavailable",
+        429: "too many failed logins, or too many streams of this user",
+        503: "database, queue or stream slots unavailable",
     }
     return {str(status): _json(_ref("Error"), text[status]) for status in statuses}
 
@@ -430,6 +430,8 @@ PATHS: dict[str, Any] = {
             *_AUTH,
             404,
             409,
+            429,
+            503,
             parameters=_SESSION,
         )
     },
@@ -440,6 +442,8 @@ PATHS: dict[str, Any] = {
             400,
             *_AUTH,
             404,
+            429,
+            503,
             parameters=_SESSION,
         )
     },
@@ -496,14 +500,24 @@ PATHS: dict[str, Any] = {
     },
     "/api/users/{user_id}/password": {
         "put": _op(
-            "Change a password (admin, or yourself)",
+            "Change a password (admin, or yourself with the current one); revokes the user's sessions",
             _NO_CONTENT,
             400,
             *_WRITE,
             404,
             415,
             parameters=_USER,
-            body=_body({"type": "object", "required": ["password"], "properties": {"password": _PASSWORD}}),
+            body=_body(
+                {
+                    "type": "object",
+                    "required": ["password"],
+                    "properties": {
+                        "password": _PASSWORD,
+                        "current_password": {"type": "string", "minLength": 1, "maxLength": 256},
+                    },
+                    "description": "`current_password` is required when changing your own password",
+                }
+            ),
         )
     },
     "/api/openapi.json": {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, session
 
 from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
 from servers.auth import (
+    PASSWORD_MAX,
     check_password,
     check_role,
     check_username,
@@ -16,6 +17,8 @@ from servers.auth import (
     hash_password,
     public_user,
     require_role,
+    session_version,
+    verify_password,
 )
 from servers.errors import ApiError
 from servers.storage.repositories import DuplicateUsername
@@ -37,7 +40,8 @@ def list_users() -> dict[str, Any]:
 def create_user() -> tuple[dict[str, Any], int]:
     """Create a user `{username, password, role}`."""
     body = json_body()
-    username, password = check_username(body.get("username")), check_password(body.get("password"))
+    username = check_username(body.get("username"))
+    password = check_password(body.get("password"), username)
     role = check_role(body.get("role", "viewer"))
     try:
         user = services().users.create(username=username, password_hash=hash_password(password), role=role)
@@ -60,12 +64,29 @@ def delete_user(user_id: str) -> tuple[str, int]:
 
 @blueprint.put("/users/<user_id>/password")
 def change_password(user_id: str) -> tuple[str, int]:
-    """Set a user's password `{password}`: admins for anyone, others for themselves."""
+    """Set a user's password `{password, current_password}`: admins for anyone, others for themselves; one's
+    own needs `current_password`. Revokes the user's sessions (this one stays logged in)."""
     checked_id(user_id, "user")
     user = current_user()
-    if user["role"] != "admin" and user["id"] != user_id:
+    own = user["id"] == user_id
+    if user["role"] != "admin" and not own:
         raise ApiError(403, "forbidden", "only admins change other users' passwords")
-    password = check_password(json_body().get("password"))
-    if not services().users.set_password(user_id, hash_password(password)):
+    body = json_body()
+    target = user if own else services().users.get(user_id)
+    if target is None:
         raise ApiError(404, "not-found", f"user {user_id} does not exist")
+    password = check_password(body.get("password"), target["username"])
+    if own:
+        current = body.get("current_password")
+        if not isinstance(current, str) or not current or len(current) > PASSWORD_MAX:
+            raise ApiError(
+                400, "invalid-field", "field 'current_password' is needed to change your own password"
+            )
+        if not verify_password(user["password_hash"], current):
+            raise ApiError(403, "invalid-credentials", "field 'current_password' is wrong")
+    updated = services().users.set_password(user_id, hash_password(password))
+    if updated is None:
+        raise ApiError(404, "not-found", f"user {user_id} does not exist")
+    if own:
+        session["session_version"] = session_version(updated)
     return "", 204

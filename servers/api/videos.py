@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,26 @@ from servers.api.profiles import profile_file
 from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
+from servers.media import MediaError, check_frame_size
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
 STATUSES = ("queued", "processing", "done", "failed")
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+# Unicode categories dropped from file names: controls, formatting (bidirectional overrides, zero-width
+# characters), surrogates, private use, unassigned, line and paragraph separators.
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 def _display_name(filename: str | None) -> str:
-    name = _UNSAFE_NAME.sub("", Path((filename or "").replace("\\", "/")).name).strip()
-    return name[:200] or "video"
+    """The shown name of an upload: its last path part, NFC-normalised, without control or formatting
+    characters (no right-to-left override), other spaces as plain spaces; at most 200 characters."""
+    name = unicodedata.normalize("NFC", Path((filename or "").replace("\\", "/")).name)
+    name = "".join(
+        " " if unicodedata.category(char) == "Zs" else char
+        for char in name
+        if unicodedata.category(char) not in _UNSAFE_CATEGORIES
+    )
+    return " ".join(name.split())[:200] or "video"
 
 
 def _record(record_id: str) -> dict[str, Any]:
@@ -37,7 +47,7 @@ def _record(record_id: str) -> dict[str, Any]:
 
 def _uploaded_paths() -> list[Path]:
     paths = []
-    for storage in request.files.values():
+    for _, storage in request.files.items(multi=True):
         name = getattr(storage.stream, "name", None)
         storage.stream.close()
         if isinstance(name, str):
@@ -65,6 +75,10 @@ def upload() -> tuple[dict[str, Any], int]:
         if size == 0:
             raise ApiError(400, "empty-file", "the uploaded file is empty")
         name = _display_name(storage.filename)
+        try:
+            check_frame_size(upload_path, svc.config.video_max_pixels)
+        except MediaError as error:
+            raise ApiError(400, "frames-too-large", f"file '{name}': {error}") from None
         try:
             open_video(upload_path)
         except VideoError as error:  # its message starts with the server's temporary path: not shown

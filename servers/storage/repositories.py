@@ -405,12 +405,24 @@ class UserRepository:
         with self._db.access(self.COLLECTION) as users:
             return users.count_documents({"role": role} if role else {})
 
-    def set_password(self, user_id: str, password_hash: str) -> bool:
-        """Replace a password hash; whether the user exists."""
+    def set_password(self, user_id: str, password_hash: str) -> dict[str, Any] | None:
+        """Replace a password hash and revoke the user's sessions; the updated user, or None."""
         with self._db.access(self.COLLECTION) as users:
-            return (
-                users.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count
-                == 1
+            return _public(
+                users.find_one_and_update(
+                    {"_id": user_id},
+                    {"$set": {"password_hash": password_hash}, "$inc": {"session_version": 1}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            )
+
+    def revoke_sessions(self, user_id: str) -> dict[str, Any] | None:
+        """Revoke every session of the user (raises its session version); the updated user, or None."""
+        with self._db.access(self.COLLECTION) as users:
+            return _public(
+                users.find_one_and_update(
+                    {"_id": user_id}, {"$inc": {"session_version": 1}}, return_document=ReturnDocument.AFTER
+                )
             )
 
     def delete(self, user_id: str) -> bool:

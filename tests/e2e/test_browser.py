@@ -138,6 +138,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "remove-interval": 1.0,
             "upload-max-size": 16.0,
             "inference-config": str(inference),
+            "stream-allowed-networks": ["127.0.0.0/8"],  # the loopback test camera
         },
     )
     running = Stack(server, folder / "run")

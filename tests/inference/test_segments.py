@@ -22,7 +22,9 @@ from tests.inference.conftest import make_config
 OBJECTS = REPO_ROOT / "inferences" / "models" / "centernet-fp32.onnx"
 
 
-def write_moving_square(path: Path, *, frames: int = 120, rate: int = 25, size: tuple[int, int] = (96, 64)) -> Path:
+def write_moving_square(
+    path: Path, *, frames: int = 120, rate: int = 25, size: tuple[int, int] = (96, 64)
+) -> Path:
     """A `rate` fps video of a bright square crossing a noisy dark background (so the flow is not zero)."""
     width, height = size
     rng = np.random.default_rng(0)
@@ -55,16 +57,20 @@ def test_dataset_offline_and_live_cut_a_25fps_video_the_same_way(model_dir: Path
     assert frames == 120 and starts == [int(dataset.indices[i]) for i in (0, 16, 32)]
 
     events: list[ScoreEvent] = []
-    live = StreamDetector(config, str(video_25fps),
-                          on_event=lambda e: events.append(e) if isinstance(e, ScoreEvent) else None)
+    live = StreamDetector(
+        config, str(video_25fps), on_event=lambda e: events.append(e) if isinstance(e, ScoreEvent) else None
+    )
     live.start()
     assert live.join(30)
     assert [e.start for e in events] == starts and live.stats()["dropped_segments"] == 0
 
     for i in range(3):
         for name in ("feature", "objects", "motion"):
-            reference = {"feature": dataset.features[i], "objects": dataset.objects[i],
-                         "motion": dataset.motion[i]}[name]
+            reference = {
+                "feature": dataset.features[i],
+                "objects": dataset.objects[i],
+                "motion": dataset.motion[i],
+            }[name]
             np.testing.assert_allclose(getattr(offline[i], name), reference, rtol=1e-4, atol=1e-5)
             np.testing.assert_allclose(getattr(events[i].cues, name), reference, rtol=1e-4, atol=1e-5)
     assert dataset.motion[:, 0].max() > 0.5  # the square moves 3 px per frame: the flow sees it
@@ -78,8 +84,9 @@ def test_offline_chunks_see_the_live_context(model_dir: Path) -> None:
     detector = load_models(config).detector
     assert config.history_length >= detector.context_length > 1
     rng = np.random.default_rng(0)
-    sequence = [SegmentCues(rng.normal(size=32).astype(np.float32), np.zeros(0), np.zeros(2))
-                for _ in range(2100)]
+    sequence = [
+        SegmentCues(rng.normal(size=32).astype(np.float32), np.zeros(0), np.zeros(2)) for _ in range(2100)
+    ]
     at_once = SegmentScorer(config, detector, RunningProfile()).score(sequence).scores
     live = SegmentScorer(config, detector, RunningProfile())
     one_by_one = np.concatenate([live.score([cue]).scores for cue in sequence])
@@ -93,10 +100,10 @@ def test_offline_and_live_scores_agree_on_a_real_clip(model_dir: Path, ped2_clip
     cues, _, _ = detector.extract_cues(open_video(path))
     offline = SegmentScorer(config, detector.models.detector, RunningProfile()).score(cues).scores
     events: list[ScoreEvent] = []
-    live = StreamDetector(config, str(path),
-                          on_event=lambda e: events.append(e) if isinstance(e, ScoreEvent) else None)
+    live = StreamDetector(
+        config, str(path), on_event=lambda e: events.append(e) if isinstance(e, ScoreEvent) else None
+    )
     live.start()
     assert live.join(60)
     assert live.stats()["dropped_segments"] == 0
     np.testing.assert_allclose([e.raw_score for e in events], offline, atol=1e-4)
-

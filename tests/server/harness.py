@@ -105,9 +105,11 @@ class ServerProcess:
             "remove-interval": 1.0,
             "frames-interval": 0.1,
             "workers": 1,
+            "stream-allowed-networks": ["127.0.0.0/8"],  # the loopback test cameras
         }
         values.update({key.replace("_", "-"): value for key, value in config.items()})
         self.config_path = write_toml(folder / "server.toml", values)
+        self.engine = "mongodb" if values.get("db-connection-uri") else "montydb"
         self.output: list[str] = []
         self.process: subprocess.Popen | None = None
         self.url = ""

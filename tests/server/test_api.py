@@ -34,7 +34,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 
 def test_health_needs_no_login(server: ServerProcess) -> None:
     body = server.client().get("/api/health").json()
-    assert body["database"]["status"] == "ok" and body["database"]["engine"] == "montydb"
+    assert body["database"]["status"] == "ok" and body["database"]["engine"] == server.engine
     assert body["workers"]["workers"] == 1
     assert "status" in body["models"]
 
@@ -82,17 +82,17 @@ def test_wrong_password_and_throttling(server: ServerProcess) -> None:
 def test_csrf_is_required_for_writes(server: ServerProcess) -> None:
     admin = server.admin()
     token = admin.http.headers.pop("X-CSRF-Token")
-    assert_error(admin.post("/api/users", json={"username": "x1", "password": "password1"}), 403, "csrf")
+    assert_error(admin.post("/api/users", json={"username": "x1", "password": "x1-passwd"}), 403, "csrf")
     assert_error(
         admin.post(
-            "/api/users", json={"username": "x1", "password": "password1"}, headers={"X-CSRF-Token": "forged"}
+            "/api/users", json={"username": "x1", "password": "x1-passwd"}, headers={"X-CSRF-Token": "forged"}
         ),
         403,
         "csrf",
     )
     assert (
         admin.post(
-            "/api/users", json={"username": "x1", "password": "password1"}, headers={"X-CSRF-Token": token}
+            "/api/users", json={"username": "x1", "password": "x1-passwd"}, headers={"X-CSRF-Token": token}
         ).status_code
         == 201
     )
@@ -161,7 +161,8 @@ def test_users_management(server: ServerProcess) -> None:
 
 def test_viewer_changes_own_password_only(server: ServerProcess, viewer: Client) -> None:
     me = viewer.get("/api/auth/me").json()["user"]
-    assert viewer.put(f"/api/users/{me['id']}/password", json={"password": "viewer-pass"}).status_code == 204
+    body = {"password": "viewer-pass", "current_password": "viewer-pass"}
+    assert viewer.put(f"/api/users/{me['id']}/password", json=body).status_code == 204
 
 
 def test_bad_input_is_a_clear_4xx(server: ServerProcess) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from servers.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_server_config
+from servers.config import DEFAULT_CONFIG_PATH, KNOWN_SCHEMES, ConfigError, ServerConfig, load_server_config
 from tests.server.harness import REPO_ROOT, write_toml
 
 
@@ -85,3 +85,11 @@ def test_first_start_prints_a_random_admin_password_once(
     assert "password" not in capsys.readouterr().out
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     again.extensions["surveillance"].database.close()
+
+
+@pytest.mark.parametrize("scheme", [scheme for scheme in KNOWN_SCHEMES if scheme != "file"])
+def test_every_allowed_scheme_is_one_the_engine_opens(scheme: str) -> None:
+    from inferences.stream import parse_source
+
+    config = ServerConfig().replace(allowed_stream_schemes=(scheme,))
+    assert parse_source(f"{config.allowed_stream_schemes[0]}://127.0.0.1/live").kind == "network"

@@ -15,8 +15,9 @@ from tests.server.live import mjpeg_frames, sse_events
 from tests.server.test_api import assert_error
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def stream(shared_data: Path):
+    """A fresh loopback camera per test (ffmpeg serves a single client: one per server variant)."""
     feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
     yield feed
     feed.stop()

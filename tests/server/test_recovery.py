@@ -8,8 +8,10 @@ from servers.config import ServerConfig
 from servers.storage import RecordRepository, SessionRepository, connect_database
 from servers.storage.repositories import new_id
 from tests.loopback import FfmpegStream
-from tests.server.harness import ServerProcess, wait_for
+from tests.server.harness import ADMIN_PASSWORD, ServerProcess, wait_for
 from tests.server.test_videos import upload, wait_done
+
+ADMIN = {"username": "admin", "password": ADMIN_PASSWORD}
 
 
 def test_killed_server_resumes_jobs_and_sessions(
@@ -81,3 +83,26 @@ def test_database_unreachable_is_503(tmp_path: Path) -> None:
     login = client.post("/api/auth/login", json={"username": "admin", "password": "whatever1"})
     assert login.status_code == 503 and login.json["error"] == "database-unavailable"
     assert "Traceback" not in login.get_data(as_text=True)
+
+
+def test_database_down_at_start_then_back(tmp_path: Path, inference_config: Path, shared_data: Path) -> None:
+    from secantus import SecantusDBServer
+
+    from tests.loopback import free_port
+
+    port = free_port()
+    uri = f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500"
+    server = ServerProcess(tmp_path, inference_config=str(inference_config), db_connection_uri=uri).start()
+    database = SecantusDBServer(port=port, storage_path=str(tmp_path / "secantus"))
+    try:
+        client = server.client()
+        assert client.get("/api/health").status_code == 503
+        database.start()  # the database comes back after the server started
+        wait_for(lambda: client.get("/api/health").status_code == 200, 30, message="health 200")
+        wait_for(lambda: client.post("/api/auth/login", json=ADMIN).ok, 30, message="the admin created")
+        admin = server.admin()
+        record = upload(admin, shared_data / "ucsd-ped2" / "Test003.mp4").json()
+        assert wait_done(admin, record["id"], timeout=120)["status"] == "done"
+    finally:
+        server.stop()
+        database.stop()

@@ -1,8 +1,8 @@
-"""The repositories on the embedded engine (montydb on disk) and, when MONGODB_URI is set, real MongoDB."""
+"""The repositories on the embedded engine (montydb on disk) and on MongoDB over the wire (SecantusDB, or
+$MONGODB_URI when set)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,16 +12,13 @@ import pytest
 from servers.storage import Database, RecordRepository, SessionRepository, UserRepository, connect_database
 from servers.storage.repositories import DuplicateUsername, new_id
 
-MONGODB_URI = os.environ.get("MONGODB_URI", "")
-
 
 @pytest.fixture(params=["montydb", "mongodb"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "mongodb":
-        if not MONGODB_URI:
-            pytest.skip("MONGODB_URI is not set: no real MongoDB to test against")
         name = f"surveillance_test_{new_id()[:8]}"
-        db = connect_database(MONGODB_URI, name=name, storage_directory=tmp_path, max_connections=4)
+        uri = request.getfixturevalue("mongodb_uri")
+        db = connect_database(uri, name=name, storage_directory=tmp_path, max_connections=4)
         yield db
         db.drop()
         db.close()

@@ -18,8 +18,9 @@ export const useUsersStore = defineStore('users', {
       await api.delete(`/users/${encodeURIComponent(id)}`)
       await this.fetch()
     },
-    async changePassword(id, password) {
-      await api.put(`/users/${encodeURIComponent(id)}/password`, { password })
+    // `current` (the current password) is needed for one's own password only.
+    async changePassword(id, password, current) {
+      await api.put(`/users/${encodeURIComponent(id)}/password`, current ? { password, current_password: current } : { password })
     },
   },
 })
