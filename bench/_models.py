@@ -13,7 +13,7 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
     """(config, label) for the benchmark; stand-in models are written under `work`."""
     config = load_inference_config()
     if config.extraction_model_file.is_file() and config.detection_model_file.is_file():
-        label = "default models (I3D fp32 + shipped detector)"
+        label = "default models (I3D fp32 + CenterNet objects + motion + shipped Ped2 cue detector)"
     elif config.extraction_model_file.is_file():
         import torch
 

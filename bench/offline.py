@@ -18,14 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
-
 from bench._models import bench_config
 from inferences.config import REPO_ROOT
 from inferences.intervals import frame_scores
 from inferences.offline import VideoDetector
-from inferences.preprocess import Preprocessor
+from inferences.pipeline import SegmentScorer, load_profile
 from inferences.sampling import FrameSampler
+from inferences.segments import frame_time
 from inferences.video import VideoWriter, even_size, iter_video_frames, open_video
 from models.smoothing import smooth_scores
 from tests.inference.videos import write_video
@@ -33,26 +32,25 @@ from tests.inference.videos import write_video
 
 def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
     """The baseline: every stage finishes before the next starts (holds the whole video in memory); frames
-    are sampled into segments like VideoDetector does (every `prepare-interval`)."""
-    config, models = detector.config, detector.models
+    are sampled and cut into segments like VideoDetector does (the engine's one segmenting path)."""
+    config, models, cues = detector.config, detector.models, detector.cues
     info = open_video(path)
     sampler = FrameSampler(config.prepare_interval, fps=info.fps)
     frames = list(iter_video_frames(path))
-    taken = [i for i, f in enumerate(frames) if sampler.take(i / info.fps if f.time is None else f.time)]
-    prep = Preprocessor.from_config(config)
-    small = [prep.video_frame(frames[i]) for i in taken]
-    starts = taken[:: config.segment_length]
-    clips = [
-        prep.pack(small[i : i + config.segment_length]) for i in range(0, len(small), config.segment_length)
-    ]
-    features = np.concatenate(
-        [
-            models.extractor(np.concatenate(clips[i : i + config.batch_size]))
-            for i in range(0, len(clips), config.batch_size)
-        ]
-    )
-    segment = smooth_scores(models.detector(features), models.smoothing_window, causal=False)
-    scores = frame_scores(segment, frames=len(frames), starts=starts)
+    segmenter = cues.segmenter()
+    segments = []
+    for index, frame in enumerate(frames):
+        if sampler.take(frame_time(frame, index, info.fps)) and (segment := segmenter.add(frame, index)):
+            segments.append(segment)
+    if last := segmenter.flush():
+        segments.append(last)
+    raw = []
+    for start in range(0, len(segments), config.batch_size):
+        raw.extend(cues.cues(segments[start : start + config.batch_size]))
+    scene = load_profile(config, cues.setup)
+    scored = SegmentScorer(config, models.detector, scene).score(raw)
+    segment = smooth_scores(scored.scores, models.smoothing_window, causal=False)
+    scores = frame_scores(segment, frames=len(frames), starts=[s.start for s in segments])
     width, height = even_size(info.width, info.height)
     with VideoWriter(output, width=info.width, height=info.height, rate=info.rate) as writer:
         for frame, score in zip(frames, scores, strict=True):

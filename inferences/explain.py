@@ -32,7 +32,7 @@ def causes(
         return []
     peaks = channels.max(axis=0)
     z = np.sign(peaks) * np.expm1(np.abs(peaks))  # undo `compress`
-    order = [int(c) for c in np.argsort(-z)]
+    order = [int(c) for c in np.argsort(-z) if classes or CHANNELS[c] != "objects"]  # no object model: none
     chosen = [c for c in order if z[c] >= CAUSE_Z] or order[:1]
     found = []
     for c in chosen:

@@ -75,7 +75,11 @@ def build_extractor(path: Path, *, size: int, segment_length: int = 16, seed: in
 def _detector(seed: int):
     torch.manual_seed(seed)
     return create_detector(
-        feature_dim=FEATURE_DIM, model_dim=16, num_heads=2, attention_window=5, attention_context=8,
+        feature_dim=FEATURE_DIM,
+        model_dim=16,
+        num_heads=2,
+        attention_window=5,
+        attention_context=8,
         dropout=0.0,
     )
 
@@ -88,6 +92,18 @@ def export(model: nn.Module, path: Path, *, smoothing_window: int) -> Path:
 def build_random_detector(path: Path, *, smoothing_window: int = 1, seed: int = 0) -> Path:
     """Export an untrained detector (random weights) to `path`."""
     return export(_detector(seed), path, smoothing_window=smoothing_window)
+
+
+def build_cue_detector(path: Path, *, seed: int = 0) -> Path:
+    """Export an untrained detector of the scene profile's cue channels (metadata `inputs` = cues)."""
+    from inferences.profile import CHANNELS
+
+    torch.manual_seed(seed)
+    model = create_detector(
+        feature_dim=len(CHANNELS), model_dim=16, num_heads=2, attention_context=8, dropout=0.0
+    )
+    metadata = {"segment_length": "16", "smoothing_window": "1", "extractor": "tiny", "inputs": "cues"}
+    return export_detector(model.eval(), path, metadata=metadata)
 
 
 def build_trained_detector(

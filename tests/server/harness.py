@@ -35,16 +35,21 @@ def write_toml(path: Path, values: dict[str, Any]) -> Path:
     return path
 
 
-def tiny_inference_config(folder: Path, *, size: int = 64) -> Path:
+def tiny_inference_config(folder: Path, *, size: int = 64, cues: bool = False) -> Path:
     """An inference config TOML of tiny real ONNX models (the inference tests' builders) with anomaly
-    threshold 0, so every clip is abnormal and every live session alerts (deterministic)."""
+    threshold 0, so every clip is abnormal and every live session alerts (deterministic). With `cues`, the
+    detector reads the scene profile's cue channels (as the shipped one does) instead of the features; no
+    object model either way (the object cue is tested with the real one in tests/inference)."""
     import torch
 
     from tests.inference import tiny_models
 
     torch.set_num_threads(1)
     tiny_models.build_extractor(folder / "tiny-fp32.onnx", size=size)
-    tiny_models.build_random_detector(folder / "detector.onnx", smoothing_window=1)
+    if cues:
+        tiny_models.build_cue_detector(folder / "detector.onnx")
+    else:
+        tiny_models.build_random_detector(folder / "detector.onnx", smoothing_window=1)
     return write_toml(
         folder / "inference.toml",
         {
@@ -58,6 +63,7 @@ def tiny_inference_config(folder: Path, *, size: int = 64) -> Path:
             "anomaly-threshold": 0.0,
             "predict-interval": 0.2,
             "open-timeout": 5.0,
+            "objects-model-path": "",
         },
     )
 
