@@ -5,9 +5,9 @@
 Times every stage of the one segmenting path and the cue models on the same frames, one after another:
 decoding a source frame, the extractor's resize, the motion cue (greyscale resize + DIS optical flow), the
 object frame's resize, the extractor per segment, the object detector per object frame, the scene profile
-and the detector per segment. Prints the CPU's flags, ms per frame of each stage, and what one second of
-25 fps video costs (`x real time` < 1 means the stage alone keeps up; the stages of the live and offline
-paths run in parallel threads, so the sum is an upper bound of one core's work).
+(the shipped Ped2 profile: its normal clip features) and the detector per segment. Prints the CPU's
+flags, ms per call of each stage and the seconds of work one second of 25 fps video costs; their sum is
+the work one core would do (the live and offline paths spread it over threads).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from inferences.config import REPO_ROOT, load_inference_config
 from inferences.cues import motion_size
 from inferences.pipeline import CueModels, SegmentScorer
 from inferences.preprocess import Preprocessor, scale
-from inferences.profile import RunningProfile
+from inferences.profile import SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
 from inferences.video import VideoWriter, iter_video_frames
@@ -119,9 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     features = [timed("extractor", models.extractor, clip)[0] for clip in segments]
     for frame in object_frames:
         timed("objects", cues.objects, [frame])
-    scorer = SegmentScorer(config, models.detector, RunningProfile())
-    from inferences.profile import SegmentCues
-
+    profile = SceneProfile.load(REPO_ROOT / "inferences" / "models" / "ped2-profile.npz", expected=cues.setup)
+    scorer = SegmentScorer(config, models.detector, profile)
     classes = len(cues.setup.classes)
     for feature in features:
         timed(

@@ -81,7 +81,8 @@ def extract(
     """(test names, train cues, test cues, test frame labels) through the dataset builder (cached)."""
     config = dataset_config(objects_model=objects_model)
     models = CueModels(config, FeatureExtractor(config))
-    root = work / f"cues-{config.extraction_model_file.stem}-{Path(objects_model).stem or 'no-objects'}"
+    objects = f"{Path(objects_model).stem}-every{config.objects_every}" if objects_model else "no-objects"
+    root = work / f"cues-{config.extraction_model_file.stem}-{objects}"
     for videos in (TRAIN, TEST):
         report = build_video_dataset(
             videos_dir=videos,

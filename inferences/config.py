@@ -29,7 +29,7 @@ class InferenceConfig:
     detection_model_path: str = "inferences/models/ped2-cue-detector.onnx"
     category_model_path: str = ""
     objects_model_path: str = "inferences/models/centernet-fp32.onnx"
-    objects_every: int = 2
+    objects_every: int = 8
     scene_profile_path: str = ""
     segment_width: int = 224
     segment_height: int = 224

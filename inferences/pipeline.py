@@ -21,6 +21,8 @@ from inferences.profile import CHANNELS, CueSetup, RunningProfile, SceneProfile,
 from inferences.runtime import AnomalyDetectorModel, FeatureExtractor, ModelError
 from inferences.segments import Segment, Segmenter
 
+OBJECT_BATCH = 2  # object frames per object-detector call
+
 
 class CueModels:
     """The extractor and (optional) object detector of a config, turning segments into `SegmentCues`."""
@@ -56,7 +58,9 @@ class CueModels:
         object_scores: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(segments)
         if self.objects is not None:
             frames = [frame for s in segments for frame in s.object_frames]
-            scores = self.objects(frames) if frames else np.zeros((0, len(self.objects.classes)))
+            scores = np.concatenate(  # a few frames per call: a 512x512 batch of 32 would take gigabytes
+                [self.objects(frames[i : i + OBJECT_BATCH]) for i in range(0, len(frames), OBJECT_BATCH)]
+            ) if frames else np.zeros((0, len(self.objects.classes)), dtype=np.float32)
             offset = 0
             for i, segment in enumerate(segments):
                 count = len(segment.object_frames)

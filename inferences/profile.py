@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,7 +223,7 @@ class SceneProfile:
                 scene=(arrays["scene_median"], arrays["scene_scale"]),
                 bank=arrays["bank"],
             )
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
             raise ProfileError(f"{path}: not a scene profile ({type(error).__name__}: {error})") from None
         if statistics.motion[0].shape != (len(MOTION_STATS),) or statistics.bank.ndim != 2:
             raise ProfileError(f"{path}: not a scene profile (arrays of the wrong shape)")
