@@ -38,6 +38,21 @@ def stream(shared_data: Path) -> Iterator[FfmpegStream]:
     feed.stop()
 
 
+def upload_and_wait(admin, clip: Path, *, profile: str) -> dict:
+    """Upload `clip` to be scored with `profile`; the record once its job has finished."""
+    accepted = admin.post(
+        "/api/videos", files={"file": (clip.name, clip.read_bytes(), "video/mp4")}, data={"profile": profile}
+    )
+    assert accepted.status_code == 202, accepted.text
+    record_id = accepted.json()["id"]
+    wait_for(
+        lambda: admin.get(f"/api/videos/{record_id}").json()["status"] in ("done", "failed"),
+        120,
+        message=f"the detection of an upload with profile {profile}",
+    )
+    return admin.get(f"/api/videos/{record_id}").json()
+
+
 def test_camera_learns_its_scene_then_uploads_can_use_it(
     cue_server: ServerProcess, stream: FfmpegStream, shared_data: Path
 ) -> None:
@@ -82,33 +97,13 @@ def test_camera_learns_its_scene_then_uploads_can_use_it(
         data={"profile": "no-such-profile"},
     )
     assert_error(refused, 400, "unknown-profile")
-    accepted = admin.post(
-        "/api/videos", files={"file": ("a.mp4", clip.read_bytes(), "video/mp4")}, data={"profile": session_id}
-    )
-    assert accepted.status_code == 202, accepted.text
-    record_id = accepted.json()["id"]
-    wait_for(
-        lambda: admin.get(f"/api/videos/{record_id}").json()["status"] in ("done", "failed"),
-        120,
-        message="the upload's detection",
-    )
-    record = admin.get(f"/api/videos/{record_id}").json()
+    record = upload_and_wait(admin, clip, profile=session_id)
     assert record["status"] == "done", record["error"]
     assert record["profile"] == session_id
     assert record["intervals"] and all(interval["causes"] for interval in record["intervals"])
 
     # the shipped Ped2 profile was made with other models: the job fails and says why
-    mismatched = admin.post(
-        "/api/videos", files={"file": ("b.mp4", clip.read_bytes(), "video/mp4")}, data={"profile": "ped2"}
-    )
-    assert mismatched.status_code == 202, mismatched.text
-    other = mismatched.json()["id"]
-    wait_for(
-        lambda: admin.get(f"/api/videos/{other}").json()["status"] in ("done", "failed"),
-        120,
-        message="the mismatched upload's detection",
-    )
-    failed = admin.get(f"/api/videos/{other}").json()
+    failed = upload_and_wait(admin, clip, profile="ped2")
     assert failed["status"] == "failed" and "profile made with other models or cues" in failed["error"]
 
     # forgetting the profile (of the stopped camera): uncalibrated, the file gone, no longer offered
