@@ -51,6 +51,7 @@ class InferenceConfig:
     open_timeout: float = 10.0
     reconnect_delay: float = 0.5
     reconnect_max_delay: float = 8.0
+    max_frame_pixels: int = 7680 * 4320
 
     def __post_init__(self) -> None:
         def fail(name: str, problem: str) -> None:
@@ -123,6 +124,7 @@ class InferenceConfig:
             number(name, integer=False, low=0.0, high=3600.0, low_open=True)
         number("reconnect_delay", integer=False, low=0.0, high=3600.0, low_open=True)
         number("reconnect_max_delay", integer=False, low=self.reconnect_delay, high=3600.0)
+        number("max_frame_pixels", integer=True, low=64, high=1 << 31)
 
     def resolve(self, path: str) -> Path:
         """A model path with `{precision}` substituted; relative paths are relative to the repo root."""

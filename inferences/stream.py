@@ -201,6 +201,7 @@ class StreamDetector:
         self._score_arrival = 0.0  # arrival of the first frame of the newest scored segment
         self._record: queue.Queue | None = queue.Queue(64) if self.record_path else None
         self._threads: list[threading.Thread] = []
+        self._delivered = 0  # frames decoded from the current connection
         self._stats = {"frames_in": 0, "frames_out": 0, "segments": 0, "dropped_segments": 0, "delays": []}
 
     # ---- public API ---------------------------------------------------------------------------------
@@ -311,14 +312,24 @@ class StreamDetector:
         if not container.streams.video:
             container.close()
             raise StreamError(f"stream source {self.source.url!r}: no video stream")
-        container.streams.video[0].thread_type = "AUTO"
+        stream = container.streams.video[0]
+        if stream.width * stream.height > self.config.max_frame_pixels:  # from the headers, before decoding
+            container.close()
+            raise StreamError(
+                f"stream source {self.source.url!r}: frames of {stream.width}x{stream.height} exceed "
+                f"max-frame-pixels ({self.config.max_frame_pixels})"
+            )
+        stream.thread_type = "AUTO"
         return container
 
     # ---- reader -------------------------------------------------------------------------------------
 
     def _read_loop(self, container: av.container.InputContainer) -> None:
+        """Read, and reconnect with exponential backoff; only a connection that delivered frames resets the
+        backoff (a source that accepts and then drops is retried ever more slowly, up to the maximum)."""
         delay = self.config.reconnect_delay
         while not self._stop.is_set():
+            self._delivered = 0
             try:
                 self._read(container)
                 reason = "stream ended"
@@ -326,6 +337,8 @@ class StreamDetector:
                 reason = f"stream lost ({error})"
             finally:
                 container.close()
+            if self._delivered:
+                delay = self.config.reconnect_delay
             if self._stop.is_set():
                 break
             if self.source.kind == "file":
@@ -342,7 +355,7 @@ class StreamDetector:
                     reason = str(error)
                     delay = min(delay * 2, self.config.reconnect_max_delay)
                     continue
-                delay = self.config.reconnect_delay
+                delay = min(delay * 2, self.config.reconnect_max_delay)  # unless this one delivers frames
                 self._set_state("running", f"reconnected to {self.source.url}")
                 break
         self._set_state("stopped", "stopped")
@@ -365,6 +378,7 @@ class StreamDetector:
                     start_wall, start_pts = time.monotonic(), frame.time
                 if self._wait(start_wall + (frame.time - start_pts) - time.monotonic()):
                     return
+            self._delivered += 1
             arrival = time.time()
             clock = frame.time if paced and frame.time is not None else time.monotonic()
             if sampler.take(clock):  # before publishing: PyAV frames must not be converted in two threads

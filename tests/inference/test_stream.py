@@ -175,3 +175,69 @@ def test_refused_connection_fails_on_start(config) -> None:
     assert (
         detector.state == "failed" and states == ["connecting", "failed"] and "cannot open" in detector.error
     )
+
+
+class DroppingSource:
+    """An HTTP server on loopback that answers every connection with the first packets of an MPEG-TS
+    stream (enough to open it as video) and then hangs up: a source that accepts and delivers nothing."""
+
+    def __init__(self, clip: Path, folder: Path) -> None:
+        import socket
+        import threading
+
+        stream = folder / "dropping.ts"
+        subprocess.run(
+            [FFMPEG, "-loglevel", "error", "-y", "-i", str(clip), "-c", "copy", "-f", "mpegts", str(stream)],
+            check=True,
+            timeout=60,
+        )
+        self.head = stream.read_bytes()[: 188 * 20]
+        self.connections = 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/live.ts"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection:
+                try:
+                    connection.recv(4096)
+                    connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: video/mp2t\r\n\r\n" + self.head)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_source_that_drops_every_connection_backs_off(model_dir, ped2_clip, tmp_path: Path) -> None:
+    """Backoff grows on connections that deliver no frame (it used to reset on every successful open:
+    ~1.8 retries a second forever): 0.5 + 1 + 2 + 4 s of waiting allow at most 5 connections in 9 s."""
+    source = DroppingSource(ped2_clip[0], tmp_path)
+    detector = StreamDetector(
+        make_config(model_dir, reconnect_delay=0.5, reconnect_max_delay=8.0), source.url
+    )
+    try:
+        detector.start()
+        time.sleep(9)
+        assert detector.state == "reconnecting"
+        assert 2 <= source.connections <= 5, source.connections
+    finally:
+        detector.stop()
+        detector.join(10)
+        source.close()
+
+
+def test_frames_over_the_pixel_limit_are_refused_before_decoding(model_dir, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "big.mp4", frames=4, width=320, height=240)
+    config = make_config(model_dir, max_frame_pixels=320 * 240 - 1)
+    with pytest.raises(StreamError, match=r"frames of 320x240 exceed max-frame-pixels \(76799\)"):
+        StreamDetector(config, str(video)).start()
+    detector = StreamDetector(make_config(model_dir, max_frame_pixels=320 * 240), str(video))
+    detector.start()
+    assert detector.join(20) and detector.state == "stopped"
