@@ -10,7 +10,7 @@
 3. Each cue channel alone and their training-free sum are scored on the test clips.
 4. The learned detector (attention + temporal convolutions over the cue channels), cross-validated: video i
    of the test clips (labels.json order) is in fold i % folds; each fold trains on the 16 normal clips plus
-   the other folds' test clips (segment labels: any abnormal frame) for a fixed number of epochs with a
+   the other folds' test clips (segment labels: most frames abnormal) for a fixed number of epochs with a
    fixed seed, and its last checkpoint scores the held-out clips. No test clip is ever scored by a model or
    a profile that saw it; no setting is chosen on the test clips.
 Metrics over frames: micro AUC (all 2010 frames pooled), macro AUC (mean over clips), AP, FAR (share of
@@ -40,7 +40,7 @@ from datasets.videos import (
 )
 from inferences.config import REPO_ROOT, InferenceConfig
 from inferences.pipeline import CueModels
-from inferences.profile import CHANNELS, SceneProfile
+from inferences.profile import CHANNELS, CueSetup, SceneProfile
 from inferences.runtime import FeatureExtractor
 from models.config import ResearchConfig
 from models.detector import load_detector
@@ -77,7 +77,7 @@ TRAINING = {
 
 def extract(
     work: Path, objects_model: str
-) -> tuple[list[str], list[VideoCues], list[VideoCues], list[np.ndarray]]:
+) -> tuple[list[str], list[VideoCues], list[VideoCues], list[np.ndarray], CueSetup]:
     """(test names, train cues, test cues, test frame labels) through the dataset builder (cached)."""
     config = dataset_config(objects_model=objects_model)
     models = CueModels(config, FeatureExtractor(config))

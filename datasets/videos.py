@@ -3,15 +3,16 @@
 Input: a folder of videos and an annotation file in the format of `ucsd-ped2/labels.json`:
 `{"videos": [{"video": "a.mp4", "frames": 180, "anomaly_intervals": [[61, 180]], "split": "valid"}, ...]}`
 (intervals 1-based and inclusive; `split` optional: videos without one are split by a seeded shuffle).
-Output: the training layout of `datasets/features.py`. Each video is decoded with the shared reader
-(`inferences/video.py`, any container or codec FFmpeg reads), cut into non-overlapping 16-frame segments
-(the last one padded by repeating its last frame), preprocessed like inference (`inferences/preprocess.py`)
-and run through an extractor ONNX file built by `python -m inferences prepare`. Train videos get one label
-per segment (abnormal when any of its frames is, or with `majority` when at least half of its frames are),
-valid videos one label per frame. A finished video (both `.npy` files present; each written atomically) is
-skipped on a rerun; a video that cannot be decoded or disagrees with its annotation is reported and skipped.
+Output: the training layout of `datasets/features.py`, plus each video's other cues in `cues/<name>.npz`.
+Each video is cut by the inference engine's one segmenting path (`inferences/segments.py`: a frame every
+`prepare-interval` of presentation time, 16 sampled frames a segment, the last one padded by repeating its
+last frame) and run through the engine's cue models (`inferences/pipeline.py`: the extractor ONNX file
+built by `python -m inferences prepare`, the object detector, the motion cue), so training features match
+inference. Train videos get one label per segment (abnormal when any of its frames is, or with `majority`
+when at least half of its frames are), valid videos one label per sampled frame. A finished video (both
+`.npy` files present; each written atomically) is skipped on a rerun; a video that cannot be decoded or
+disagrees with its annotation is reported and skipped.
 """
-
 from __future__ import annotations
 
 import dataclasses
@@ -228,7 +229,7 @@ def extract_video_cues(
         features = None
         if ten_crop:
             crops.extend(models.extractor(ten_crops(s.clip, base.height, base.width)) for s in batch)
-            features = np.stack([c[0] for c in crops[-len(batch) :]])
+            features = np.stack([c[4] for c in crops[-len(batch) :]])  # the centre crop for the scene cue
         cues.extend(models.cues(batch, features=features))
 
     for segment in video_segments(path, segmenter, interval=models.config.prepare_interval):

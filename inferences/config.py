@@ -98,6 +98,12 @@ class InferenceConfig:
         number("segment_width", integer=True, low=8, high=4096)
         number("segment_height", integer=True, low=8, high=4096)
         number("segment_length", integer=True, low=1, high=1024)
+        if self.objects_every > self.segment_length:
+            fail(
+                "objects_every",
+                f"{self.objects_every} is more than segment-length ({self.segment_length}): "
+                "the object detector sees at least one frame per segment",
+            )
         number("history_length", integer=True, low=1, high=100_000)
         number("smoothing_window", integer=True, low=0, high=10_000)
         for name in ("crop_x1", "crop_x2", "crop_y1", "crop_y2"):

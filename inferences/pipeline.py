@@ -38,6 +38,8 @@ class CueModels:
             classes=tuple(self.objects.classes) if self.objects else (),
             prepare_interval=config.prepare_interval,
             segment_length=config.segment_length,
+            objects_every=config.objects_every,
+            crop=(config.crop_x1, config.crop_y1, config.crop_x2, config.crop_y2),
         )
 
     def segmenter(self) -> Segmenter:

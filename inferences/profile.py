@@ -56,7 +56,8 @@ class SegmentCues:
 
 @dataclass(frozen=True)
 class CueSetup:
-    """What produced the cues: a profile is only valid for the same extractor, object model and rate."""
+    """What produced the cues: a profile is only valid for the same extractor, object model, object rate,
+    crop box and sampling rate."""
 
     extractor: str
     feature_dim: int
@@ -64,18 +65,34 @@ class CueSetup:
     classes: tuple[str, ...]
     prepare_interval: float
     segment_length: int
+    objects_every: int
+    crop: tuple[float, float, float, float]
     cue_version: int = CUE_VERSION
 
     def to_dict(self) -> dict:
-        return {**self.__dict__, "classes": list(self.classes)}
+        return {**self.__dict__, "classes": list(self.classes), "crop": list(self.crop)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CueSetup:
+        return cls(**{**values, "classes": tuple(values["classes"]), "crop": tuple(values["crop"])})
 
     def mismatch(self, other: CueSetup) -> str | None:
         """A one-line description of the first difference, or None when compatible."""
-        for key in ("cue_version", "extractor", "feature_dim", "objects_model", "classes", "segment_length"):
+        keys = (
+            "cue_version",
+            "extractor",
+            "feature_dim",
+            "objects_model",
+            "classes",
+            "segment_length",
+            "objects_every",
+        )
+        for key in keys:
             if getattr(self, key) != getattr(other, key):
                 return f"{key} is {_short(getattr(self, key))}, the engine uses {_short(getattr(other, key))}"
-        if abs(self.prepare_interval - other.prepare_interval) > 1e-6:
-            return f"prepare_interval is {self.prepare_interval}, the engine uses {other.prepare_interval}"
+        for key in ("prepare_interval", "crop"):
+            if not np.allclose(getattr(self, key), getattr(other, key), atol=1e-6):
+                return f"{key} is {getattr(self, key)}, the engine uses {getattr(other, key)}"
         return None
 
 
@@ -125,6 +142,8 @@ class Statistics:
         n = len(cues)
         z = np.zeros((n, len(CHANNELS)), dtype=np.float32)
         top = np.full(n, -1, dtype=np.int64)
+        if not n:
+            return z, top
         objects = np.stack([c.objects for c in cues]) if n else np.zeros((0, 0))
         if objects.size:
             class_z = (objects - self.objects[0]) / self.objects[1]
@@ -147,15 +166,22 @@ def calibrate(videos: list[list[SegmentCues]]) -> Statistics:
             f"(about {MIN_SEGMENTS * 1.6:.0f} s at 10 fps)"
         )
     features = np.stack([c.feature for c in cues])
-    groups = np.concatenate([
-        np.full(len(video), number) * 100_000 + np.arange(len(video)) // GROUP
-        for number, video in enumerate(videos)
-    ])
+    groups = np.concatenate(
+        [
+            np.full(len(video), number) * 100_000 + np.arange(len(video)) // GROUP
+            for number, video in enumerate(videos)
+        ]
+    )
     distances = np.empty(len(cues), dtype=np.float32)
-    for group in np.unique(groups):
-        inside = groups == group
-        others = features[~inside] if (~inside).any() else features[inside]
-        distances[inside] = novelty(features[inside], others)
+    if len(np.unique(groups)) == 1:  # one short recording: each segment against all the others
+        distance = 1.0 - _unit(features) @ _unit(features).T
+        np.fill_diagonal(distance, np.inf)
+        k = min(NEIGHBOURS, len(features) - 1)
+        distances[:] = np.partition(distance, k - 1, axis=1)[:, :k].mean(axis=1)
+    else:
+        for group in np.unique(groups):
+            inside = groups == group
+            distances[inside] = novelty(features[inside], features[~inside])
     keep = np.linspace(0, len(features) - 1, min(BANK_SIZE, len(features))).round().astype(int)
     objects = np.stack([c.objects for c in cues])
     return Statistics(
@@ -188,17 +214,24 @@ class SceneProfile:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         stats = self.statistics
-        meta = {"setup": self.setup.to_dict(), "segments": self.segments, "source": self.source,
-                "channels": list(CHANNELS)}
+        meta = {
+            "setup": self.setup.to_dict(),
+            "segments": self.segments,
+            "source": self.source,
+            "channels": list(CHANNELS),
+        }
         temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
         try:
             with open(temporary, "wb") as file:
                 np.savez(
                     file,
                     meta=np.array(json.dumps(meta)),
-                    objects_median=stats.objects[0], objects_scale=stats.objects[1],
-                    motion_median=stats.motion[0], motion_scale=stats.motion[1],
-                    scene_median=stats.scene[0], scene_scale=stats.scene[1],
+                    objects_median=stats.objects[0],
+                    objects_scale=stats.objects[1],
+                    motion_median=stats.motion[0],
+                    motion_scale=stats.motion[1],
+                    scene_median=stats.scene[0],
+                    scene_scale=stats.scene[1],
                     bank=stats.bank,
                 )
             os.replace(temporary, path)
@@ -216,20 +249,39 @@ class SceneProfile:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
             meta = json.loads(str(arrays["meta"]))
-            setup = CueSetup(**{**meta["setup"], "classes": tuple(meta["setup"]["classes"])})
+            setup = CueSetup.from_dict(meta["setup"])
             statistics = Statistics(
                 objects=(arrays["objects_median"], arrays["objects_scale"]),
                 motion=(arrays["motion_median"], arrays["motion_scale"]),
                 scene=(arrays["scene_median"], arrays["scene_scale"]),
                 bank=arrays["bank"],
             )
+            segments, source = int(meta.get("segments", 0)), str(meta.get("source", ""))
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
             raise ProfileError(f"{path}: not a scene profile ({type(error).__name__}: {error})") from None
-        if statistics.motion[0].shape != (len(MOTION_STATS),) or statistics.bank.ndim != 2:
-            raise ProfileError(f"{path}: not a scene profile (arrays of the wrong shape)")
+        shapes = {
+            "objects": ((len(setup.classes),), statistics.objects),
+            "motion": ((len(MOTION_STATS),), statistics.motion),
+            "scene": ((1,), statistics.scene),
+        }
+        for name, (shape, (median, scale)) in shapes.items():
+            if median.shape != shape or scale.shape != shape:
+                raise ProfileError(f"{path}: not a scene profile ({name} statistics of shape {median.shape})")
+            if not (np.isfinite(median).all() and np.isfinite(scale).all() and (scale > 0).all()):
+                raise ProfileError(f"{path}: not a scene profile ({name} statistics not finite and positive)")
+        bank = statistics.bank
+        if (
+            bank.ndim != 2
+            or not len(bank)
+            or bank.shape[1] != setup.feature_dim
+            or not np.isfinite(bank).all()
+        ):
+            raise ProfileError(
+                f"{path}: not a scene profile (a bank of shape {bank.shape} for "
+                f"{setup.feature_dim}-d features)"
+            )
         if expected is not None and (problem := setup.mismatch(expected)) is not None:
             raise ProfileError(f"{path}: profile made with other models or cues: {problem}")
-        segments, source = int(meta.get("segments", 0)), str(meta.get("source", ""))
         return cls(setup, statistics, segments=segments, source=source)
 
 

@@ -18,6 +18,7 @@ Threads (all daemons, stopped by `stop()`):
   reader also keeps up to CATEGORY_SAMPLES evenly spaced raw frames of each segment, and the segment that
   starts an alert is classified (AlertStart `category`).
 """
+
 from __future__ import annotations
 
 import collections
@@ -44,8 +45,8 @@ from inferences.pipeline import CueModels, SegmentScorer, load_profile
 from inferences.profile import LearningProfile, SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
-from inferences.segments import Segment
-from inferences.video import VideoWriter
+from inferences.segments import Segment, frame_time
+from inferences.video import VideoWriter, stream_rate
 from models.smoothing import smooth_scores
 
 log = logging.getLogger("inferences")
@@ -166,14 +167,19 @@ class StreamDetector:
         profile: str | Path | None = None,
         calibrate_segments: int = 0,
         on_calibrated: Callable[[SceneProfile], None] | None = None,
+        profile_name: str = "",
     ) -> None:
         self.config = config
         self.source = parse_source(source)
         self.models = load_models(config)
         self.cues = CueModels(config, self.models.extractor)
         if calibrate_segments:
-            self.profile = LearningProfile(self.cues.setup, segments=calibrate_segments, source=source,
-                                           on_calibrated=on_calibrated)
+            self.profile = LearningProfile(
+                self.cues.setup,
+                segments=calibrate_segments,
+                source=profile_name or "a live camera",
+                on_calibrated=on_calibrated,
+            )
         else:
             self.profile = load_profile(config, self.cues.setup, profile)
         self._segmenter = self.cues.segmenter()
@@ -365,8 +371,8 @@ class StreamDetector:
         path: a file is sampled by presentation time like offline detection, a live source by the clock)."""
         paced = self.source.kind == "file"
         start_wall = start_pts = None
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate) if paced and stream.average_rate else None
+        rate = stream_rate(container.streams.video[0]) if paced else None
+        fps = float(rate) if rate else None
         sampler = FrameSampler(self.config.prepare_interval, fps=fps)
         self._segmenter.reset()
         samples: list[np.ndarray] = []  # raw frames of the current segment for the category classifier
@@ -380,7 +386,7 @@ class StreamDetector:
                     return
             self._delivered += 1
             arrival = time.time()
-            clock = frame.time if paced and frame.time is not None else time.monotonic()
+            clock = frame_time(frame, index, fps or 25.0) if paced else time.monotonic()
             if sampler.take(clock):  # before publishing: PyAV frames must not be converted in two threads
                 if self._segmenter.position in self._category_positions:
                     samples.append(frame.to_ndarray(format="rgb24"))
@@ -468,16 +474,33 @@ class StreamDetector:
                 self._score_version += 1
                 self._stats["segments"] += 1
                 raw_frame = self._latest_raw
-            self._emit(ScoreEvent(now, score, latency=now - segment.arrival, raw_score=raw_scores[-1],
-                                  cues=cues[0], start=segment.start))
+            self._emit(
+                ScoreEvent(
+                    now,
+                    score,
+                    latency=now - segment.arrival,
+                    raw_score=raw_scores[-1],
+                    cues=cues[0],
+                    start=segment.start,
+                )
+            )
             if score >= threshold:
                 if alert_start is None:
                     alert_start, peak = now, score
-                    found = causes(scored.channels, scored.top_class, [c.objects for c in cues],
-                                   self.cues.setup.classes) if scorer.uses_cues else None
+                    found = (
+                        causes(
+                            scored.channels,
+                            scored.top_class,
+                            [c.objects for c in cues],
+                            self.cues.setup.classes,
+                        )
+                        if scorer.uses_cues
+                        else None
+                    )
                     snapshot = self._snapshot(raw_frame, found)
-                    alert = AlertStart(now, score, encode_jpeg(snapshot) if snapshot is not None else b"",
-                                       causes=found)
+                    alert = AlertStart(
+                        now, score, encode_jpeg(snapshot) if snapshot is not None else b"", causes=found
+                    )
                     if self.category is not None and samples:
                         alert.category, alert.category_probability = self.category.classify(samples)
                     self._emit(alert)

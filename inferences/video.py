@@ -53,7 +53,8 @@ def _open(path: Path) -> av.container.InputContainer:
     return container
 
 
-def _rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+def stream_rate(stream: av.video.stream.VideoStream) -> Fraction | None:
+    """The frame rate a stream declares (average, guessed or base rate), or None."""
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if rate and 0 < rate < 1000:
             return Fraction(rate)
@@ -66,7 +67,7 @@ def open_video(path: str | Path) -> VideoInfo:
     container = _open(path)
     with container:
         stream = container.streams.video[0]
-        rate = _rate(stream)
+        rate = stream_rate(stream)
         if rate is None:
             raise VideoError(f"{path}: the video stream has no frame rate")
         first = next(_decode(container, path), None)

@@ -122,6 +122,8 @@ def load_research_config(path: str | Path | None = None) -> ResearchConfig:
             continue
         values[field.name] = _convert(path, key, field.name, raw[key])
     config = ResearchConfig(**values)
+    if config.splice and not config.temporal_crop:
+        raise ConfigError(f"{path}: field 'splice' needs 'temporal-crop' > 0 (the windows it joins)")
     if config.attention_context < config.attention_window:
         raise ConfigError(
             f"{path}: field 'attention-context' ({config.attention_context}) must be >= "

@@ -128,6 +128,7 @@ class JobManager:
             return
         reporter = _ProgressReporter(self._records, record_id)
         files = self._files
+        profile = (self._records.get(record_id) or {}).get("profile")
         try:
             source = files.source_path(record_id)
             if not source.exists():
@@ -146,7 +147,6 @@ class JobManager:
                 files.upload_path(record_id).unlink(missing_ok=True)
             reporter(TRANSCODE_SHARE, force=True)
             annotated_cover = files.video_dir(record_id) / "annotated-cover.jpg"
-            profile = (self._records.get(record_id) or {}).get("profile")
             result = self.detector().detect(
                 source,
                 output_path=files.result_path(record_id),
@@ -183,7 +183,9 @@ class JobManager:
             if cancel.is_set():  # DetectionCancelled is raised only then
                 log.info("job %s cancelled", record_id)
                 return
-            if isinstance(error, ValueError):  # MediaError, VideoError, ModelError: a known reason
+            if type(error).__name__ == "ProfileError":  # its message starts with the profile's file path
+                reason = f"scene profile '{profile}': {str(error).split(': ', 1)[-1]}"
+            elif isinstance(error, ValueError):  # MediaError, VideoError, ModelError: a known reason
                 reason = str(error)
             else:
                 log.exception("job %s failed", record_id)

@@ -79,14 +79,32 @@ class LiveManager:
         self._files = files
         self._inference_config = inference_config
         self._live: dict[str, _Live] = {}
+        self._gates: dict[str, threading.Lock] = {}  # one start at a time per session
         self._lock = threading.Lock()
 
+    @property
+    def min_calibrate_minutes(self) -> float:
+        """The shortest calibration: the minimum normal segments of a profile at the configured rate."""
+        from inferences.profile import MIN_SEGMENTS
+
+        config = self._inference_config
+        return MIN_SEGMENTS * config.segment_length * config.prepare_interval / 60
+
     def start(self, session_id: str, source: str, *, calibrate_minutes: float = 0.0) -> None:
-        """Start the detector of a session (StreamError when the source cannot be opened at all).
+        """(Re)start the detector of a session (StreamError when the source cannot be opened at all).
 
         The camera's calibrated profile is used when it has one; with `calibrate_minutes` it learns a new
-        one from that much of its stream first (uncalibrated scoring meanwhile); a profile that no longer
-        fits the models is set aside and the camera runs uncalibrated (`profile.error` says why)."""
+        one from that much of its stream first (uncalibrated scoring meanwhile; the old profile stays until
+        the new one replaces it); a profile that no longer fits the models is set aside and the camera runs
+        uncalibrated (`profile.error` says why). Starts of one session run one at a time; a running detector
+        of the session is stopped first."""
+        with self._lock:
+            gate = self._gates.setdefault(session_id, threading.Lock())
+        with gate:
+            self.stop(session_id)  # a no-op unless the session runs
+            self._start(session_id, source, calibrate_minutes)
+
+    def _start(self, session_id: str, source: str, calibrate_minutes: float) -> None:
         from inferences.profile import ProfileError
         from inferences.stream import StreamDetector
 
@@ -95,33 +113,45 @@ class LiveManager:
         segments = round(calibrate_minutes * 60 / (config.segment_length * config.prepare_interval))
         profile_state: dict[str, Any] = {"state": "uncalibrated"}
         if segments:
-            path.unlink(missing_ok=True)
             profile_state = {"state": "learning", "segments": segments, "minutes": calibrate_minutes}
         elif path.is_file():
             profile_state = {"state": "calibrated"}
+        session = self._sessions.get(session_id) or {}
+        created: list[Any] = []  # the detector, for its own calibration callback
 
         def create(profile: Path | None) -> Any:
-            return StreamDetector(
+            detector = StreamDetector(
                 config,
                 engine_source(source),
                 on_event=lambda event: self._on_event(session_id, event),
                 on_state=lambda state, message=None: self._on_state(session_id, state, message),
                 profile=profile,
                 calibrate_segments=segments,
-                on_calibrated=lambda learned: self._on_calibrated(session_id, learned),
+                on_calibrated=lambda learned: self._on_calibrated(session_id, created[0], learned),
+                profile_name=str(session.get("name", "")),
             )
+            created.append(detector)
+            return detector
 
         try:
             detector = create(path if profile_state["state"] == "calibrated" else None)
         except ProfileError as error:
+            if segments:  # a calibration too short for this frame rate: the caller's error
+                raise
             log.warning("session %s: %s; running uncalibrated", session_id, error)
             self._files.discard(path)
             profile_state = {"state": "uncalibrated", "error": str(error).removeprefix(f"{path}: ")}
             detector = create(None)
         with self._lock:
             self._live[session_id] = _Live(detector)
-        self._sessions.update(session_id, state="starting", started_at=utc_now(), stopped_at=None, error=None,
-                              profile=profile_state)
+        self._sessions.update(
+            session_id,
+            state="starting",
+            started_at=utc_now(),
+            stopped_at=None,
+            error=None,
+            profile=profile_state,
+        )
         try:
             detector.start()
         except BaseException:
@@ -225,8 +255,13 @@ class LiveManager:
             log.exception("session %s: cannot record state %s", session_id, state)
         self._send(live, "state", {"state": mapped, "message": message})
 
-    def _on_calibrated(self, session_id: str, profile: Any) -> None:
-        """A camera finished learning its scene: keep the profile with the camera."""
+    def _on_calibrated(self, session_id: str, detector: Any, profile: Any) -> None:
+        """A camera finished learning its scene: keep the profile with the camera (unless that detector
+        has been stopped or replaced meanwhile: then what it learned is dropped)."""
+        with self._lock:
+            current = self._live.get(session_id)
+        if current is None or current.detector is not detector:
+            return
         try:
             profile.save(self._files.profile_path(session_id))
             state = {"state": "calibrated", "segments": profile.segments, "calibrated_at": utc_now()}
@@ -234,10 +269,7 @@ class LiveManager:
         except Exception:
             log.exception("session %s: cannot store its scene profile", session_id)
             return
-        with self._lock:
-            live = self._live.get(session_id)
-        if live is not None:
-            self._send(live, "profile", state)
+        self._send(current, "profile", state)
 
     def _on_event(self, session_id: str, event: Any) -> None:
         with self._lock:

@@ -30,7 +30,7 @@ log = logging.getLogger("servers")
 blueprint = Blueprint("sessions", __name__)
 MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
-MIN_CALIBRATE_MINUTES = 0.25  # 15 s: the profile's minimum of 8 segments at 10 fps is 12.8 s
+MIN_CALIBRATE_MINUTES = 0.25  # 15 s (the profile's minimum of 8 segments takes 12.8 s at 10 fps)
 MAX_CALIBRATE_MINUTES = 240
 POLL_SECONDS = 1.0  # how often an idle event stream checks its client is still there
 
@@ -107,11 +107,17 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
     value = body.get(field, 0)
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or not 0 <= value <= MAX_CALIBRATE_MINUTES:
-        raise ApiError(400, "invalid-field", f"field '{field}' must be a number of minutes in "
-                                             f"0..{MAX_CALIBRATE_MINUTES}")
-    if 0 < value < MIN_CALIBRATE_MINUTES:
-        raise ApiError(400, "invalid-field", f"field '{field}': at least {MIN_CALIBRATE_MINUTES} minutes of "
-                                             "normal footage are needed to calibrate a scene")
+        raise ApiError(
+            400, "invalid-field", f"field '{field}' must be a number of minutes in 0..{MAX_CALIBRATE_MINUTES}"
+        )
+    minimum = max(MIN_CALIBRATE_MINUTES, services().live.min_calibrate_minutes)
+    if 0 < value < minimum:
+        raise ApiError(
+            400,
+            "invalid-field",
+            f"field '{field}': at least {minimum:g} minutes of normal footage "
+            "are needed to calibrate a scene",
+        )
     return float(value)
 
 
@@ -157,9 +163,7 @@ def calibrate(session_id: str) -> dict[str, Any]:
     minutes = _calibrate_minutes(json_body(), "minutes")
     if not minutes:
         raise ApiError(400, "invalid-field", "field 'minutes' must be given")
-    svc = services()
-    svc.live.stop(item["id"])
-    _start(item["id"], item["source"], calibrate_minutes=minutes)
+    _start(item["id"], item["source"], calibrate_minutes=minutes)  # stops the running detector first
     return _with_live_score(_session(session_id))
 
 
@@ -169,9 +173,10 @@ def forget_profile(session_id: str) -> dict[str, Any]:
     """Forget the camera's scene profile: it runs uncalibrated (its detector restarts when running)."""
     item = _session(session_id)
     svc = services()
+    running = svc.live.is_live(item["id"])
+    svc.live.stop(item["id"])  # first: a camera still learning cannot save its profile afterwards
     svc.files.profile_path(item["id"]).unlink(missing_ok=True)
-    if svc.live.is_live(item["id"]):
-        svc.live.stop(item["id"])
+    if running:
         _start(item["id"], item["source"])
     else:
         svc.sessions.update(item["id"], profile={"state": "uncalibrated"})

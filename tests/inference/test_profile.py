@@ -32,6 +32,8 @@ SETUP = CueSetup(
     classes=CLASSES,
     prepare_interval=0.1,
     segment_length=16,
+    objects_every=8,
+    crop=(0.0, 0.0, 1.0, 1.0),
 )
 
 
@@ -91,6 +93,15 @@ def test_profile_errors_name_the_problem(tmp_path: Path) -> None:
         SceneProfile.load(path, expected=dataclasses.replace(SETUP, classes=("person",)))
     with pytest.raises(ProfileError, match=r"prepare_interval is 0\.1, the engine uses 0\.04"):
         SceneProfile.load(path, expected=dataclasses.replace(SETUP, prepare_interval=0.04))
+    with pytest.raises(ProfileError, match="objects_every is 8, the engine uses 2"):
+        SceneProfile.load(path, expected=dataclasses.replace(SETUP, objects_every=2))
+    with pytest.raises(ProfileError, match="crop is"):
+        SceneProfile.load(path, expected=dataclasses.replace(SETUP, crop=(0.1, 0.0, 1.0, 1.0)))
+    arrays = dict(np.load(path))
+    arrays["objects_scale"] = np.zeros_like(arrays["objects_scale"])
+    np.savez(tmp_path / "zero-scale.npz", **arrays)
+    with pytest.raises(ProfileError, match="objects statistics not finite and positive"):
+        SceneProfile.load(tmp_path / "zero-scale.npz")
     broken = tmp_path / "broken.npz"
     broken.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ProfileError, match=r"broken\.npz: not a scene profile"):
