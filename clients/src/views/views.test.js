@@ -73,6 +73,19 @@ describe('LoginView', () => {
     wrapper.unmount()
   })
 
+  it('switches the language from the login page', async () => {
+    fakeServer({})
+    const r = router()
+    await r.push('/login')
+    const plugins = [...appPlugins('zh-CN'), r]
+    const wrapper = mount(LoginView, { global: { plugins }, attachTo: document.body })
+    const english = wrapper.findAll('[data-test=login-language] label').find((label) => label.text() === 'English')
+    await english.find('input').setValue(true)
+    await vi.waitFor(() => expect(wrapper.find('[data-test=login-submit]').text()).toBe('Log in'))
+    expect(document.documentElement.lang).toBe('en')
+    wrapper.unmount()
+  })
+
   it('asks for both fields before calling the server', async () => {
     const calls = fakeServer({})
     const r = router()
