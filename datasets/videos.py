@@ -13,6 +13,7 @@ when at least half of its frames are), valid videos one label per sampled frame.
 `.npy` files present; each written atomically) is skipped on a rerun; a video that cannot be decoded or
 disagrees with its annotation is reported and skipped.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,7 +30,7 @@ from inferences.config import REPO_ROOT, InferenceConfig
 from inferences.pipeline import CueModels
 from inferences.preprocess import ten_crops
 from inferences.profile import SegmentCues
-from inferences.segments import Segment, video_segments
+from inferences.segments import Segment, batches, video_segments
 from inferences.video import VideoError
 
 DEFAULT_EXTRACTOR = REPO_ROOT / "inferences" / "models" / "i3d-fp32.onnx"
@@ -222,7 +223,6 @@ def extract_video_cues(
     cues: list[SegmentCues] = []
     crops: list[np.ndarray] = []
     indices: list[int] = []
-    batch: list[Segment] = []
     frames = 0
 
     def run(batch: list[Segment]) -> None:
@@ -232,17 +232,14 @@ def extract_video_cues(
             features = np.stack([c[4] for c in crops[-len(batch) :]])  # the centre crop for the scene cue
         cues.extend(models.cues(batch, features=features))
 
-    for segment in video_segments(path, segmenter, interval=models.config.prepare_interval):
-        if isinstance(segment, int):
-            frames = segment
+    for batch in batches(
+        video_segments(path, segmenter, interval=models.config.prepare_interval), batch_size
+    ):
+        if isinstance(batch, int):
+            frames = batch
             continue
-        batch.append(segment)
-        indices.extend(segment.indices)
-        if len(batch) == batch_size:
-            run(batch)
-            batch = []
-    if batch:
         run(batch)
+        indices.extend(index for segment in batch for index in segment.indices)
     if not cues:
         raise VideoError(f"{path}: no decodable video frames")
     return VideoCues(

@@ -14,23 +14,19 @@ from pathlib import Path
 from inferences.config import InferenceConfig
 from inferences.pipeline import CueModels
 from inferences.profile import SceneProfile, SegmentCues
-from inferences.runtime import load_models
-from inferences.segments import Segment, video_segments
+from inferences.runtime import FeatureExtractor
+from inferences.segments import batches, video_segments
 
 
 def video_cues(path: str | Path, models: CueModels) -> list[SegmentCues]:
     """The cues of every segment of a video file, in order."""
-    cues: list[SegmentCues] = []
-    batch: list[Segment] = []
-    for segment in video_segments(path, models.segmenter(), interval=models.config.prepare_interval):
-        if isinstance(segment, int):
-            break
-        batch.append(segment)
-        if len(batch) == models.config.batch_size:
-            cues.extend(models.cues(batch))
-            batch = []
-    cues.extend(models.cues(batch))
-    return cues
+    segments = video_segments(path, models.segmenter(), interval=models.config.prepare_interval)
+    return [
+        cue
+        for batch in batches(segments, models.config.batch_size)
+        if not isinstance(batch, int)
+        for cue in models.cues(batch)
+    ]
 
 
 def calibrate_videos(
@@ -41,7 +37,7 @@ def calibrate_videos(
     progress: Callable[[int, int], None] | None = None,
 ) -> SceneProfile:
     """A profile of normal videos (VideoError for a bad file, ProfileError for too little footage)."""
-    models = CueModels(config, load_models(config).extractor)
+    models = CueModels(config, FeatureExtractor(config))
     recordings = []
     for number, video in enumerate(videos, start=1):
         recordings.append(video_cues(video, models))

@@ -33,7 +33,7 @@ from inferences.intervals import Interval, find_intervals, frame_scores
 from inferences.pipeline import CueModels, SegmentScorer, load_profile
 from inferences.profile import SceneProfile, SegmentCues
 from inferences.runtime import load_models
-from inferences.segments import Segment, video_segments
+from inferences.segments import batches, video_segments
 from inferences.video import VideoInfo, VideoWriter, even_size, iter_video_frames, open_video
 from models.smoothing import smooth_scores
 
@@ -225,29 +225,23 @@ class VideoDetector:
         """Pass 1: decode + segment (thread) | cues in batches (this thread): the cues of every segment,
         each segment's first frame index, the frame count."""
         report, cancel = report or _Progress(None), cancel or threading.Event()
-        batch_size = self.config.batch_size
         cues: list[SegmentCues] = []
-        batch: list[Segment] = []
         starts: list[int] = []
         frames = 0
         segments = background(
             video_segments(info.path, self.cues.segmenter(), interval=self.config.prepare_interval),
-            maxsize=batch_size + 1,
+            maxsize=self.config.batch_size + 1,
             name="decode-segments",
         )
-        for segment in segments:
+        for batch in batches(segments, self.config.batch_size):
             if cancel.is_set():
                 raise DetectionCancelled(f"{info.path}: detection cancelled")
-            if isinstance(segment, int):
-                frames = segment
+            if isinstance(batch, int):
+                frames = batch
                 continue
-            batch.append(segment)
-            starts.append(segment.start)
-            if len(batch) == batch_size:
-                cues.extend(self.cues.cues(batch))
-                batch = []
-                report(0.0, PASS1_WEIGHT, segment.start / max(info.frames, segment.start + 1))
-        cues.extend(self.cues.cues(batch))
+            cues.extend(self.cues.cues(batch))
+            starts.extend(segment.start for segment in batch)
+            report(0.0, PASS1_WEIGHT, starts[-1] / max(info.frames, starts[-1] + 1))
         report(0.0, PASS1_WEIGHT, 1.0)
         return cues, starts, frames
 

@@ -10,7 +10,7 @@ segments whichever path reads it, and training features match inference features
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,9 +112,7 @@ def frame_time(frame: av.VideoFrame, index: int, fps: float) -> float:
     return index / fps if frame.time is None else float(frame.time)
 
 
-def video_segments(
-    path: str | Path, segmenter: Segmenter, *, interval: float
-) -> Iterator[Segment | int]:
+def video_segments(path: str | Path, segmenter: Segmenter, *, interval: float) -> Iterator[Segment | int]:
     """Every `Segment` of a video file sampled every `interval` seconds, then its decoded frame count.
 
     A video at or below 1 / `interval` fps keeps every frame. Raises VideoError for a bad file.
@@ -133,3 +131,22 @@ def video_segments(
     if last is not None:
         yield last
     yield frames
+
+
+def batches(items: Iterable[Segment | int], size: int) -> Iterator[list[Segment] | int]:
+    """The segments of `video_segments` in lists of `size` (the last one may be shorter), for batched model
+    calls; the closing frame count passes through after the last list."""
+    batch: list[Segment] = []
+    for item in items:
+        if isinstance(item, int):
+            if batch:
+                yield batch
+                batch = []
+            yield item
+            continue
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
