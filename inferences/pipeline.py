@@ -21,7 +21,7 @@ from inferences.profile import CHANNELS, CueSetup, RunningProfile, SceneProfile,
 from inferences.runtime import AnomalyDetectorModel, FeatureExtractor, ModelError
 from inferences.segments import Segment, Segmenter
 
-OBJECT_BATCH = 2  # object frames per object-detector call
+OBJECT_BATCH = 2  # object frames per call: a 512x512 batch of 32 would take gigabytes
 
 
 class CueModels:
@@ -51,24 +51,24 @@ class CueModels:
         )
 
     def cues(self, segments: list[Segment], *, features: np.ndarray | None = None) -> list[SegmentCues]:
-        """Raw cues of a batch of segments (one extractor call, one object-detector call); `features`
-        (N, ...) replaces the extractor call when the caller computed them (e.g. ten crops)."""
+        """Raw cues of a batch of segments: one extractor call, the object detector on `OBJECT_BATCH`
+        frames a call; `features` (N, ...) replaces the extractor call when the caller computed them
+        (e.g. ten crops)."""
         if not segments:
             return []
         if features is None:
             features = self.extractor(np.concatenate([s.clip for s in segments]))
-        object_scores: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(segments)
+        object_scores = [np.zeros(0, dtype=np.float32)] * len(segments)
         if self.objects is not None:
+            classes = len(self.objects.classes)
             frames = [frame for s in segments for frame in s.object_frames]
-            scores = np.concatenate(  # a few frames per call: a 512x512 batch of 32 would take gigabytes
-                [self.objects(frames[i : i + OBJECT_BATCH]) for i in range(0, len(frames), OBJECT_BATCH)]
-            ) if frames else np.zeros((0, len(self.objects.classes)), dtype=np.float32)
-            offset = 0
-            for i, segment in enumerate(segments):
-                count = len(segment.object_frames)
-                object_scores[i] = pool_top(scores[offset : offset + count]) if count else np.zeros(
-                    len(self.objects.classes), dtype=np.float32)
-                offset += count
+            scores = [self.objects(frames[i : i + OBJECT_BATCH]) for i in range(0, len(frames), OBJECT_BATCH)]
+            scores = np.concatenate(scores) if scores else np.zeros((0, classes), dtype=np.float32)
+            ends = np.cumsum([len(s.object_frames) for s in segments])
+            object_scores = [
+                pool_top(part) if len(part) else np.zeros(classes, dtype=np.float32)
+                for part in np.split(scores, ends[:-1])
+            ]
         return [
             SegmentCues(feature=features[i], objects=object_scores[i], motion=segment.motion)
             for i, segment in enumerate(segments)

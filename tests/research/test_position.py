@@ -86,17 +86,22 @@ def test_shipped_detector_scores_an_abnormal_start_abnormal(shipped: AnomalyDete
     assert (scores[12:] < 0.5).all(), scores[12:]
 
 
-def test_old_zero_padded_detector_would_fail() -> None:
-    """The check above is not vacuous: zero padding in front of the convolutions makes a ramp."""
-    torch.manual_seed(0)
-    model = create_detector(feature_dim=8, model_dim=16, dropout=0.0).eval()
-    for layer in model.classifier.layers:
-        if hasattr(layer, "left_padding") and layer.left_padding:
-            layer.forward = lambda x, layer=layer: torch.nn.Conv1d.forward(
-                layer, torch.nn.functional.pad(x, (layer.left_padding, 0)))
-    model.context_length = 1  # no replicated lead either
-    scores = _torch_scores(model, np.tile(np.full(8, 3.0), (10, 1)))
-    assert scores.max() - scores.min() > 1e-4
+class ZeroPaddedCausalConv(torch.nn.Module):
+    """The old design's classifier in plain PyTorch (a causal convolution padded with zeros on the left),
+    as a counter-example: the constant-input check must catch the ramp it makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv1d(8, 1, kernel_size=3, dilation=2)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.conv(torch.nn.functional.pad(features.transpose(1, 2), (4, 0)))[:, 0])
+
+
+def test_the_constant_input_check_catches_zero_padding() -> None:
+    scores = _torch_scores(ZeroPaddedCausalConv().eval(), np.tile(np.full(8, 3.0), (10, 1)))
+    assert scores.max() - scores.min() > TOLERANCE
 
 
 def test_temporal_crops_start_anywhere() -> None:
