@@ -243,7 +243,12 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         sessions=sessions,
         users=users,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
-        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
+        live=LiveManager(
+            sessions=sessions,
+            files=files,
+            inference_config=inference_config,
+            network_policy=config.network_policy(),
+        ),
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,

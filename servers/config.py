@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inferences.stream import NETWORK_SCHEMES
+from inferences.sources import NETWORK_SCHEMES, NetworkPolicy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
@@ -64,6 +64,10 @@ class ServerConfig:
     def upload_max_bytes(self) -> int:
         """The upload limit in bytes."""
         return int(self.upload_max_size * 1024 * 1024)
+
+    def network_policy(self) -> NetworkPolicy:
+        """The addresses live sources may reach (checked at creation and on every connection)."""
+        return NetworkPolicy.from_strings(self.stream_denied_networks, self.stream_allowed_networks)
 
     def replace(self, **changes: Any) -> ServerConfig:
         """A copy with some fields changed (validated like a file)."""

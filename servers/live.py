@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from inferences.sources import NetworkPolicy
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent
 from servers.files import FileStore
 from servers.redaction import redact
@@ -74,10 +75,18 @@ def _offer(subscriber: queue.Queue, item: Any) -> None:
 class LiveManager:
     """Starts, stops and observes the StreamDetectors of live sessions."""
 
-    def __init__(self, *, sessions: SessionRepository, files: FileStore, inference_config: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionRepository,
+        files: FileStore,
+        inference_config: Any,
+        network_policy: NetworkPolicy | None = None,
+    ) -> None:
         self._sessions = sessions
         self._files = files
         self._inference_config = inference_config
+        self._network_policy = network_policy or NetworkPolicy()
         self._live: dict[str, _Live] = {}
         self._gates: dict[str, threading.Lock] = {}  # one start at a time per session
         self._lock = threading.Lock()
@@ -129,6 +138,7 @@ class LiveManager:
                 calibrate_segments=segments,
                 on_calibrated=lambda learned: self._on_calibrated(session_id, created[0], learned),
                 profile_name=str(session.get("name", "")),
+                network_policy=self._network_policy,
             )
             created.append(detector)
             return detector

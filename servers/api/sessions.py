@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import queue
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request, send_file
 
-from inferences.stream import StreamError
+from inferences.sources import HostNotAllowed, StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
 from servers.auth import current_user, require_role
@@ -65,20 +63,17 @@ def check_source(source: Any, allowed: tuple[str, ...]) -> str:
 
 def check_source_address(source: str, config: ServerConfig) -> None:
     """ApiError 400 when the source's host resolves into a denied network that is not allowed (file:// has
-    no host); the message does not tell which address or why, only that the host is not allowed."""
+    no host); the message does not tell which address or why, only that the host is not allowed. The
+    engine checks again on every connection (`inferences.sources.NetworkPolicy`)."""
     host = urlsplit(source).hostname
     if not host:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
-    except (OSError, UnicodeError):
+        config.network_policy().checked_addresses(host)
+    except HostNotAllowed:
+        raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server") from None
+    except StreamError:
         raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
-    denied = [ipaddress.ip_network(network, strict=False) for network in config.stream_denied_networks]
-    allowed = [ipaddress.ip_network(network, strict=False) for network in config.stream_allowed_networks]
-    for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-        if any(address in network for network in denied) and not any(address in net for net in allowed):
-            raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server")
 
 
 def _session(session_id: str) -> dict[str, Any]:
