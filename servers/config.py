@@ -56,7 +56,7 @@ class ServerConfig:
     stream_max_duration: float = 3600.0
     login_free_attempts: int = 3
     login_max_delay: float = 60.0
-    login_concurrency: int = 2
+    login_concurrency: int = 1
     trusted_proxy: str = "127.0.0.1"
     cookie_secure: bool = False
 
