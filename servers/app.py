@@ -31,6 +31,7 @@ from servers.errors import ApiError, register_error_handlers
 from servers.files import FileStore
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
+from servers.notify.notifier import Notifier
 from servers.redaction import redact, redact_logs
 from servers.storage import (
     Database,
@@ -69,6 +70,7 @@ class Services:
     users: UserRepository
     jobs: JobManager
     live: LiveManager
+    notifier: Notifier
     throttle: LoginThrottle
     streams: StreamSlots
     inference_config: InferenceConfig
@@ -111,9 +113,10 @@ class Services:
             return
 
     def shutdown(self) -> None:
-        """Stop live sessions, workers and the removal task; close the database."""
+        """Stop live sessions, workers, notifications and the removal task; close the database."""
         self._stop.set()
         self.live.stop_all()
+        self.notifier.close()
         self.jobs.stop()
         if self._remover is not None:
             self._remover.join(5)
@@ -235,6 +238,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         UserRepository(database),
     )
     inference_config = load_inference(config)
+    notifier = Notifier(config.notifications)
     svc = Services(
         config=config,
         database=database,
@@ -248,7 +252,9 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
             files=files,
             inference_config=inference_config,
             network_policy=config.network_policy(),
+            notifier=notifier,
         ),
+        notifier=notifier,
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,

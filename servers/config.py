@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from inferences.sources import NETWORK_SCHEMES, NetworkPolicy
+from servers.notify.config import NotifyConfig, NotifyConfigError, parse_notify_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
@@ -59,6 +60,7 @@ class ServerConfig:
     login_concurrency: int = 1
     trusted_proxy: str = "127.0.0.1"
     cookie_secure: bool = False
+    notifications: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)  # [notifications]
 
     @property
     def upload_max_bytes(self) -> int:
@@ -149,7 +151,12 @@ def load_server_config(path: str | Path | None = None) -> ServerConfig:
         if name not in names:
             raise ConfigError(f"{path}: unknown config field '{key}'")
         default = names[name].default
-        if isinstance(default, Path):
+        if name == "notifications":
+            try:
+                value = parse_notify_config(value)
+            except NotifyConfigError as error:
+                raise ConfigError(f"{path}: {error}") from None
+        elif isinstance(default, Path):
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: config field '{key}' must be a non-empty path string")
             value = Path(value) if Path(value).is_absolute() else REPO_ROOT / value

@@ -94,6 +94,7 @@ def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
     if score is not None:
         item["current_score"] = score
     item["threshold"] = float(svc.inference_config.anomaly_threshold)
+    item.setdefault("notify", True)  # sessions made before the field existed
     return item
 
 
@@ -130,10 +131,18 @@ def _start(session_id: str, source: str, *, calibrate_minutes: float = 0.0, crea
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
 
 
+def _notify(body: dict[str, Any], *, default: bool | None = None) -> bool | None:
+    """The optional `notify` field (whether the camera's alerts are sent out), or ApiError 400."""
+    value = body.get("notify", default)
+    if value is not None and not isinstance(value, bool):
+        raise ApiError(400, "invalid-field", "field 'notify' must be true or false")
+    return value
+
+
 @blueprint.post("/sessions")
 @require_role("admin")
 def create_session() -> tuple[dict[str, Any], int]:
-    """Start a live session `{name, source, calibrate_minutes?}`; 201 with the session."""
+    """Start a live session `{name, source, calibrate_minutes?, notify?}`; 201 with the session."""
     body = json_body()
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -144,8 +153,9 @@ def create_session() -> tuple[dict[str, Any], int]:
     source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
     check_source_address(source, svc.config)
     minutes = _calibrate_minutes(body, "calibrate_minutes")
+    notify = _notify(body, default=True)
     session_id = new_id()
-    svc.sessions.create(session_id=session_id, name=name.strip(), source=source)
+    svc.sessions.create(session_id=session_id, name=name.strip(), source=source, notify=notify)
     _start(session_id, source, calibrate_minutes=minutes, created=True)
     return _with_live_score(_session(session_id)), 201
 
@@ -189,6 +199,18 @@ def list_sessions() -> dict[str, Any]:
 @blueprint.get("/sessions/<session_id>")
 def get_session(session_id: str) -> dict[str, Any]:
     """One session."""
+    return _with_live_score(_session(session_id))
+
+
+@blueprint.patch("/sessions/<session_id>")
+@require_role("admin")
+def update_session(session_id: str) -> dict[str, Any]:
+    """Change a session's settings `{notify}` (taken into account at its next alert event)."""
+    item = _session(session_id)
+    notify = _notify(json_body())
+    if notify is None:
+        raise ApiError(400, "invalid-field", "field 'notify' must be given")
+    services().sessions.update(item["id"], notify=notify)
     return _with_live_score(_session(session_id))
 
 
