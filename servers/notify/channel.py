@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from servers.notify.config import NotifyConfig
 from servers.redaction import redact
 from servers.storage.repositories import utc_now
 
@@ -44,25 +45,14 @@ class Target(Protocol):
         """Let go of connections."""
 
 
-@dataclass(frozen=True)
-class Policy:
-    """How a channel queues and retries (from the `[notifications]` section)."""
-
-    queue_max: int
-    timeout: float
-    retry_delay: float
-    retry_max_delay: float
-    event_max_age: float
-
-
 class Channel:
     """A bounded queue of events for one target and the thread that sends them in order. When the queue
     is full the oldest waiting event is dropped; an event that cannot be delivered is retried after
     `retry-delay`, doubling up to `retry-max-delay`, until it is older than `event-max-age` (dropped)."""
 
-    def __init__(self, target: Target, policy: Policy) -> None:
+    def __init__(self, target: Target, config: NotifyConfig) -> None:
         self.target = target
-        self._policy = policy
+        self._config = config
         self._pending: collections.deque[Notification] = collections.deque()
         self._condition = threading.Condition()
         self._closing = False
@@ -79,7 +69,7 @@ class Channel:
             if self._closing:
                 self._drop(notification, "the server is stopping")
                 return
-            if len(self._pending) >= self._policy.queue_max:
+            if len(self._pending) >= self._config.queue_max:
                 self._drop(self._pending.popleft(), "the queue is full")
             self._pending.append(notification)
             self._condition.notify()
@@ -135,14 +125,14 @@ class Channel:
 
     def _send(self, notification: Notification) -> None:
         """Deliver one event, retrying with backoff; returns when sent or dropped."""
-        delay = self._policy.retry_delay
+        delay = self._config.retry_delay
         while True:
-            if time.monotonic() - notification.created > self._policy.event_max_age:
+            if time.monotonic() - notification.created > self._config.event_max_age:
                 with self._condition:
-                    self._drop(notification, f"undelivered for {self._policy.event_max_age:g} s")
+                    self._drop(notification, f"undelivered for {self._config.event_max_age:g} s")
                 return
             try:
-                self.target.deliver(notification, self._policy.timeout)
+                self.target.deliver(notification, self._config.timeout)
             except DeliveryError as error:
                 message = redact(str(error))
                 with self._condition:
@@ -154,7 +144,7 @@ class Channel:
                 log.warning("%s: %s; retrying in %g s", self.target.name, message, delay)
                 with self._condition:
                     self._condition.wait_for(lambda: self._closing, timeout=delay)
-                delay = min(delay * 2, self._policy.retry_max_delay)
+                delay = min(delay * 2, self._config.retry_max_delay)
                 continue
             with self._condition:
                 self._counts["sent"] += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from servers.notify.channel import Channel, Notification, Policy
+from servers.notify.channel import Channel, Notification
 from servers.notify.config import NotifyConfig
 from servers.notify.mqtt import MqttTarget
 from servers.notify.webhook import WebhookTarget
@@ -47,19 +47,12 @@ class Notifier:
 
     def __init__(self, config: NotifyConfig) -> None:
         self._config = config
-        policy = Policy(
-            queue_max=config.queue_max,
-            timeout=config.timeout,
-            retry_delay=config.retry_delay,
-            retry_max_delay=config.retry_max_delay,
-            event_max_age=config.event_max_age,
-        )
         self._channels: list[Channel] = []
         if config.mqtt.host:
             target = MqttTarget(config.mqtt, reconnect_max_delay=config.retry_max_delay)
-            self._channels.append(Channel(target, policy))
+            self._channels.append(Channel(target, config))
         for url in config.webhooks.urls:
-            self._channels.append(Channel(WebhookTarget(url, config.webhooks.secret), policy))
+            self._channels.append(Channel(WebhookTarget(url, config.webhooks.secret), config))
 
     @property
     def enabled(self) -> bool:
