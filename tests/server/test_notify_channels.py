@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from servers.config import ConfigError, load_server_config
+from servers.config import DEFAULT_CONFIG_PATH, REPO_ROOT, ConfigError, load_server_config
 from servers.notify.config import MqttConfig, NotifyConfig, WebhookConfig
 from servers.notify.notifier import Notifier
 from tests.loopback import free_port
@@ -30,7 +31,7 @@ def _alert(number: int) -> dict:
         "end_time": None,
         "peak_score": 0.5 + number / 100,
         "category": None,
-        "causes": [{"kind": "motion", "score": 0.9}],
+        "causes": [{"cue": "motion", "label": "fast motion", "z": 4.2}],
         "snapshot_url": f"/api/sessions/{SESSION}/alerts/{number:032x}/snapshot",
     }
 
@@ -175,6 +176,15 @@ def test_bad_notification_config_names_the_field(tmp_path: Path, section: str, p
         load_server_config(path)
 
 
-def test_shipped_config_sends_nothing() -> None:
-    config = load_server_config().notifications
-    assert not config.enabled and json.dumps(config.mqtt.topic_prefix) == '"surveillance"'
+def test_shipped_config_sends_nothing_and_every_field_is_documented() -> None:
+    assert not load_server_config().notifications.enabled
+    section = tomllib.loads(DEFAULT_CONFIG_PATH.read_text())["notifications"]
+    keys = [key for key, value in section.items() if not isinstance(value, dict)]
+    keys += [f"{table}.{key}" for table in ("mqtt", "webhooks") for key in section[table]]
+    expected = [item.name for item in fields(NotifyConfig) if item.name not in ("mqtt", "webhooks")]
+    expected += [f"mqtt.{item.name}" for item in fields(MqttConfig)]
+    expected += [f"webhooks.{item.name}" for item in fields(WebhookConfig)]
+    assert sorted(key.replace("-", "_") for key in keys) == sorted(expected)  # the file shows every field
+    docs = (REPO_ROOT / "docs" / "notifications.md").read_text()
+    missing = [key for key in keys if f"`{key}`" not in docs]
+    assert not missing, f"docs/notifications.md does not document {missing}"
