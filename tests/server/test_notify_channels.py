@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import logging
 import tomllib
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from servers.notify.config import MqttConfig, NotifyConfig, WebhookConfig
 from servers.notify.notifier import Notifier
 from tests.loopback import free_port
 from tests.server.harness import wait_for
-from tests.server.receivers import Mosquitto, Receiver, Subscriber
+from tests.server.receivers import Mosquitto, Receiver, Subscriber, make_certificates
 
 SESSION = "a" * 32
 
@@ -188,3 +188,28 @@ def test_shipped_config_sends_nothing_and_every_field_is_documented() -> None:
     docs = (REPO_ROOT / "docs" / "notifications.md").read_text()
     missing = [key for key in keys if f"`{key}`" not in docs]
     assert not missing, f"docs/notifications.md does not document {missing}"
+
+
+def test_tls_and_credentials(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ca, cert, key = make_certificates(tmp_path)
+    broker = Mosquitto(tmp_path, users={"watcher": "broker-secret"}, tls=(ca, cert, key)).start()
+    subscriber = Subscriber(broker.port, "surveillance/cameras/#", user=("watcher", "broker-secret"), ca=ca)
+    mqtt = MqttConfig(host="127.0.0.1", port=broker.port, tls=True, tls_ca_file=str(ca))
+    good = Notifier(NotifyConfig(mqtt=replace(mqtt, username="watcher", password="broker-secret")))
+    wrong = Notifier(NotifyConfig(mqtt=replace(mqtt, username="watcher", password="wrong-secret")))
+    untrusted = Notifier(NotifyConfig(mqtt=replace(mqtt, tls_ca_file="", username="watcher")))
+    try:
+        for notifier in (good, wrong, untrusted):
+            notifier.alert("alert-start", _alert(1), {"name": "gate"})
+        wait_for(lambda: subscriber.messages, 10, message="the message over TLS")
+        assert subscriber.messages[0][1]["alert_id"] == _alert(1)["id"]
+        for refused in (wrong, untrusted):
+            wait_for(lambda n=refused: n.status()["channels"][0]["failed"], 10, message="a refused attempt")
+            assert refused.status()["channels"][0]["sent"] == 0
+    finally:
+        for notifier in (good, wrong, untrusted):
+            notifier.close(1)
+        subscriber.close()
+        broker.stop()
+    assert "refused the connection" in caplog.text
+    assert "broker-secret" not in caplog.text and "wrong-secret" not in caplog.text
