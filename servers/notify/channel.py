@@ -56,6 +56,7 @@ class Channel:
         self._pending: collections.deque[Notification] = collections.deque()
         self._condition = threading.Condition()
         self._closing = False
+        self._stopping = threading.Event()  # wakes a retry's wait at close (offers do not)
         self._counts = {"sent": 0, "failed": 0, "dropped": 0}
         self._in_flight = False
         self._last_error: str | None = None
@@ -91,10 +92,13 @@ class Channel:
         with self._condition:
             self._closing = True
             self._condition.notify_all()
+        self._stopping.set()
         self._thread.join(timeout)
         with self._condition:
-            while self._pending:
-                self._drop(self._pending.popleft(), "the server stopped")
+            left, self._pending = len(self._pending), collections.deque()
+            self._counts["dropped"] += left
+        if left:
+            log.warning("%s: dropped %d waiting events: the server stopped", self.target.name, left)
         self.target.close()
 
     def _drop(self, notification: Notification, reason: str) -> None:
@@ -119,18 +123,20 @@ class Channel:
 
     def _run(self) -> None:
         while (notification := self._next()) is not None:
-            self._send(notification)
+            delivered = self._send(notification)
             with self._condition:
                 self._in_flight = False
+                if not delivered and self._closing:
+                    return  # the target is down at shutdown: close() drops what waits, at once
 
-    def _send(self, notification: Notification) -> None:
-        """Deliver one event, retrying with backoff; returns when sent or dropped."""
+    def _send(self, notification: Notification) -> bool:
+        """Deliver one event, retrying with backoff; whether it was delivered (else dropped)."""
         delay = self._config.retry_delay
         while True:
             if time.monotonic() - notification.created > self._config.event_max_age:
                 with self._condition:
                     self._drop(notification, f"undelivered for {self._config.event_max_age:g} s")
-                return
+                return False
             try:
                 self.target.deliver(notification, self._config.timeout)
             except DeliveryError as error:
@@ -140,13 +146,12 @@ class Channel:
                     self._last_error = message
                     if self._closing:
                         self._drop(notification, f"{message} (the server is stopping)")
-                        return
+                        return False
                 log.warning("%s: %s; retrying in %g s", self.target.name, message, delay)
-                with self._condition:
-                    self._condition.wait_for(lambda: self._closing, timeout=delay)
+                self._stopping.wait(delay)
                 delay = min(delay * 2, self._config.retry_max_delay)
                 continue
             with self._condition:
                 self._counts["sent"] += 1
                 self._last_sent_at = utc_now()
-            return
+            return True
