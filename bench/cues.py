@@ -19,8 +19,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from inferences.config import REPO_ROOT, load_inference_config
+from inferences.config import load_inference_config
 from inferences.cues import motion_size
+from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels, SegmentScorer
 from inferences.preprocess import Preprocessor, scale
 from inferences.profile import SceneProfile, SegmentCues

@@ -3,7 +3,7 @@
     python bench/extract.py [--extractors i3d slowfast_r50] [--threads 2] [--seconds 20]
 
 For each extractor at its default input (16 x 224 x 224, batch 1): segments per second of PyTorch eager,
-ONNX Runtime fp32 and ONNX Runtime INT8 (the files `python -m inferences prepare` writes; exported on the
+ONNX Runtime fp32 and ONNX Runtime INT8 (the files `python -m models prepare` writes; exported on the
 fly into a temporary folder when absent, INT8 then calibrated on the Ped2 clips), the achieved GFLOP/s
 (FLOPs of one segment counted by PyTorch's FlopCounterMode, 2 per multiply-add) and that as a share of
 the fp32 matrix-multiply peak measured in the same run with the same thread count (the best of PyTorch's
@@ -28,7 +28,8 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from inferences.prepare import (  # noqa: E402
+from inferences.runtime import load_onnx_session  # noqa: E402
+from models.prepare import (  # noqa: E402
     MODELS_DIR,
     build_extractor,
     cosine,
@@ -39,7 +40,6 @@ from inferences.prepare import (  # noqa: E402
     real_clips,
     split_clips,
 )
-from inferences.runtime import create_session  # noqa: E402
 
 MATMUL_SIZE = 2048
 MATMUL_FLOPS = 2 * MATMUL_SIZE**3
@@ -77,7 +77,7 @@ def matmul_runs(threads: int, folder: Path) -> dict[str, Callable[[], object]]:
     )
     path = folder / "matmul.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
-    matmul = create_session(path, providers=["CPUExecutionProvider"], threads=threads)
+    matmul = load_onnx_session(path, providers=["CPUExecutionProvider"], threads=threads)
     return {"matmul torch": lambda: ta @ ta, "matmul onnxruntime": lambda: matmul.run(None, {"a": a, "b": a})}
 
 
@@ -121,7 +121,7 @@ def bench_extractor(name: str, threads: int, seconds: float, folder: Path) -> di
     evaluation, calibration = split_clips(clips)
     files = model_files(name, module, spec, folder, calibration)
     clip = clips[:1]
-    sessions = {precision: create_session(path, providers=["CPUExecutionProvider"], threads=threads)
+    sessions = {precision: load_onnx_session(path, providers=["CPUExecutionProvider"], threads=threads)
                 for precision, path in files.items()}
     result: dict[str, float] = {"gflop_per_segment": segment_flops(module, torch.from_numpy(clip)) / 1e9}
     if weights == "real":

@@ -19,14 +19,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._models import bench_config
-from inferences.config import REPO_ROOT
 from inferences.intervals import frame_scores
 from inferences.offline import VideoDetector
+from inferences.paths import REPO_ROOT
 from inferences.pipeline import SegmentScorer, load_profile
 from inferences.sampling import FrameSampler
 from inferences.segments import frame_time
+from inferences.smoothing import smooth_scores
 from inferences.video import VideoWriter, even_size, iter_video_frames, open_video
-from models.smoothing import smooth_scores
 from tests.inference.videos import write_video
 
 

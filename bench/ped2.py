@@ -38,15 +38,16 @@ from datasets.videos import (
     read_video_annotations,
     segment_labels,
 )
-from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels
 from inferences.profile import CHANNELS, CueSetup, SceneProfile
 from inferences.runtime import FeatureExtractor
+from inferences.smoothing import smooth_scores
 from models.config import ResearchConfig
 from models.detector import load_detector
 from models.export import export_detector
 from models.metrics import average_precision, roc_auc
-from models.smoothing import smooth_scores
 from models.training import train_detector
 
 SHARED = REPO_ROOT.parent / "shared" / "data"

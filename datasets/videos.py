@@ -7,7 +7,7 @@ Output: the training layout of `datasets/features.py`, plus each video's other c
 Each video is cut by the inference engine's one segmenting path (`inferences/segments.py`: a frame every
 `prepare-interval` of presentation time, 16 sampled frames a segment, the last one padded by repeating its
 last frame) and run through the engine's cue models (`inferences/pipeline.py`: the extractor ONNX file
-built by `python -m inferences prepare`, the object detector, the motion cue), so training features match
+built by `python -m models prepare`, the object detector, the motion cue), so training features match
 inference. Train videos get one label per segment (abnormal when any of its frames is, or with `majority`
 when at least half of its frames are), valid videos one label per sampled frame. A finished video (both
 `.npy` files present; each written atomically) is skipped on a rerun; a video that cannot be decoded or
@@ -26,7 +26,8 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.features import ANNOTATIONS, DatasetError
-from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels
 from inferences.preprocess import ten_crops
 from inferences.profile import SegmentCues
@@ -127,15 +128,16 @@ def dataset_config(
 ) -> InferenceConfig:
     """The inference config a dataset is built with: the default engine config, with the extractor's own
     input size and normalisation (from its metadata), and optionally another object model / frame rate."""
-    from inferences.runtime import create_session, model_metadata
+    from inferences.runtime import load_onnx_session, model_metadata
 
     path = Path(extractor_model)
     if not path.is_file():
         raise DatasetError(
             f"{path}: extractor model not found (build it with "
-            "`python -m inferences prepare --extractor i3d`)"
+            "`python -m models prepare --extractor i3d`)"
         )
-    meta = model_metadata(create_session(path, providers=["CPUExecutionProvider"], role="extraction model"))
+    session = load_onnx_session(path, providers=["CPUExecutionProvider"], role="extraction model")
+    meta = model_metadata(session)
     base = InferenceConfig()
     try:
         return dataclasses.replace(

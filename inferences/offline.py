@@ -34,8 +34,8 @@ from inferences.pipeline import CueModels, SegmentScorer, load_profile
 from inferences.profile import SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.segments import batches, video_segments
+from inferences.smoothing import smooth_scores
 from inferences.video import VideoInfo, VideoWriter, even_size, iter_video_frames, open_video
-from models.smoothing import smooth_scores
 
 T = TypeVar("T")
 CATEGORY_SAMPLES = 8  # frames per abnormal interval given to the category classifier

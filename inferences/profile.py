@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from inferences.cues import MOTION_STATS
+from inferences.errors import SurveillanceError
 
 CUE_VERSION = 1  # bump when the definition of a cue changes: older profiles are then refused
 CHANNELS = ("objects", "motion", "activity", "scene")
@@ -41,7 +42,7 @@ RUNNING_GAP = 2  # uncalibrated: the newest segments are left out of the novelty
 FLOORS = {"objects": 0.05, "motion": 0.5, "activity": 0.1, "scene": 0.02}  # smallest scale of each z
 
 
-class ProfileError(ValueError):
+class ProfileError(SurveillanceError):
     """A profile that cannot be built, read or used with these models; the message names the problem."""
 
 

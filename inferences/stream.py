@@ -39,6 +39,7 @@ from PIL import Image
 
 from inferences.annotate import Annotator
 from inferences.config import InferenceConfig
+from inferences.errors import SurveillanceError
 from inferences.explain import causes, summary
 from inferences.offline import category_sample_indices, load_category_classifier
 from inferences.pipeline import CueModels, SegmentScorer, load_profile
@@ -46,14 +47,14 @@ from inferences.profile import LearningProfile, SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
 from inferences.segments import Segment, frame_time
+from inferences.smoothing import smooth_scores
 from inferences.video import VideoWriter, stream_rate
-from models.smoothing import smooth_scores
 
 log = logging.getLogger("inferences")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
 
 
-class StreamError(ValueError):
+class StreamError(SurveillanceError):
     """A stream source that cannot be opened at all (bad URL, missing file, refused connection)."""
 
 

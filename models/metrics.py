@@ -13,10 +13,12 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from inferences.errors import SurveillanceError
+
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 
 
-class MetricError(ValueError):
+class MetricError(SurveillanceError):
     """Inputs a metric cannot be computed from."""
 
 

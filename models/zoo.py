@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from inferences.errors import SurveillanceError
+
 CHUNK_SIZE = 1 << 20
 PYTORCHVIDEO_ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo"
 
@@ -57,7 +59,7 @@ ZOO: dict[str, ZooEntry] = {
 }
 
 
-class ZooError(ValueError):
+class ZooError(SurveillanceError):
     """Base class of model-zoo errors (unknown name, bad download, bad checkpoint file)."""
 
 
@@ -69,7 +71,7 @@ class ChecksumError(ZooError):
     """A downloaded file's sha256 differs from the expected one."""
 
 
-class CheckpointError(ZooError):
+class CheckpointFileError(ZooError):
     """A file is not a checkpoint: not a torch file, or without a tensor state dict."""
 
 
@@ -173,15 +175,15 @@ def load_checkpoint(name_or_path: str | Path, *, progress: bool = True) -> dict[
     """
     path = fetch(str(name_or_path), progress=progress) if str(name_or_path) in ZOO else Path(name_or_path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found (nor a zoo entry: {sorted(ZOO)})")
+        raise CheckpointFileError(f"{path}: checkpoint file not found (nor a zoo entry: {sorted(ZOO)})")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a non-checkpoint file
         reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
-        raise CheckpointError(f"{path}: not a checkpoint file ({reason})") from None
+        raise CheckpointFileError(f"{path}: not a checkpoint file ({reason})") from None
     state = checkpoint.get("model_state", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not state or not all(
         isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()
     ):
-        raise CheckpointError(f"{path}: not a checkpoint file (no 'model_state' dict of tensors)")
+        raise CheckpointFileError(f"{path}: not a checkpoint file (no 'model_state' dict of tensors)")
     return state

@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from inferences.config import REPO_ROOT
+from inferences.paths import REPO_ROOT
 from servers.storage.repositories import is_valid_id
 
 SHIPPED_PROFILES = REPO_ROOT / "inferences" / "models"

@@ -11,10 +11,11 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from inferences.errors import SurveillanceError
 from inferences.video import VideoWriter
 
 
-class MediaError(ValueError):
+class MediaError(SurveillanceError):
     """A file is not a decodable video (or an image cannot be written)."""
 
 

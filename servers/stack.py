@@ -18,10 +18,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from inferences.errors import SurveillanceError
+from inferences.paths import REPO_ROOT
 from servers.auth import ADMIN_PASSWORD_ENV
 from servers.config import ConfigError, load_server_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NGINX_TEMPLATE = REPO_ROOT / "nginx" / "nginx.conf"
 CLIENT_INDEX = REPO_ROOT / "clients" / "dist" / "index.html"
 DEFAULT_RUN_DIR = REPO_ROOT / "runs" / "stack"
@@ -30,7 +31,7 @@ LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)/api")
 ADMIN_CREATED = re.compile(r"created user 'admin' with password: (\S+)")
 
 
-class StackError(ValueError):
+class StackError(SurveillanceError):
     """The stack cannot start: a missing build, binary or port, or a child that failed."""
 
 

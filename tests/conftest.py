@@ -1,11 +1,10 @@
-"""Shared test fixtures: the repository root and the real data folder beside it."""
+"""Shared test fixtures: the real data folder beside the repository."""
 
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+from inferences.paths import SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from datasets.images import list_classes
+from datasets.images import ImageDatasetError, list_classes
 from models.classifier.config import ClassifierConfig
 from models.classifier.model import load_category_checkpoint
-from models.classifier.training import load_split, make_loader, predict_logits
+from models.classifier.training import load_image_split, make_loader, predict_logits
 from models.metrics import roc_auc, roc_curve
 from models.training import resolve_device
 
@@ -151,11 +151,11 @@ def evaluate_classifier(
     output_dir = output_dir or config.eval_dir
     classes = state["classes"]
     if list_classes(config.dataset_root / "Train") != classes:
-        raise ValueError(
+        raise ImageDatasetError(
             f"{config.dataset_root / 'Train'}: class folders differ from the checkpoint's {classes}"
         )
-    train_set = load_split(config, "Train", classes, train=False)
-    test_set = load_split(config, "Test", classes, train=False)
+    train_set = load_image_split(config, "Train", classes, train=False)
+    test_set = load_image_split(config, "Test", classes, train=False)
     device = resolve_device(config.device, field="training.device")
     loader = make_loader(test_set, config, shuffle=False)
     logits, labels = predict_logits(model.to(device), loader, device, desc="evaluate", progress=progress)

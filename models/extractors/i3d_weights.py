@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from inferences.errors import SurveillanceError
 from models.extractors.i3d import InceptionI3d, Unit3D, create_i3d
 from models.zoo import cache_dir
 
@@ -41,7 +42,7 @@ _BRANCH_NAMES = {
 }
 
 
-class WeightsError(ValueError):
+class WeightsError(SurveillanceError):
     """The I3D weights cannot be fetched, read or converted."""
 
 

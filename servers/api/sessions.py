@@ -137,7 +137,7 @@ def _start(session_id: str, source: str, *, calibrate_minutes: float = 0.0, crea
 
 @blueprint.post("/sessions")
 @require_role("admin")
-def create_session() -> tuple[dict[str, Any], int]:
+def start_live_session() -> tuple[dict[str, Any], int]:
     """Start a live session `{name, source, calibrate_minutes?}`; 201 with the session."""
     body = json_body()
     name = body.get("name")

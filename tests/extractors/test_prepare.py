@@ -13,7 +13,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from inferences.prepare import (
+from inferences.paths import REPO_ROOT
+from inferences.preprocess import Preprocessor
+from models.extractors.i3d import I3dFeatures
+from models.prepare import (
     EXTRACTORS,
     PrepareReport,
     cosine,
@@ -22,9 +25,6 @@ from inferences.prepare import (
     run_onnx,
     split_clips,
 )
-from inferences.preprocess import Preprocessor
-from models.extractors.i3d import I3dFeatures
-from tests.conftest import REPO_ROOT
 from tests.extractors.conftest import GIF
 
 PREPROCESSOR = Preprocessor(width=224, height=224, segment_length=16)

@@ -7,7 +7,6 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from inferences.prepare import cosine
 from models.export import export_onnx
 from models.extractors.slowfast import (
     FEATURE_DIM,
@@ -19,6 +18,7 @@ from models.extractors.slowfast import (
     create_slowfast_r50_detection,
     pack_pathways,
 )
+from models.prepare import cosine
 from models.zoo import load_checkpoint
 
 torch.set_num_threads(2)

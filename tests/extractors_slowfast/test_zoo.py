@@ -13,7 +13,7 @@ from models import zoo
 from models.extractors.slowfast import create_slowfast_features, create_slowfast_r50
 from models.zoo import (
     ZOO,
-    CheckpointError,
+    CheckpointFileError,
     ChecksumError,
     DownloadError,
     ZooEntry,
@@ -195,13 +195,13 @@ def test_corrupt_cached_file_is_downloaded_again(server: _Server, cache: Path):
 def test_files_that_are_not_checkpoints_are_rejected(tmp_path: Path):
     text = tmp_path / "notes.pyth"
     text.write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"notes\.pyth: not a checkpoint file \("):
+    with pytest.raises(CheckpointFileError, match=r"notes\.pyth: not a checkpoint file \("):
         load_checkpoint(text)
     no_tensors = tmp_path / "config.pyth"
     torch.save({"model_state": {"epoch": 3}}, no_tensors)
-    with pytest.raises(CheckpointError, match="no 'model_state' dict of tensors"):
+    with pytest.raises(CheckpointFileError, match="no 'model_state' dict of tensors"):
         load_checkpoint(no_tensors)
-    with pytest.raises(CheckpointError, match="checkpoint file not found"):
+    with pytest.raises(CheckpointFileError, match="checkpoint file not found"):
         load_checkpoint(tmp_path / "absent.pyth")
     with pytest.raises(ZooError, match="unknown model zoo entry 'slowfast_r101'"):
         zoo.fetch("slowfast_r101")

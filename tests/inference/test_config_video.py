@@ -15,7 +15,7 @@ import pytest
 from inferences.annotate import PROMPT_FONTS, Annotator, _label
 from inferences.config import ConfigError, load_inference_config
 from inferences.preprocess import Preprocessor
-from inferences.runtime import ModelError, create_session, select_providers
+from inferences.runtime import ModelError, load_onnx_session, select_providers
 from inferences.video import VideoError, even_size, iter_frames, iter_video_frames, open_video
 from tests.inference.videos import write_video
 
@@ -66,10 +66,10 @@ def test_unavailable_providers_are_skipped_cpu_last(caplog: pytest.LogCaptureFix
 
 def test_missing_or_bad_model_file(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="file not found"):
-        create_session(tmp_path / "none.onnx", providers=["CPUExecutionProvider"])
+        load_onnx_session(tmp_path / "none.onnx", providers=["CPUExecutionProvider"])
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="cannot load ONNX model"):
-        create_session(tmp_path / "junk.onnx", providers=["CPUExecutionProvider"])
+        load_onnx_session(tmp_path / "junk.onnx", providers=["CPUExecutionProvider"])
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inferences.config import REPO_ROOT, load_inference_config
+from inferences.config import load_inference_config
 from inferences.offline import DetectionCancelled, VideoDetector
+from inferences.paths import REPO_ROOT
 from inferences.sampling import FrameSampler
 from inferences.video import VideoError
 from models.detector import create_detector

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inferences.config import REPO_ROOT
+from inferences.paths import REPO_ROOT
 from inferences.preprocess import Preprocessor
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent, StreamDetector, StreamError
 from tests.inference.conftest import make_config, write_colour_video

@@ -16,7 +16,6 @@ import torch
 from onnx import TensorProto, helper
 
 from inferences.objects import ObjectDetector
-from inferences.prepare_objects import prepare_objects
 from inferences.runtime import ModelError
 from inferences.video import iter_video_frames
 from models.objects.centernet import (
@@ -27,6 +26,7 @@ from models.objects.centernet import (
     default_weights_dir,
 )
 from models.objects.tfjs_graph import ObjectModelError
+from models.prepare_objects import prepare_objects
 
 HERE = Path(__file__).resolve().parent
 TFJS_MAX_DIFF = 1e-5  # heatmap probabilities, ONNX Runtime vs TF.js; measured 2.4e-7

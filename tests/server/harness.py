@@ -14,7 +14,8 @@ from typing import Any
 
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from inferences.paths import REPO_ROOT
+
 ADMIN_PASSWORD = "admin-password-for-tests"
 
 
