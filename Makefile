@@ -76,8 +76,11 @@ clients/dist/index.html: clients/node_modules/.package-lock.json $(CLIENT_SOURCE
 
 ## ---- tests --------------------------------------------------------------------------------------
 
+# Ruff, then the import direction (pyproject.toml [tool.importlinter]: engine core <- datasets <- models,
+# the server on the engine only, no torch in the engine, no cycles between sub-packages).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # The original TF.js graph run by tests/objects (pure-JavaScript CPU backend, versions pinned).
 tests/objects/node_modules/.package-lock.json: tests/objects/package.json tests/objects/package-lock.json

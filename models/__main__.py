@@ -12,6 +12,7 @@ import sys
 
 from inferences.errors import exit_status
 from models.prepare import add_prepare_command
+from models.prepare_objects import prepare_objects_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_prepare_command(subparsers)
+    prepare = subparsers.choices["prepare"]
+    build_extractor = prepare.get_default("handler")  # `--objects NAME` builds an object model instead
+    prepare.set_defaults(
+        handler=lambda args: (prepare_objects_command if args.objects else build_extractor)(args)
+    )
     args = parser.parse_args(argv)
     return exit_status(lambda: args.handler(args))
 

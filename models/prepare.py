@@ -301,10 +301,6 @@ def prepare(
 def _prepare_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    if args.objects:
-        from models.prepare_objects import prepare_objects_command
-
-        return prepare_objects_command(args)
     with tqdm(total=5, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def step(message: str) -> None:
