@@ -1,5 +1,5 @@
 """Evaluation of the category classifier: accuracy, per-class one-vs-rest ROC/AUC, micro-average AUC,
-confusion matrix (NumPy implementations, checked against scikit-learn in the tests) and PNG plots."""
+confusion matrix (scikit-learn) and PNG plots."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from sklearn.metrics import confusion_matrix
 
 from datasets.images import ImageDatasetError, list_classes
 from models.classifier.config import ClassifierConfig
@@ -28,13 +29,6 @@ def one_vs_rest_auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
     if positive.all() or not positive.any():
         return None
     return roc_auc(positive.astype(np.int64), scores)
-
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """Counts `[true class, predicted class]`."""
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (labels, predictions), 1)
-    return matrix
 
 
 def compute_metrics(probabilities: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
@@ -65,7 +59,7 @@ def compute_metrics(probabilities: np.ndarray, labels: np.ndarray, classes: Sequ
         "micro_auc": one_vs_rest_auc(one_hot.ravel(), probabilities.ravel()),
         "macro_auc": float(np.mean(defined)) if defined else None,
         "per_class": per_class,
-        "confusion_matrix": confusion_matrix(labels, predictions, num_classes).tolist(),
+        "confusion_matrix": confusion_matrix(labels, predictions, labels=range(num_classes)).tolist(),
     }
 
 
