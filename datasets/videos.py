@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.features import ANNOTATIONS, DatasetError
+from inferences.atomic import atomic_path
 from inferences.config import InferenceConfig
 from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels
@@ -189,9 +189,7 @@ class VideoCues:
         """Features to `input_path`, the other cues to `../cues/<name>.npz` (both atomic)."""
         _save_atomic(input_path, self.features)
         cues = input_path.parent.parent / "cues" / f"{input_path.stem}.npz"
-        cues.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cues.with_name(f".{cues.stem}.{os.getpid()}.tmp.npz")
-        try:
+        with atomic_path(cues) as temporary:
             np.savez(
                 temporary,
                 objects=self.objects,
@@ -199,9 +197,6 @@ class VideoCues:
                 indices=self.indices,
                 frames=np.array(self.frames),
             )
-            os.replace(temporary, cues)
-        finally:
-            temporary.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, input_path: Path) -> VideoCues:
@@ -254,12 +249,8 @@ def extract_video_cues(
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-    try:
+    with atomic_path(path) as temporary:
         np.save(temporary, array)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 @dataclass

@@ -4,7 +4,6 @@ confusion matrix (scikit-learn) and PNG plots."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
 from datasets.images import ImageDatasetError, list_classes
+from inferences.atomic import atomic_write_text
 from models.classifier.config import ClassifierConfig
 from models.classifier.model import load_category_checkpoint
 from models.classifier.training import load_image_split, make_loader, predict_logits
@@ -164,7 +164,5 @@ def evaluate_classifier(
     )
     plot_roc_curves(probabilities, labels.numpy(), metrics, output_dir / "roc_curves.png")
     plot_confusion_matrix(metrics, output_dir / "confusion_matrix.png")
-    temporary = output_dir / f".metrics.json.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, output_dir / "metrics.json")
+    atomic_write_text(output_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return metrics
