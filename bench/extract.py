@@ -25,11 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from inferences.runtime import load_onnx_session  # noqa: E402
-from models.prepare import (  # noqa: E402
+from inferences.runtime import load_onnx_session
+from models.prepare import (
     MODELS_DIR,
     build_extractor,
     cosine,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,15 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from bench.extract import best_rates  # noqa: E402
-from inferences.objects import ObjectDetector  # noqa: E402
-from inferences.runtime import load_onnx_session  # noqa: E402
-from models.objects.centernet import create_centernet, default_weights_dir  # noqa: E402
-from models.prepare import MODELS_DIR, SHARED_DATA  # noqa: E402
-from models.prepare_objects import prepare_objects  # noqa: E402
+from bench.extract import best_rates
+from inferences.objects import ObjectDetector
+from inferences.runtime import load_onnx_session
+from models.objects.centernet import create_centernet, default_weights_dir
+from models.prepare import MODELS_DIR, SHARED_DATA
+from models.prepare_objects import prepare_objects
 
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
               "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")

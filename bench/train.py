@@ -20,8 +20,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from datasets.synthetic import generate_synthetic_dataset
 from models.config import REPO_ROOT, load_research_config
 from models.detector import create_detector, read_checkpoint

@@ -13,7 +13,7 @@ import pytest
 
 from inferences.paths import REPO_ROOT
 
-PACKAGES = ("inferences", "datasets", "models", "servers")
+PACKAGES = ("inferences", "datasets", "models", "servers", "harness")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -53,6 +53,7 @@ def test_the_code_keeps_the_import_direction(copy: Path) -> None:
         ("inferences/video.py", "import torch", "The engine core runs without PyTorch"),
         ("datasets/features.py", "import models.config", "One direction"),
         ("servers/media.py", "import datasets.features", "The server uses the engine only"),
+        ("models/detector.py", "import harness.videos", "One direction"),
     ],
 )
 def test_a_reverse_import_breaks_the_check(

@@ -13,10 +13,10 @@ import torch
 
 from datasets.features import DatasetError, load_feature_split
 from datasets.videos import build_video_dataset, dataset_models, read_video_annotations, segment_labels
+from harness import tiny_models
 from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels
 from inferences.preprocess import ten_crops
-from tests.inference import tiny_models
 
 SIZE = 64
 

@@ -12,12 +12,12 @@ import av
 import numpy as np
 import pytest
 
+from harness.videos import write_video
 from inferences.annotate import PROMPT_FONTS, Annotator, _label
 from inferences.config import ConfigError, load_inference_config
 from inferences.preprocess import Preprocessor
 from inferences.runtime import ModelError, load_onnx_session, select_providers
 from inferences.video import VideoError, even_size, iter_frames, iter_video_frames, open_video
-from tests.inference.videos import write_video
 
 
 def test_shipped_config_loads_with_every_field() -> None:

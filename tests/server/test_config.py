@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.server import write_toml
 from inferences.paths import REPO_ROOT
 from servers.config import DEFAULT_CONFIG_PATH, KNOWN_SCHEMES, ConfigError, ServerConfig, load_server_config
-from tests.server.harness import write_toml
 
 
 def test_shipped_config_has_every_field() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.loopback import FfmpegStream
-from tests.server.harness import ServerProcess, wait_for
+from harness.camera import FfmpegStream
+from harness.server import ServerProcess, wait_for
 from tests.server.live import mjpeg_frames, sse_events
 from tests.server.test_api import assert_error
 

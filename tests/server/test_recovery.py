@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.camera import FfmpegStream
+from harness.server import ADMIN_PASSWORD, ServerProcess, wait_for
 from servers.config import ServerConfig
 from servers.storage import RecordRepository, SessionRepository, connect_database
 from servers.storage.repositories import new_id
-from tests.loopback import FfmpegStream
-from tests.server.harness import ADMIN_PASSWORD, ServerProcess, wait_for
 from tests.server.test_videos import upload, wait_done
 
 ADMIN = {"username": "admin", "password": ADMIN_PASSWORD}
@@ -88,7 +88,7 @@ def test_database_unreachable_is_503(tmp_path: Path) -> None:
 def test_database_down_at_start_then_back(tmp_path: Path, inference_config: Path, shared_data: Path) -> None:
     from secantus import SecantusDBServer
 
-    from tests.loopback import free_port
+    from harness.camera import free_port
 
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500"

@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import requests
 
+from harness.camera import FfmpegStream, free_port, listening
+from harness.server import ADMIN_PASSWORD, Client, ServerProcess, wait_for, write_toml
+from harness.videos import write_video
 from inferences.paths import REPO_ROOT
 from servers.stack import NGINX_TEMPLATE, render_nginx_conf
-from tests.inference.videos import write_video
-from tests.loopback import FfmpegStream, free_port, listening
-from tests.server.harness import ADMIN_PASSWORD, Client, ServerProcess, wait_for, write_toml
 from tests.server.live import sse_events
 from tests.server.test_api import assert_error
 from tests.server.test_videos import upload, wait_done

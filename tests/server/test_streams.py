@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.loopback import FfmpegStream
-from tests.server.harness import Client, ServerProcess, wait_for
+from harness.camera import FfmpegStream
+from harness.server import Client, ServerProcess, wait_for
 from tests.server.test_api import assert_error
 from tests.server.test_security import new_user
 
