@@ -95,7 +95,7 @@ def test_check_clips_are_never_calibration_clips(count: int, checked: list[int])
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inferences", "prepare", *args], cwd=REPO_ROOT,
+    return subprocess.run([sys.executable, "-m", "models", "prepare", *args], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=120)
 
 
