@@ -81,7 +81,7 @@ def test_checkpoint_roundtrip_and_errors(tmp_path: Path) -> None:
 
 
 def test_parameter_and_flop_counts() -> None:
-    """The README's size table: 0.459 M parameters, 28.75 M FLOPs on 16 segments at D = 2304 (with the
+    """docs/research.md size table: 0.459 M parameters, 28.75 M FLOPs on 16 segments at D = 2304 (with the
     37 replicated context segments the attention and convolutions see before the first one)."""
     model = create_detector(feature_dim=2304)
     parameters = count_parameters(model)
