@@ -1,10 +1,12 @@
-"""Dataset tools: `python -m datasets synthetic ...`, `... import-rtfm ...` and `... from-videos ...`."""
+"""Dataset tools: `python -m datasets synthetic ...`, `... import-rtfm ...`, `... from-videos ...` and
+`... download ped2 --output DIR` (a public labelled dataset, checked and unpacked)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from datasets.download import DATASETS, download_dataset
 from datasets.rtfm import import_rtfm
 from datasets.synthetic import generate_synthetic_dataset
 from datasets.videos import DEFAULT_EXTRACTOR, SEGMENT_RULES, build_video_dataset, dataset_models
@@ -52,12 +54,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the videos without a 'split' field that go to valid/")
     videos.add_argument("--seed", type=int, default=0, help="seed of the train/valid split")
     videos.add_argument("--batch-size", type=int, default=4, help="segments per extractor call")
+    download = commands.add_parser("download", help="download a public labelled dataset and unpack it")
+    download.add_argument("name", choices=sorted(DATASETS), help="dataset")
+    download.add_argument("--output", required=True,
+                          help="folder to unpack into (e.g. ../shared/data, which the tests read)")
+    download.add_argument("--url", help="a mirror of the archive (default: the dataset's public URL)")
+    download.add_argument("--sha256", help="expected sha256 of the archive (default: the pinned one, if any)")
     args = parser.parse_args(argv)
     return exit_status(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "synthetic":
+    if args.command == "download":
+        for folder in download_dataset(args.name, args.output, url=args.url, sha256=args.sha256):
+            print(f"wrote {folder}")
+    elif args.command == "synthetic":
         root = generate_synthetic_dataset(
             args.output,
             feature_dim=args.feature_dim,

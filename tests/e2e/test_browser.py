@@ -23,8 +23,7 @@ import pytest
 
 from harness.camera import free_port
 from harness.server import tiny_inference_config, write_toml
-from inferences.paths import REPO_ROOT
-from tests.conftest import SHARED_DATA
+from inferences.paths import REPO_ROOT, SHARED_DATA
 
 CLIENT = REPO_ROOT / "clients"
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from datasets.download import cache_dir
 from models.extractors.i3d import FEATURE_DIM, I3dFeatures, create_i3d, same_padding
 from models.extractors.i3d_weights import (
     CACHED_STATE_DICT,
@@ -19,7 +20,6 @@ from models.extractors.i3d_weights import (
     load_i3d_kinetics400,
     read_checkpoint,
 )
-from models.zoo import cache_dir
 
 
 @pytest.mark.parametrize(

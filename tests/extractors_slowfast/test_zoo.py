@@ -9,18 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from datasets.download import ChecksumError, DownloadError, download
 from models import zoo
 from models.extractors.slowfast import create_slowfast_features, create_slowfast_r50
-from models.zoo import (
-    ZOO,
-    CheckpointFileError,
-    ChecksumError,
-    DownloadError,
-    ZooEntry,
-    ZooError,
-    download,
-    load_checkpoint,
-)
+from models.zoo import ZOO, CheckpointFileError, ZooEntry, ZooError, load_checkpoint
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

@@ -156,10 +156,10 @@ def test_preprocess_crop_resize_normalise_and_pad() -> None:
         prep.pack([small] * 5)
 
 
-def test_preprocess_decoded_frames_like_rgb_arrays(shared_data: Path) -> None:
+def test_preprocess_decoded_frames_like_rgb_arrays(camera_clip: Path) -> None:
     """A decoded frame goes through one FFmpeg pass (colour conversion + resize); the result matches the
     RGB-array path within rounding, with and without a crop, so offline, live and training features agree."""
-    frame = next(iter_video_frames(shared_data / "ucsd-ped2" / "Test001.mp4"))
+    frame = next(iter_video_frames(camera_clip))
     results = []
     for crop in ((0.0, 0.0, 1.0, 1.0), (0.25, 0.1, 0.75, 0.9)):
         prep = Preprocessor(width=224, height=160, segment_length=16, crop=crop)

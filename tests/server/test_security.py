@@ -85,9 +85,9 @@ def test_user_deletion_revokes_sessions(server: ServerProcess) -> None:
     assert_error(client.get("/api/sessions"), 401)
 
 
-def test_camera_credentials_never_leave_the_server(server: ServerProcess, shared_data: Path) -> None:
+def test_camera_credentials_never_leave_the_server(server: ServerProcess, camera_clip: Path) -> None:
     secret = "cam-s3cret-pa55"
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+    feed = FfmpegStream(camera_clip)
     source = feed.url.replace("http://", f"http://cam-user:{secret}@")
     admin = server.admin()
     new_user(server, "onlooker", "onlooker-pass-1")

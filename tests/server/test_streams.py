@@ -46,8 +46,8 @@ def fast_health(client: Client, tries: int = 10) -> float:
     return slowest
 
 
-def test_streams_are_bounded_and_freed(small_server: ServerProcess, shared_data: Path) -> None:
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+def test_streams_are_bounded_and_freed(small_server: ServerProcess, camera_clip: Path) -> None:
+    feed = FfmpegStream(camera_clip)
     admin = small_server.admin()
     new_user(small_server, "watcher", "watcher-pass-1")
     new_user(small_server, "latecomer", "latecomer-pass-1")
