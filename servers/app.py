@@ -40,7 +40,7 @@ from servers.storage import (
     UserRepository,
     connect_database,
 )
-from servers.storage.repositories import DuplicateUsername
+from servers.storage.users import DuplicateUsername
 from servers.streams import StreamSlots
 
 log = logging.getLogger("servers")

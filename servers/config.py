@@ -33,9 +33,9 @@ class ServerConfig:
     db_connection_max: int = 16
     db_name: str = "surveillance"
     storage_directory: Path = REPO_ROOT / "storage"
-    video_speed: float = 10.0
-    video_width: int = 360
-    video_height: int = 240
+    video_speed: float = 30.0  # upper bounds of what the server stores of an upload (servers.media)
+    video_width: int = 1920
+    video_height: int = 1080
     video_max_pixels: int = 7680 * 4320
     cover_width: int = 320
     cover_height: int = 180

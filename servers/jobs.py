@@ -135,9 +135,9 @@ class JobManager:
                 transcode(
                     files.upload_path(record_id),
                     source,
-                    fps=self._config.video_speed,
-                    width=self._config.video_width,
-                    height=self._config.video_height,
+                    max_fps=self._config.video_speed,
+                    max_width=self._config.video_width,
+                    max_height=self._config.video_height,
                     cover=files.cover_path(record_id),
                     cover_size=(self._config.cover_width, self._config.cover_height),
                     max_pixels=self._config.video_max_pixels,

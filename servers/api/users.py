@@ -21,7 +21,7 @@ from servers.auth import (
     verify_password,
 )
 from servers.errors import ApiError
-from servers.storage.repositories import DuplicateUsername
+from servers.storage.users import DuplicateUsername
 
 blueprint = Blueprint("users", __name__)
 

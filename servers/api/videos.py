@@ -80,7 +80,7 @@ def upload() -> tuple[dict[str, Any], int]:
         except MediaError as error:
             raise ApiError(400, "frames-too-large", f"file '{name}': {error}") from None
         try:
-            open_video(upload_path)
+            info = open_video(upload_path)
         except VideoError as error:  # its message starts with the server's temporary path: not shown
             reason = str(error).removeprefix(f"{upload_path}: ")
             raise ApiError(400, "not-a-video", f"file '{name}': {reason}") from None
@@ -90,7 +90,10 @@ def upload() -> tuple[dict[str, Any], int]:
         record_id = new_id()
         svc.files.video_dir(record_id).mkdir(parents=True)
         os.replace(upload_path, svc.files.upload_path(record_id))
-        record = svc.records.create(record_id=record_id, name=name, size=size, profile=profile)
+        original = {"width": info.width, "height": info.height, "fps": round(info.fps, 3)}
+        record = svc.records.create(
+            record_id=record_id, name=name, size=size, profile=profile, original=original
+        )
         try:
             svc.jobs.submit(record_id)
         except ApiError:
