@@ -130,22 +130,39 @@ def get_video(record_id: str) -> dict[str, Any]:
     return record
 
 
-def _file(path: Path, mimetype: str, what: str) -> Response:
+def download_name(record: dict[str, Any], suffix: str) -> str:
+    """`<video name without its extension>-<suffix>`: every download of a video is named after it."""
+    return f"{Path(record['name']).stem or 'video'}-{suffix}"
+
+
+def _file(path: Path, mimetype: str, what: str, name: str | None = None) -> Response:
     try:  # send_file opens the path once; a later removal does not disturb the open handle
-        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
+        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0, download_name=name)
     except FileNotFoundError:
         raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None
 
 
 @blueprint.get("/videos/<record_id>/result")
 def result(record_id: str) -> Response:
-    """The annotated MP4 (HTTP Range supported)."""
+    """The annotated MP4 (HTTP Range supported), inline, named `<video name>-result.mp4`."""
     record = _record(record_id)
     if record["status"] != "done":
         raise ApiError(
-            409, "not-ready", f"video {record_id} is {record['status']}; the result exists once done"
+            409,
+            "not-ready",
+            f"video {record_id} is {record['status']}; the result exists once done",
+            params={"status": record["status"]},
         )
-    return _file(services().files.result_path(record["id"]), "video/mp4", "result video")
+    if record.get("removed"):
+        removed = record["removed"]
+        raise ApiError(
+            410,
+            "removed",
+            f"the result video was removed by retention ({removed['reason']}) at {removed['at']}",
+            params={"reason": removed["reason"], "at": removed["at"]},
+        )
+    path = services().files.result_path(record["id"])
+    return _file(path, "video/mp4", "result video", download_name(record, "result.mp4"))
 
 
 @blueprint.get("/videos/<record_id>/cover")
@@ -167,10 +184,11 @@ def scores_csv(record_id: str) -> Response:
     text.write("frame,time,score\n")
     for index, score in enumerate(scores):
         text.write(f"{index},{index / fps:.3f},{score}\n")
-    return Response(
-        text.getvalue(),
+    return send_file(
+        io.BytesIO(text.getvalue().encode()),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{record["id"]}-scores.csv"'},
+        as_attachment=True,
+        download_name=download_name(record, "scores.csv"),
     )
 
 

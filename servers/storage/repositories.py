@@ -239,6 +239,19 @@ class RecordRepository:
             cursor = records.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
             return [_public(document) for document in cursor]  # type: ignore[misc]
 
+    def with_intervals(self, record_id: str | None = None) -> list[dict[str, Any]]:
+        """Every done record (or just `record_id`) that has abnormal intervals (the review page's events)."""
+        if self._cache is not None:
+            documents = [self._documents().get(record_id)] if record_id else list(self._documents().values())
+            found = [d for d in documents if d and d["status"] == "done" and d.get("intervals")]
+        else:
+            selector: dict[str, Any] = {"status": "done", "intervals.0": {"$exists": True}}
+            if record_id:
+                selector["_id"] = record_id
+            with self._db.access(self.COLLECTION) as records:
+                found = list(records.find(selector))
+        return [_public(document) for document in found]  # type: ignore[misc]
+
     def delete(self, record_id: str) -> bool:
         """Delete a record; whether it existed."""
         with self._db.access(self.COLLECTION) as records:
