@@ -38,7 +38,7 @@ def _label(path: Path) -> str:
 
 def _sizes(paths: list[Path]) -> tuple[float, int]:
     stats = [path.stat() for path in paths]
-    return max(stat.st_mtime for stat in stats), sum(stat.st_size for stat in stats)
+    return min(stat.st_mtime for stat in stats), sum(stat.st_size for stat in stats)
 
 
 def _collect(files: FileStore) -> tuple[list[_Media], int]:
