@@ -174,7 +174,7 @@ def ensure_admin(users: UserRepository) -> str | None:
         return None
     password = os.environ.get(ADMIN_PASSWORD_ENV) or None
     if password is not None and (problem := password_problem(password, "admin")):
-        raise ValueError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
+        raise ValueError(f"{ADMIN_PASSWORD_ENV}: the password {problem[1]}")
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     try:

@@ -81,7 +81,10 @@ def register_error_handlers(app: Flask) -> None:
         elif status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body larger than the upload limit of {limit} bytes"
-        response = error_response(status, _HTTP_CODES.get(status, "error"), message)
+        params: dict[str, Any] = {}
+        if status == 413:
+            params = {"limit_mb": round((app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024, 1)}
+        response = error_response(status, _HTTP_CODES.get(status, "error"), message, params=params)
         valid_methods = getattr(error, "valid_methods", None)
         if status == 405 and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)

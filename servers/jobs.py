@@ -75,6 +75,7 @@ class JobManager:
                     "queue-full",
                     f"{self._config.queue_max} videos are waiting already; try again later",
                     headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
+                    params={"count": self._config.queue_max, "seconds": QUEUE_RETRY_AFTER},
                 )
             self._cancel[record_id] = threading.Event()
             self._waiting.add(record_id)

@@ -62,28 +62,36 @@ def upload() -> tuple[dict[str, Any], int]:
     video, queue it; 202 with the record."""
     if request.mimetype != "multipart/form-data":
         raise ApiError(
-            415, "unsupported-media-type", "upload the video as multipart/form-data with field 'file'"
+            415,
+            "unsupported-media-type",
+            "upload the video as multipart/form-data with field 'file'",
+            params={"expected": "multipart/form-data"},
         )
     svc = services()
     storage = request.files.get("file")
     temporary = _uploaded_paths()
     try:
         if storage is None:
-            raise ApiError(400, "missing-file", "multipart field 'file' is missing")
+            raise ApiError(400, "missing-file", "multipart field 'file' is missing", params={"field": "file"})
         upload_path = Path(storage.stream.name)  # type: ignore[attr-defined]
         size = upload_path.stat().st_size
-        if size == 0:
-            raise ApiError(400, "empty-file", "the uploaded file is empty")
         name = _display_name(storage.filename)
+        if size == 0:
+            raise ApiError(400, "empty-file", "the uploaded file is empty", params={"name": name})
         try:
             check_frame_size(upload_path, svc.config.video_max_pixels)
         except MediaError as error:
-            raise ApiError(400, "frames-too-large", f"file '{name}': {error}") from None
+            raise ApiError(
+                400,
+                "frames-too-large",
+                f"file '{name}': {error}",
+                params={"name": name, "max": svc.config.video_max_pixels},
+            ) from None
         try:
             info = open_video(upload_path)
         except VideoError as error:  # its message starts with the server's temporary path: not shown
             reason = str(error).removeprefix(f"{upload_path}: ")
-            raise ApiError(400, "not-a-video", f"file '{name}': {reason}") from None
+            raise ApiError(400, "not-a-video", f"file '{name}': {reason}", params={"name": name}) from None
         profile = request.form.get("profile") or None
         if profile is not None:
             profile_file(profile)  # 400 for an unknown profile
