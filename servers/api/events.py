@@ -35,13 +35,13 @@ def _time(name: str) -> str | None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00")) if len(raw) <= 40 else None
-    except ValueError:
+        if value is not None:
+            value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across midnight UTC
         value = None
     if value is None:
         raise _invalid(name, "an ISO 8601 date-time such as 2026-01-31T08:00:00Z")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _score() -> float | None:

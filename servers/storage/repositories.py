@@ -132,19 +132,9 @@ class RecordRepository:
             "removed": None,
         }
 
-    def create(
-        self,
-        *,
-        record_id: str,
-        name: str,
-        size: int,
-        profile: str | None = None,
-        original: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Insert a queued record and return it."""
-        document = self.new_document(
-            record_id=record_id, name=name, size=size, profile=profile, original=original
-        )
+    def create(self, **fields: Any) -> dict[str, Any]:
+        """Insert a queued record (the keyword arguments of `new_document`) and return it."""
+        document = self.new_document(**fields)
         with self._db.access(self.COLLECTION) as records:
             records.insert_one(dict(document))
             if self._cache is not None:

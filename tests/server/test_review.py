@@ -179,6 +179,7 @@ def test_events_of_a_camera(server: ServerProcess, camera_alert: dict) -> None:
         ({"min_score": "high"}, "min_score"),
         ({"from": "yesterday"}, "from"),
         ({"to": "2026-13-01T00:00:00Z"}, "to"),
+        ({"from": "0001-01-01T00:00:00+01:00"}, "from"),
         ({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
         ({"kind": "drone"}, "kind"),
         ({"reviewed": "maybe"}, "reviewed"),
