@@ -64,11 +64,15 @@ export function timelineOption(events, labels) {
     id: event.id,
     itemStyle: { color: event.reviewed ? '#c0c4cc' : event.kind === 'camera' ? '#f56c6c' : '#e6a23c' },
   })
+  const times = events.map((event) => Date.parse(event.time)).filter(Number.isFinite)
+  const first = Math.min(...times)
+  const last = Math.max(...times)
+  const pad = Math.max((last - first) * 0.05, 10 * 60 * 1000) // a lone event gets ten minutes each side
   return {
     animation: false,
     grid: { left: 44, right: 16, top: 16, bottom: 32 },
     tooltip: { trigger: 'item', formatter: (item) => `${escapeHtml(item.data.name)}<br/>${labels.score}: ${Number(item.value[1]).toFixed(3)}` },
-    xAxis: { type: 'time' },
+    xAxis: times.length ? { type: 'time', min: first - pad, max: last + pad } : { type: 'time' },
     yAxis: { type: 'value', min: 0, max: 1, name: labels.score },
     series: [{
       type: 'scatter',

@@ -42,6 +42,9 @@ describe('review events', () => {
     const option = timelineOption(events, { score: 'Score' })
     expect(option.series[0].data.map((point) => point.value)).toEqual([['2026-01-01T10:00:00Z', 0.9], ['2026-01-02T10:00:00Z', 0.7]])
     expect(option.series[0].data[1].itemStyle.color).toBe('#c0c4cc')
+    const day = 24 * 3600 * 1000
+    expect([option.xAxis.min, option.xAxis.max]).toEqual([Date.parse(events[0].time) - 0.05 * day, Date.parse(events[1].time) + 0.05 * day])
+    expect(timelineOption([events[0]], { score: 'S' }).xAxis.min).toBe(Date.parse(events[0].time) - 600000)
     expect(option.tooltip.formatter({ data: option.series[0].data[0], value: [0, 0.9] })).toBe('&lt;b&gt;gate&lt;/b&gt;<br/>Score: 0.900')
     expect(nearestEvent(events, Date.parse('2026-01-02T01:00:00Z')).id).toBe('video-2-0')
     expect(nearestEvent([], 0)).toBeNull()
