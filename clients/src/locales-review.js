@@ -16,7 +16,7 @@ export const reviewMessages = {
     },
     retention: { age: '超过保留天数', 'disk-budget': '超出磁盘配额' },
     media: {
-      original: '原始文件', stored: '存储结果', removed: '结果视频已于 {at} 删除（{reason}）；分数与封面仍保留。',
+      original: '原始文件', removedShort: '快照已删除', removed: '结果视频已于 {at} 删除（{reason}）；分数与封面仍保留。',
     },
     account: { myPassword: '修改我的密码' },
     stream: { reconnecting: '视频源连接中断，正在重连', failed: '视频源已失效' },
@@ -59,7 +59,7 @@ export const reviewMessages = {
     },
     retention: { age: 'older than the retention period', 'disk-budget': 'over the disk budget' },
     media: {
-      original: 'Original file', stored: 'Stored', removed: 'The result video was removed {at} ({reason}); the scores and cover are kept.',
+      original: 'Original file', removedShort: 'snapshot removed', removed: 'The result video was removed {at} ({reason}); the scores and cover are kept.',
     },
     account: { myPassword: 'Change my password' },
     stream: { reconnecting: 'The source is down: reconnecting', failed: 'The source has failed' },
