@@ -32,6 +32,7 @@ from servers.events import EventLog
 from servers.files import FileStore
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
+from servers.notify.notifier import Notifier
 from servers.redaction import redact, redact_logs
 from servers.retention import apply_retention
 from servers.storage import (
@@ -72,6 +73,7 @@ class Services:
     users: UserRepository
     jobs: JobManager
     live: LiveManager
+    notifier: Notifier
     throttle: LoginThrottle
     streams: StreamSlots
     inference_config: InferenceConfig
@@ -116,9 +118,10 @@ class Services:
             return
 
     def shutdown(self) -> None:
-        """Stop live sessions, workers and the removal task; close the database."""
+        """Stop live sessions, workers, notifications and the removal task; close the database."""
         self._stop.set()
         self.live.stop_all()
+        self.notifier.close()
         self.jobs.stop()
         if self._remover is not None:
             self._remover.join(5)
@@ -248,6 +251,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     )
     inference_config = load_inference(config)
     alerts = AlertReviews(database)
+    notifier = Notifier(config.notifications)
     svc = Services(
         config=config,
         database=database,
@@ -256,7 +260,14 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         sessions=sessions,
         users=users,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
-        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
+        live=LiveManager(
+            sessions=sessions,
+            files=files,
+            inference_config=inference_config,
+            network_policy=config.network_policy(),
+            notifier=notifier,
+        ),
+        notifier=notifier,
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,
