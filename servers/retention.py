@@ -95,8 +95,11 @@ def apply_retention(
             reason = "disk-budget"
         else:
             continue
-        for path in item.paths:
-            files.discard(path)
+        try:
+            for path in item.paths:
+                files.discard(path)
+        except FileNotFoundError:  # deleted meanwhile (its record or session is gone)
+            continue
         used -= item.size
         removed += 1
         mark = {"at": utc_now(), "reason": reason, "files": sorted(_label(path) for path in item.paths)}
