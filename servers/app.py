@@ -29,6 +29,7 @@ from servers.auth import (
 from servers.config import ServerConfig, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.files import FileStore
+from servers.history import ScoreHistory
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
 from servers.redaction import redact, redact_logs
@@ -41,6 +42,7 @@ from servers.storage import (
     connect_database,
 )
 from servers.storage.repositories import DuplicateUsername
+from servers.storage.scores import ScoreRepository
 from servers.streams import StreamSlots
 
 log = logging.getLogger("servers")
@@ -67,6 +69,7 @@ class Services:
     records: RecordRepository
     sessions: SessionRepository
     users: UserRepository
+    scores: ScoreRepository
     jobs: JobManager
     live: LiveManager
     throttle: LoginThrottle
@@ -78,7 +81,7 @@ class Services:
 
     def prepare(self) -> None:
         """What the start needs from the database: indexes and the first admin (DatabaseUnavailable)."""
-        for repository in (self.records, self.sessions, self.users):
+        for repository in (self.records, self.sessions, self.users, self.scores):
             repository.ensure_indexes()
         self.admin_password = ensure_admin(self.users)
         if self.admin_password:
@@ -235,6 +238,8 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         UserRepository(database),
     )
     inference_config = load_inference(config)
+    scores = ScoreRepository(database, bucket_seconds=config.score_history_bucket)
+    history = ScoreHistory(scores, interval=config.score_history_interval)
     svc = Services(
         config=config,
         database=database,
@@ -242,8 +247,9 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         records=records,
         sessions=sessions,
         users=users,
+        scores=scores,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
-        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
+        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config, history=history),
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,

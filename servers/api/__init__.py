@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request, send_file
 
 from servers.errors import ApiError
 from servers.storage.repositories import is_valid_id
@@ -14,9 +15,9 @@ MAX_PAGE_SIZE = 100
 
 def register_blueprints(app: Flask) -> None:
     """Mount every blueprint under /api."""
-    from servers.api import auth, health, openapi, profiles, sessions, users, videos
+    from servers.api import auth, cameras, health, openapi, profiles, sessions, users, videos
 
-    for module in (health, auth, videos, sessions, profiles, users, openapi):
+    for module in (health, auth, videos, sessions, cameras, profiles, users, openapi):
         app.register_blueprint(module.blueprint, url_prefix="/api")
 
 
@@ -65,3 +66,11 @@ def paging() -> tuple[int, int]:
 def page_of(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:
     """The list response shape."""
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def stored_file(path: Path, mimetype: str, what: str) -> Response:
+    """A stored file (HTTP Range and conditional requests supported), or ApiError 404 naming `what`."""
+    try:  # send_file opens the path once; a later removal does not disturb the open handle
+        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
+    except FileNotFoundError:
+        raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None

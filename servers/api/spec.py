@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from servers.api.spec_cameras import ALERT_FIELDS, PATCH_BODY, SESSION_FIELDS, camera_paths
+
 _ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 _USERNAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}
 _PASSWORD = {"type": "string", "minLength": 8, "maxLength": 256}
@@ -524,6 +526,21 @@ PATHS: dict[str, Any] = {
         "get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3.0")}, public=True)
     },
 }
+
+PATHS.update(camera_paths(_op, _json, _content, _ref, _SESSION, _path_id("alert_id")))
+PATHS["/api/sessions/{session_id}"]["patch"] = _op(
+    "Change a camera's name, settings, or enabled state (a running detector restarts when needed)",
+    {"200": _json(_ref("Session"), "the session")},
+    400,
+    *_WRITE,
+    404,
+    415,
+    503,
+    parameters=_SESSION,
+    body=_body(PATCH_BODY),
+)
+SCHEMAS["Session"]["properties"].update(SESSION_FIELDS)
+SCHEMAS["Alert"]["properties"].update(ALERT_FIELDS)
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",

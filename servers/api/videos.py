@@ -8,10 +8,10 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, request
 
 from inferences.video import VideoError, open_video
-from servers.api import checked_id, page_of, paging
+from servers.api import checked_id, page_of, paging, stored_file
 from servers.api.profiles import profile_file
 from servers.app import services
 from servers.auth import require_role
@@ -127,13 +127,6 @@ def get_video(record_id: str) -> dict[str, Any]:
     return record
 
 
-def _file(path: Path, mimetype: str, what: str) -> Response:
-    try:  # send_file opens the path once; a later removal does not disturb the open handle
-        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
-    except FileNotFoundError:
-        raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None
-
-
 @blueprint.get("/videos/<record_id>/result")
 def result(record_id: str) -> Response:
     """The annotated MP4 (HTTP Range supported)."""
@@ -142,14 +135,14 @@ def result(record_id: str) -> Response:
         raise ApiError(
             409, "not-ready", f"video {record_id} is {record['status']}; the result exists once done"
         )
-    return _file(services().files.result_path(record["id"]), "video/mp4", "result video")
+    return stored_file(services().files.result_path(record["id"]), "video/mp4", "result video")
 
 
 @blueprint.get("/videos/<record_id>/cover")
 def cover(record_id: str) -> Response:
     """The cover image (JPEG)."""
     record = _record(record_id)
-    return _file(services().files.cover_path(record["id"]), "image/jpeg", "cover")
+    return stored_file(services().files.cover_path(record["id"]), "image/jpeg", "cover")
 
 
 @blueprint.get("/videos/<record_id>/scores.csv")

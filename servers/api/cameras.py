@@ -1,0 +1,100 @@
+"""Cameras (live sessions) beyond their start and stop: settings, score history, the newest frame, event
+clips."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from servers.api import checked_id, json_body, stored_file
+from servers.api.profiles import profile_file
+from servers.api.sessions import find_session, session_to_api, start_camera
+from servers.app import services
+from servers.auth import require_role
+from servers.cameras import DETECTOR_FIELDS, check_settings
+from servers.errors import ApiError
+from servers.storage.scores import downsample
+
+blueprint = Blueprint("cameras", __name__)
+MAX_POINTS = 10_000
+DEFAULT_POINTS = 2_000
+
+
+@blueprint.patch("/sessions/<session_id>")
+@require_role("admin")
+def update_camera(session_id: str) -> dict[str, Any]:
+    """Change a camera's `name`, `enabled`, `threshold`, `roi`, `min_alert_seconds`, `cooldown_seconds` or
+    `profile` (null: back to the engine's configuration); a running camera's detector restarts when a
+    detection setting changed, `enabled` false stops it, true starts it."""
+    item = find_session(session_id)
+    changes = check_settings(json_body(), profile_file)
+    svc = services()
+    fields = {f"settings.{key}": value for key, value in changes.items() if key != "name"}
+    if "name" in changes:
+        fields["name"] = changes["name"]
+    svc.sessions.update(item["id"], **fields)
+    live = svc.live.is_live(item["id"])
+    if changes.get("enabled") is False:
+        if live:
+            svc.live.stop(item["id"])
+    elif (live and any(key in changes for key in DETECTOR_FIELDS)) or (changes.get("enabled") and not live):
+        start_camera(item["id"], item["source"])
+    return session_to_api(find_session(session_id))
+
+
+def _epoch_arg(name: str, default: float) -> float:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1e11:
+        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be epoch seconds")
+    return value
+
+
+@blueprint.get("/sessions/<session_id>/scores")
+def scores(session_id: str) -> dict[str, Any]:
+    """The camera's score history `{points: [[epoch seconds, score or null], ...]}` between `since` and
+    `until` (default: all), at most about `max_points` (default 2000: the highest score of each equal
+    slot of time; null marks where the camera was offline or stopped)."""
+    item = find_session(session_id)
+    since, until = _epoch_arg("since", 0.0), _epoch_arg("until", time.time() + 60)
+    raw = request.args.get("max_points") or str(DEFAULT_POINTS)
+    if not raw.isdigit() or not 2 <= int(raw) <= MAX_POINTS:
+        raise ApiError(400, "invalid-parameter", f"query parameter 'max_points' must be in 2..{MAX_POINTS}")
+    if since > until:
+        raise ApiError(400, "invalid-parameter", "query parameter 'since' must not be after 'until'")
+    points = services().scores.points(item["id"], since, until)
+    return {"points": [list(point) for point in downsample(points, int(raw))], "total": len(points)}
+
+
+@blueprint.get("/sessions/<session_id>/frame")
+def frame(session_id: str) -> Response:
+    """The newest annotated frame of a running camera as one JPEG (the grid page polls it: no stream slot
+    is held)."""
+    item = find_session(session_id)
+    jpeg = services().live.latest_jpeg(item["id"])
+    if jpeg is None:
+        state = "running, no frame yet" if services().live.is_live(item["id"]) else item["state"]
+        raise ApiError(409, "no-frame", f"session {session_id} has no frame ({state})")
+    return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@blueprint.get("/sessions/<session_id>/alerts/<alert_id>/clip")
+def clip(session_id: str, alert_id: str) -> Response:
+    """The alert's event clip (H.264 MP4 with the index in front; HTTP Range supported): from
+    `clip-pre-seconds` before the alert to its end. 409 while the alert is still being recorded."""
+    item = find_session(session_id)
+    svc = services()
+    alert = svc.sessions.get_alert(item["id"], checked_id(alert_id, "alert"))
+    if alert is None or not alert.get("clip"):
+        raise ApiError(404, "not-found", f"alert {alert_id} has no clip")
+    path = svc.files.clip_path(item["id"], alert["id"])
+    if not path.is_file() and (alert["end_time"] is None or path.with_name(path.name + ".part").exists()):
+        raise ApiError(409, "not-ready", "the clip is still being recorded; it is ready once the alert ends")
+    return stored_file(path, "video/mp4", "clip")
