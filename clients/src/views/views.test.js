@@ -274,6 +274,7 @@ describe('SessionView', () => {
     fakeServer({
       'GET /api/sessions/s1': () => ({ body: SESSION }),
       'GET /api/sessions/s1/alerts': () => ({ body: { items: [], total: 0, page: 1, page_size: 20 } }),
+      'GET /api/sessions/s1/scores': () => ({ body: { points: [], total: 0 } }),
     })
     const plugins = appPlugins('en')
     useAuthStore().user = ADMIN
@@ -318,6 +319,7 @@ describe('SessionView', () => {
     const calls = fakeServer({
       'GET /api/sessions/s1': () => ({ body: session }),
       'GET /api/sessions/s1/alerts': () => ({ body: { items: [], total: 0, page: 1, page_size: 20 } }),
+      'GET /api/sessions/s1/scores': () => ({ body: { points: [], total: 0 } }),
       ...routes,
     })
     const plugins = appPlugins('en')
@@ -419,6 +421,7 @@ describe('SessionView', () => {
     fakeServer({
       'GET /api/sessions/s9': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
       'GET /api/sessions/s9/alerts': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
+      'GET /api/sessions/s9/scores': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
     })
     const wrapper = mount(SessionView, {
       props: { id: 's9' },
