@@ -146,7 +146,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running.stop()
 
 
-def test_browser_suite(stack: Stack) -> None:
+@pytest.mark.parametrize("suite", ["app.test.js", "cameras.test.js"])
+def test_browser_suite(stack: Stack, suite: str) -> None:
     """Every browser test in clients/e2e passes against the running stack (those that need the Ped2 clip
     skip, with the reason, when ../shared/data is absent)."""
     video = SHARED_DATA / "ucsd-ped2" / "Test001.mp4"
@@ -158,7 +159,7 @@ def test_browser_suite(stack: Stack) -> None:
         E2E_CHROMIUM=str(CHROMIUM),
     )
     result = subprocess.run(
-        ["node", "--test", "--test-reporter=tap", "e2e/app.test.js"],
+        ["node", "--test", "--test-reporter=tap", f"e2e/{suite}"],
         cwd=CLIENT,
         env=env,
         capture_output=True,
