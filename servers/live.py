@@ -314,7 +314,8 @@ class LiveManager:
             return
         try:
             if isinstance(event, ScoreEvent):
-                live.current_score = float(event.score)
+                if not live.offline:  # a segment from before the source went down leaves the score unknown
+                    live.current_score = float(event.score)
                 self._history.record(session_id, float(event.time), float(event.score))
                 dropped = int(live.detector.stats()["dropped_segments"])
                 data = {"time": float(event.time), "score": float(event.score), "dropped_segments": dropped}

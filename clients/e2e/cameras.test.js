@@ -65,6 +65,19 @@ describe('cameras', { concurrency: false }, () => {
     await page.locator('[data-test=offline-overlay]').waitFor()
     assert.equal(await page.getAttribute('[data-test=current-score]', 'data-unknown'), 'true')
     assert.match(await page.getAttribute('[data-test=stream]', 'class'), /offline/)
+    // the frozen frame itself carries no red border: the left border strip of the newest frame is not red
+    const edge = await page.evaluate(async (id) => {
+      const image = new Image()
+      image.src = `/api/sessions/${id}/frame?t=${Date.now()}`
+      await image.decode()
+      const canvas = document.createElement('canvas')
+      canvas.width = image.naturalWidth
+      canvas.height = image.naturalHeight
+      const context = canvas.getContext('2d')
+      context.drawImage(image, 0, 0)
+      return [...context.getImageData(2, Math.floor(canvas.height / 2), 1, 1).data]
+    }, cameraId)
+    assert.ok(!(edge[0] > 180 && edge[1] < 80 && edge[2] < 80), `border pixel ${edge}`)
     const offline = (await apiFromPage(page, 'GET', `/sessions/${cameraId}`)).body
     assert.equal(offline.state, 'reconnecting')
     assert.equal(offline.current_score, null)

@@ -34,7 +34,8 @@ MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
 MIN_CALIBRATE_MINUTES = 0.25  # 15 s (the profile's minimum of 8 segments takes 12.8 s at 10 fps)
 MAX_CALIBRATE_MINUTES = 240
-POLL_SECONDS = 1.0  # how often an idle event stream checks its client is still there
+POLL_SECONDS = 1.0
+RESEND_SECONDS = 1.0  # how often an idle event stream checks its client is still there
 
 
 def check_source(source: Any, allowed: tuple[str, ...]) -> str:
@@ -269,11 +270,13 @@ def stream(session_id: str) -> Response:
     live, interval = svc.live, svc.config.frames_interval
 
     def frames(alive: Callable[[], bool]) -> Iterator[bytes]:
-        sent = None
+        sent, sent_at = None, 0.0
         while alive() and live.is_live(item["id"]):
             jpeg = live.latest_jpeg(item["id"])
-            if jpeg and jpeg is not sent:  # the engine caches one JPEG object per frame
-                sent = jpeg
+            # each new frame (the engine caches one JPEG object per frame), and the last one again every
+            # second: browsers show a part once the next one begins (an offline camera's frozen frame too)
+            if jpeg and (jpeg is not sent or time.monotonic() - sent_at >= RESEND_SECONDS):
+                sent, sent_at = jpeg, time.monotonic()
                 yield (
                     b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                     + str(len(jpeg)).encode()

@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
+from PIL import Image
 
 from servers.storage.scores import downsample
+from tests.inference.test_offline import red_border
 from tests.loopback import CameraServer
 from tests.server.harness import Client, ServerProcess, wait_for
 from tests.server.test_api import assert_error
@@ -126,6 +129,7 @@ def test_history_offline_state_and_clip(cameras: ServerProcess, clip: Path) -> N
         wait_for(lambda: session(admin, camera["id"])["alerts_count"] >= 1, 60, message="an alert")
         frame = admin.get(f"{base}/frame")
         assert frame.status_code == 200 and frame.headers["Content-Type"] == "image/jpeg"
+        assert red_border(np.asarray(Image.open(io.BytesIO(frame.content))))  # threshold 0: abnormal
         wait_for(lambda: len(admin.get(f"{base}/scores").json()["points"]) >= 3, 30, message="history")
         feed.stop()  # the camera goes away during its alert
         offline = wait_for(
@@ -134,6 +138,8 @@ def test_history_offline_state_and_clip(cameras: ServerProcess, clip: Path) -> N
             message="offline",
         )
         assert offline["current_score"] is None and offline["last_seen"] and offline["dropped_segments"] >= 0
+        frozen = np.asarray(Image.open(io.BytesIO(admin.get(f"{base}/frame").content)))
+        assert not red_border(frozen), "the frozen last frame is not shown as abnormal"
         alert = wait_for(
             lambda: (
                 admin.get(f"{base}/alerts").json()["items"][0]["interrupted"]
