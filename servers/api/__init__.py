@@ -45,22 +45,26 @@ def checked_id(value: str, what: str) -> str:
     return value
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
+def number_arg(name: str, default: float, low: float, high: float, kind: type = int) -> Any:
+    """Query parameter `name` as a `kind` (int or float) in low..high, `default` when absent, or ApiError."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
+    what = "an integer" if kind is int else "a number"
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be an integer") from None
+        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be {what}") from None
     if not low <= value <= high:
-        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be in {low}..{high}")
+        raise ApiError(
+            400, "invalid-parameter", f"query parameter '{name}' must be {what} in {low:g}..{high:g}"
+        )
     return value
 
 
 def paging() -> tuple[int, int]:
     """`page` (>= 1) and `page_size` (1..100) from the query string."""
-    return _int_arg("page", 1, 1, 1_000_000), _int_arg("page_size", 20, 1, MAX_PAGE_SIZE)
+    return number_arg("page", 1, 1, 1_000_000), number_arg("page_size", 20, 1, MAX_PAGE_SIZE)
 
 
 def page_of(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
-from servers.api import checked_id, json_body, stored_file
+from servers.api import checked_id, json_body, number_arg, stored_file
 from servers.api.profiles import profile_file
 from servers.api.sessions import find_session, session_to_api, start_camera
 from servers.app import services
@@ -20,6 +20,7 @@ from servers.storage.scores import downsample
 blueprint = Blueprint("cameras", __name__)
 MAX_POINTS = 10_000
 DEFAULT_POINTS = 2_000
+MAX_EPOCH = 1e11
 
 
 @blueprint.patch("/sessions/<session_id>")
@@ -44,33 +45,19 @@ def update_camera(session_id: str) -> dict[str, Any]:
     return session_to_api(find_session(session_id))
 
 
-def _epoch_arg(name: str, default: float) -> float:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < 1e11:
-        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be epoch seconds")
-    return value
-
-
 @blueprint.get("/sessions/<session_id>/scores")
 def scores(session_id: str) -> dict[str, Any]:
     """The camera's score history `{points: [[epoch seconds, score or null], ...]}` between `since` and
     `until` (default: all), at most about `max_points` (default 2000: the highest score of each equal
     slot of time; null marks where the camera was offline or stopped)."""
     item = find_session(session_id)
-    since, until = _epoch_arg("since", 0.0), _epoch_arg("until", time.time() + 60)
-    raw = request.args.get("max_points") or str(DEFAULT_POINTS)
-    if not raw.isdigit() or not 2 <= int(raw) <= MAX_POINTS:
-        raise ApiError(400, "invalid-parameter", f"query parameter 'max_points' must be in 2..{MAX_POINTS}")
+    since = number_arg("since", 0.0, 0.0, MAX_EPOCH, float)
+    until = number_arg("until", time.time() + 60, 0.0, MAX_EPOCH, float)
+    max_points = number_arg("max_points", DEFAULT_POINTS, 2, MAX_POINTS)
     if since > until:
         raise ApiError(400, "invalid-parameter", "query parameter 'since' must not be after 'until'")
     points = services().scores.points(item["id"], since, until)
-    return {"points": [list(point) for point in downsample(points, int(raw))], "total": len(points)}
+    return {"points": [list(point) for point in downsample(points, max_points)], "total": len(points)}
 
 
 @blueprint.get("/sessions/<session_id>/frame")

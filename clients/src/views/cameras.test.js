@@ -6,7 +6,7 @@ import SessionView from './SessionView.vue'
 import CamerasView from './CamerasView.vue'
 import { useAuthStore } from '../stores/auth.js'
 import { appPlugins } from '../components/mount-support.js'
-import { ADMIN, fakeServer } from '../test-support.js'
+import { ADMIN, FakeEventSource, fakeServer } from '../test-support.js'
 
 HTMLCanvasElement.prototype.getContext = () => ({ font: '', measureText: (text) => ({ width: 6 * String(text).length }) })
 
@@ -14,22 +14,6 @@ afterEach(() => {
   vi.unstubAllGlobals()
   document.body.innerHTML = ''
 })
-
-class FakeEventSource {
-  static last = null
-  constructor(url) {
-    this.url = url
-    this.listeners = {}
-    FakeEventSource.last = this
-  }
-  addEventListener(type, handler) {
-    this.listeners[type] = handler
-  }
-  emit(type, data) {
-    this.listeners[type]({ data: JSON.stringify(data) })
-  }
-  close() {}
-}
 
 const SETTINGS = { threshold: 0.5, roi: { x1: 0, y1: 0, x2: 1, y2: 1 }, min_alert_seconds: 0, cooldown_seconds: 0, profile: null, enabled: true }
 const CAMERA = {
@@ -45,6 +29,7 @@ const ALERT = {
 
 function mountSession(routes = {}, camera = CAMERA) {
   vi.stubGlobal('EventSource', FakeEventSource)
+  FakeEventSource.last = null
   vi.stubGlobal('requestAnimationFrame', (callback) => setTimeout(callback, 0))
   const calls = fakeServer({
     'GET /api/sessions/s1': () => ({ body: camera }),
