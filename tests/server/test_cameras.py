@@ -16,7 +16,7 @@ from PIL import Image
 from servers.storage.scores import downsample
 from tests.inference.test_offline import red_border
 from tests.loopback import CameraServer
-from tests.server.harness import Client, ServerProcess, wait_for
+from tests.server.harness import REPO_ROOT, Client, ServerProcess, wait_for
 from tests.server.test_api import assert_error
 
 
@@ -108,6 +108,11 @@ def test_settings_are_checked_and_applied(cameras: ServerProcess, clip: Path) ->
         reset = admin.request("PATCH", base, json={"enabled": True, "threshold": None}).json()
         assert reset["settings"]["threshold"] == 0.0 and reset["settings"]["enabled"] is True
         assert reset["state"] in ("starting", "running")
+        # a shipped profile made for other models is set aside with the reason, and stays shipped
+        shipped = admin.request("PATCH", base, json={"profile": "ped2"}).json()
+        assert shipped["settings"]["profile"] == "ped2" and shipped["state"] in ("starting", "running")
+        assert shipped["profile"]["state"] == "uncalibrated" and shipped["profile"]["error"]
+        assert (REPO_ROOT / "inferences" / "models" / "ped2-profile.npz").is_file()
     finally:
         admin.post(f"{base}/stop")
         feed.stop()

@@ -103,13 +103,13 @@ export function historyPoints(items) {
 }
 
 /**
- * The live chart's time axis: the last `windowSeconds` up to the newest point (or now); an infinite window
- * starts at the first point.
+ * The live chart's time axis: the last `windowSeconds` up to the newest point (or now), but not before the
+ * first point (a young camera's chart fills the width); at least the last minute.
  */
 export function liveTimeAxis(points, windowSeconds = 60) {
   const newest = points.length ? points[points.length - 1][0] : Date.now()
-  const first = points.length ? points[0][0] : newest - 60_000
-  const min = Number.isFinite(windowSeconds) ? newest - windowSeconds * 1000 : Math.min(first, newest - 60_000)
+  const first = points.length ? points[0][0] : newest
+  const min = Math.max(newest - windowSeconds * 1000, Math.min(first, newest - 60_000))
   return { type: 'time', splitNumber: 3, min, max: newest, axisLabel: { hideOverlap: true } }
 }
 

@@ -49,9 +49,11 @@ describe('live score chart', () => {
     expect(points.map((p) => p[0])).toEqual([70_000, 80_000, 90_000, 100_000])
   })
 
-  it('shows the last window up to the newest point, or everything from the first', () => {
+  it('shows the last window up to the newest point, not before the first, at least a minute', () => {
     expect(liveTimeAxis([[5_000, 0.1], [90_000, 0.2]], 60)).toMatchObject({ type: 'time', min: 30_000, max: 90_000 })
     expect(liveTimeAxis([[5_000, 0.1], [900_000, 0.2]], Infinity)).toMatchObject({ min: 5_000, max: 900_000 })
+    expect(liveTimeAxis([[800_000, 0.1], [900_000, 0.2]], 3600)).toMatchObject({ min: 800_000, max: 900_000 })
+    expect(liveTimeAxis([[890_000, 0.1], [900_000, 0.2]], 3600)).toMatchObject({ min: 840_000, max: 900_000 })
   })
 
   it('puts the stored history on the time axis of its scores, gaps as null', () => {
