@@ -101,6 +101,11 @@ class ClipRecorder:
             except queue.Full:
                 log.warning("clip %s: the encoder is behind; frame dropped", clip)
 
+    def pre_roll_bytes(self) -> int:
+        """The memory the pre-roll's JPEG frames take now."""
+        with self._lock:
+            return sum(len(jpeg) for _, jpeg in self._ring)
+
     def begin(self, path: Path) -> None:
         """Start a clip at `path` with the pre-roll; an unfinished clip is ended first."""
         self.end()
