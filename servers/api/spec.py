@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from servers.api.spec_cameras import ALERT_FIELDS, PATCH_BODY, SESSION_FIELDS, camera_paths
+from servers.api.spec_cameras import ALERT_FIELDS, PATCH_BODY, SESSION_FIELDS, SETTINGS, camera_paths
 
 _ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 _USERNAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}
@@ -538,6 +538,10 @@ PATHS["/api/sessions/{session_id}"]["patch"] = _op(
     503,
     parameters=_SESSION,
     body=_body(PATCH_BODY),
+)
+_CREATE = PATHS["/api/sessions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+_CREATE["properties"].update(
+    {key: value for key, value in SETTINGS["properties"].items() if key != "enabled"}
 )
 SCHEMAS["Session"]["properties"].update(SESSION_FIELDS)
 SCHEMAS["Alert"]["properties"].update(ALERT_FIELDS)
