@@ -78,6 +78,17 @@ describe('cameras', { concurrency: false }, () => {
       return [...context.getImageData(2, Math.floor(canvas.height / 2), 1, 1).data]
     }, cameraId)
     assert.ok(!(edge[0] > 180 && edge[1] < 80 && edge[2] < 80), `border pixel ${edge}`)
+    // and the browser shows that frame: the live view's image loses its red border too
+    await page.waitForFunction(() => {
+      const image = document.querySelector('[data-test=stream]')
+      const canvas = document.createElement('canvas')
+      canvas.width = image.naturalWidth
+      canvas.height = image.naturalHeight
+      const context = canvas.getContext('2d')
+      context.drawImage(image, 0, 0)
+      const [r, g, b] = context.getImageData(2, Math.floor(canvas.height / 2), 1, 1).data
+      return !(r > 180 && g < 80 && b < 80)
+    }, null, { timeout: 15000 })
     const offline = (await apiFromPage(page, 'GET', `/sessions/${cameraId}`)).body
     assert.equal(offline.state, 'reconnecting')
     assert.equal(offline.current_score, null)
