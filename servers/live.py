@@ -314,9 +314,10 @@ class LiveManager:
             return
         try:
             if isinstance(event, ScoreEvent):
-                if not live.offline:  # a segment from before the source went down: the score stays unknown
-                    live.current_score = float(event.score)
-                    self._history.record(session_id, float(event.time), float(event.score))
+                if live.offline:  # a segment from before the source went down: the score stays unknown
+                    return
+                live.current_score = float(event.score)
+                self._history.record(session_id, float(event.time), float(event.score))
                 dropped = int(live.detector.stats()["dropped_segments"])
                 data = {"time": float(event.time), "score": float(event.score), "dropped_segments": dropped}
                 self._send(live, "score", data)
