@@ -206,11 +206,8 @@ def test_onnx_export_matches_pytorch_with_dynamic_batch(kinetics, detection, var
     state = _randomised(backbone.state_dict(), seed=2)
     extractor = create_slowfast_features(variant, state_dict=state)
     path = export_onnx(
-        extractor,
-        tmp_path / f"{variant}.onnx",
-        example_inputs=(torch.zeros(1, 3, 8, 32, 32),),
-        input_names=["clip"],
-        output_names=["features"],
+        extractor, tmp_path / f"{variant}.onnx", example_inputs=(torch.zeros(1, 3, 8, 32, 32),),
+        input_names=["clip"], output_names=["features"],
         dynamic_axes={"clip": {0: "batch"}, "features": {0: "batch"}},
         metadata={"extractor": variant, "feature_dim": str(FEATURE_DIM)},
     )

@@ -104,24 +104,16 @@ def test_zoo_lists_the_pytorchvideo_checkpoints():
 def test_random_slowfast_checkpoint_downloads_verifies_and_loads_strictly(
     server: _Server, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
-    state = {
-        key: torch.rand_like(value) if value.is_floating_point() else value
-        for key, value in create_slowfast_r50().state_dict().items()
-    }
+    state = {key: torch.rand_like(value) if value.is_floating_point() else value
+             for key, value in create_slowfast_r50().state_dict().items()}
     source = tmp_path / "SLOWFAST_8x8_R50.pyth"
     torch.save({"model_state": state}, source)
     server.files["/kinetics/SLOWFAST_8x8_R50.pyth"] = source.read_bytes()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    monkeypatch.setitem(
-        ZOO,
-        "slowfast_r50",
-        ZooEntry(
-            name="slowfast_r50",
-            url=server.url("/kinetics/SLOWFAST_8x8_R50.pyth"),
-            sha256=digest,
-            description="random test checkpoint",
-        ),
-    )
+    monkeypatch.setitem(ZOO, "slowfast_r50", ZooEntry(
+        name="slowfast_r50", url=server.url("/kinetics/SLOWFAST_8x8_R50.pyth"), sha256=digest,
+        description="random test checkpoint",
+    ))
 
     loaded = load_checkpoint("slowfast_r50")
     assert "SLOWFAST_8x8_R50.pyth" in capsys.readouterr().err  # the tqdm progress bar
