@@ -9,18 +9,15 @@ Usage: python bench/clips.py [--frames 50]
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import av
 
+from harness.videos import write_video
 from inferences.annotate import Annotator
 from inferences.clips import ClipRecorder
-from tests.inference.videos import write_video
 
 
 def frames(path: Path, count: int) -> list[av.VideoFrame]:

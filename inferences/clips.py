@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import io
 import logging
-import os
 import queue
 import threading
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from inferences.atomic import atomic_path
 from inferences.video import VideoWriter
 
 log = logging.getLogger("inferences")
@@ -66,7 +66,7 @@ class ClipRecorder:
     """Keeps the last `pre_seconds` of frames offered to it (at most `fps` a second, as JPEG: memory stays
     small for large frames) and records one clip at a time: `begin(path)` starts from that pre-roll, every
     later frame follows until `end()` or `max_seconds` after the clip's first frame. A background thread
-    encodes each clip into `<path>.part`, renamed to `path` when complete."""
+    encodes each clip beside `path` and puts it there when complete (`inferences.atomic`)."""
 
     def __init__(self, *, pre_seconds: float, fps: float, max_seconds: float) -> None:
         self.pre_seconds = pre_seconds
@@ -134,16 +134,19 @@ class ClipRecorder:
             thread.join(timeout)
 
     def _encode(self, path: Path, clip: queue.Queue) -> None:
-        partial = path.with_name(path.name + ".part")
-        video = TimedVideo(partial, self.fps)
         try:
-            while (item := clip.get()) is not None:
-                with Image.open(io.BytesIO(item[1])) as image:
-                    video.write(item[0], np.asarray(image.convert("RGB")))
-            frames = video.close()
+            with atomic_path(path) as partial:
+                video = TimedVideo(partial, self.fps)
+                while (item := clip.get()) is not None:
+                    with Image.open(io.BytesIO(item[1])) as image:
+                        video.write(item[0], np.asarray(image.convert("RGB")))
+                if not video.close():
+                    raise _NoFrames
+        except _NoFrames:
+            log.info("clip %s: no frame arrived; no file", path)
         except Exception:
             log.exception("clip %s: cannot be written", path)
-            partial.unlink(missing_ok=True)
-            return
-        if frames:
-            os.replace(partial, path)
+
+
+class _NoFrames(Exception):
+    """A clip ended before its first frame (nothing to write)."""

@@ -16,6 +16,7 @@ from typing import IO, Any
 from flask import Flask, Request, current_app, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
+from inferences.errors import SurveillanceError
 from servers.auth import (
     ADMIN_PASSWORD_ENV,
     CSRF_HEADER,
@@ -32,6 +33,7 @@ from servers.files import FileStore
 from servers.history import ScoreHistory
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
+from servers.notify.notifier import Notifier
 from servers.redaction import redact, redact_logs
 from servers.storage import (
     Database,
@@ -72,6 +74,7 @@ class Services:
     scores: ScoreRepository
     jobs: JobManager
     live: LiveManager
+    notifier: Notifier
     throttle: LoginThrottle
     streams: StreamSlots
     inference_config: InferenceConfig
@@ -114,9 +117,10 @@ class Services:
             return
 
     def shutdown(self) -> None:
-        """Stop live sessions, workers and the removal task; close the database."""
+        """Stop live sessions, workers, notifications and the removal task; close the database."""
         self._stop.set()
         self.live.stop_all()
+        self.notifier.close()
         self.jobs.stop()
         if self._remover is not None:
             self._remover.join(5)
@@ -165,7 +169,7 @@ def ensure_admin(users: UserRepository) -> str | None:
         return None
     password = os.environ.get(ADMIN_PASSWORD_ENV) or None
     if password is not None and (problem := password_problem(password, "admin")):
-        raise ValueError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
+        raise SurveillanceError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     try:
@@ -240,6 +244,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     inference_config = load_inference(config)
     scores = ScoreRepository(database, bucket_seconds=config.score_history_bucket)
     history = ScoreHistory(scores, interval=config.score_history_interval)
+    notifier = Notifier(config.notifications)
     svc = Services(
         config=config,
         database=database,
@@ -249,7 +254,15 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         users=users,
         scores=scores,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
-        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config, history=history),
+        live=LiveManager(
+            sessions=sessions,
+            files=files,
+            inference_config=inference_config,
+            network_policy=config.network_policy(),
+            notifier=notifier,
+            history=history,
+        ),
+        notifier=notifier,
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,

@@ -11,9 +11,10 @@ from typing import Any
 from inferences.config import InferenceConfig
 from servers.errors import ApiError
 
-# The detector's settings (a change restarts a running camera); `name` and `enabled` are not among them.
+# The detector's settings (a change restarts a running camera); `name`, `enabled` and `notify` (whether its
+# alerts are sent out, see docs/notifications.md) are not among them.
 DETECTOR_FIELDS = ("threshold", "roi", "min_alert_seconds", "cooldown_seconds", "profile")
-FIELDS = ("name", "enabled", *DETECTOR_FIELDS)
+FIELDS = ("name", "enabled", "notify", *DETECTOR_FIELDS)
 MAX_ALERT_SECONDS = 3600.0
 MAX_COOLDOWN_SECONDS = 86400.0
 ROI_KEYS = ("x1", "y1", "x2", "y2")
@@ -57,9 +58,9 @@ def check_settings(body: dict[str, Any], check_profile: Callable[[Any], object])
                     400, "invalid-field", "field 'name' must be a non-empty string of at most 200 characters"
                 )
             changes[field] = value.strip()
-        elif field == "enabled":
+        elif field in ("enabled", "notify"):
             if not isinstance(value, bool):
-                raise ApiError(400, "invalid-field", "field 'enabled' must be true or false")
+                raise ApiError(400, "invalid-field", f"field '{field}' must be true or false")
             changes[field] = value
         elif value is None:
             changes[field] = None

@@ -26,15 +26,15 @@ MAX_EPOCH = 1e11
 @blueprint.patch("/sessions/<session_id>")
 @require_role("admin")
 def update_camera(session_id: str) -> dict[str, Any]:
-    """Change a camera's `name`, `enabled`, `threshold`, `roi`, `min_alert_seconds`, `cooldown_seconds` or
-    `profile` (null: back to the engine's configuration); a running camera's detector restarts when a
-    detection setting changed, `enabled` false stops it, true starts it."""
+    """Change a camera's `name`, `enabled`, `notify`, `threshold`, `roi`, `min_alert_seconds`,
+    `cooldown_seconds` or `profile` (null: back to the engine's configuration); a running camera's detector
+    restarts when a detection setting changed, `enabled` false stops it, true starts it; `notify` counts
+    from its next alert event."""
     item = find_session(session_id)
     changes = check_settings(json_body(), profile_file)
     svc = services()
-    fields = {f"settings.{key}": value for key, value in changes.items() if key != "name"}
-    if "name" in changes:
-        fields["name"] = changes["name"]
+    top = ("name", "notify")  # fields of the session itself; the others live under `settings`
+    fields = {key if key in top else f"settings.{key}": value for key, value in changes.items()}
     svc.sessions.update(item["id"], **fields)
     live = svc.live.is_live(item["id"])
     if changes.get("enabled") is False:
@@ -82,6 +82,7 @@ def clip(session_id: str, alert_id: str) -> Response:
     if alert is None or not alert.get("clip"):
         raise ApiError(404, "not-found", f"alert {alert_id} has no clip")
     path = svc.files.clip_path(item["id"], alert["id"])
-    if not path.is_file() and (alert["end_time"] is None or path.with_name(path.name + ".part").exists()):
+    encoding = any(path.parent.glob(f".{path.stem}.*.part{path.suffix}"))  # inferences.atomic's names
+    if not path.is_file() and (alert["end_time"] is None or encoding):
         raise ApiError(409, "not-ready", "the clip is still being recorded; it is ready once the alert ends")
     return stored_file(path, "video/mp4", "clip")

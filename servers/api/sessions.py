@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import queue
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request, send_file
 
-from inferences.stream import StreamError
+from inferences.sources import HostNotAllowed, StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.api.profiles import profile_file
 from servers.app import services
@@ -68,20 +66,17 @@ def check_source(source: Any, allowed: tuple[str, ...]) -> str:
 
 def check_source_address(source: str, config: ServerConfig) -> None:
     """ApiError 400 when the source's host resolves into a denied network that is not allowed (file:// has
-    no host); the message does not tell which address or why, only that the host is not allowed."""
+    no host); the message does not tell which address or why, only that the host is not allowed. The
+    engine checks again on every connection (`inferences.sources.NetworkPolicy`)."""
     host = urlsplit(source).hostname
     if not host:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
-    except (OSError, UnicodeError):
+        config.network_policy().checked_addresses(host)
+    except HostNotAllowed:
+        raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server") from None
+    except StreamError:
         raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
-    denied = [ipaddress.ip_network(network, strict=False) for network in config.stream_denied_networks]
-    allowed = [ipaddress.ip_network(network, strict=False) for network in config.stream_allowed_networks]
-    for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-        if any(address in network for network in denied) and not any(address in net for net in allowed):
-            raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server")
 
 
 def find_session(session_id: str) -> dict[str, Any]:
@@ -106,6 +101,7 @@ def session_to_api(item: dict[str, Any]) -> dict[str, Any]:
     item.update(svc.live.observed(item["id"]))
     item["settings"] = effective_settings(svc.inference_config, item.get("settings"))
     item["threshold"] = float(item["settings"]["threshold"])
+    item.setdefault("notify", True)  # sessions made before the field existed
     return item
 
 
@@ -144,10 +140,18 @@ def start_camera(
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
 
 
+def _notify(body: dict[str, Any], *, default: bool | None = None) -> bool | None:
+    """The optional `notify` field (whether the camera's alerts are sent out), or ApiError 400."""
+    value = body.get("notify", default)
+    if value is not None and not isinstance(value, bool):
+        raise ApiError(400, "invalid-field", "field 'notify' must be true or false")
+    return value
+
+
 @blueprint.post("/sessions")
 @require_role("admin")
-def create_session() -> tuple[dict[str, Any], int]:
-    """Start a live session `{name, source, calibrate_minutes?}`; 201 with the session."""
+def start_live_session() -> tuple[dict[str, Any], int]:
+    """Start a live session `{name, source, calibrate_minutes?, notify?}`; 201 with the session."""
     body = json_body()
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -158,10 +162,11 @@ def create_session() -> tuple[dict[str, Any], int]:
     source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
     check_source_address(source, svc.config)
     minutes = _calibrate_minutes(body, "calibrate_minutes")
+    notify = _notify(body, default=True)
     given = {key: body[key] for key in DETECTOR_FIELDS if key in body}
     settings = check_settings(given, profile_file) if given else {}
     session_id = new_id()
-    svc.sessions.create(session_id=session_id, name=name.strip(), source=source)
+    svc.sessions.create(session_id=session_id, name=name.strip(), source=source, notify=notify)
     if settings:
         svc.sessions.update(session_id, settings=settings)
     start_camera(session_id, source, calibrate_minutes=minutes, created=True)

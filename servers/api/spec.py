@@ -192,6 +192,7 @@ SCHEMAS: dict[str, Any] = {
             "current_score": _NULL_NUMBER,
             "threshold": _NULL_NUMBER,
             "error": {"type": "string", "nullable": True},
+            "notify": {"type": "boolean"},
             "profile": {
                 "type": "object",
                 "required": ["state"],
@@ -225,7 +226,7 @@ SCHEMAS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/api/health": {
         "get": _op(
-            "Status of the database, models and workers (no login)",
+            "Status of the database, models and workers (no login); notifications for admins",
             {"200": _json({"type": "object"}, "healthy or degraded")},
             503,
             public=True,
@@ -355,6 +356,7 @@ PATHS: dict[str, Any] = {
                         "name": {"type": "string", "minLength": 1, "maxLength": 200},
                         "source": {"type": "string", "minLength": 1, "maxLength": 2048},
                         "calibrate_minutes": {"type": "number", "minimum": 0, "maximum": 240},
+                        "notify": {"type": "boolean"},
                     },
                 }
             ),

@@ -38,6 +38,7 @@ PATCH_BODY = {
     "minProperties": 1,
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "notify": {"type": "boolean", "description": "whether the camera's alerts are sent out"},
         **{key: {**value, "nullable": key != "enabled"} for key, value in SETTINGS["properties"].items()},
     },
     "description": "null puts a setting back to the engine's configuration",

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from harness.camera import CameraServer
+from harness.server import REPO_ROOT, Client, ServerProcess, wait_for
 from servers.storage.scores import downsample
 from tests.inference.test_offline import red_border
-from tests.loopback import CameraServer
-from tests.server.harness import REPO_ROOT, Client, ServerProcess, wait_for
 from tests.server.test_api import assert_error
 
 
