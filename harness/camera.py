@@ -1,11 +1,14 @@
 """Loopback test camera: Debian's ffmpeg serving a looping clip on 127.0.0.1, at its own frame rate, as
-MPEG-TS over HTTP (one client at a time). Used by the live tests and by bench/stream.py."""
+MPEG-TS over HTTP (one client at a time; `CameraServer`: any number, reconnections included). Used by the
+live tests and by bench/stream.py."""
 
 from __future__ import annotations
 
+import http.server
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -74,3 +77,53 @@ class FfmpegStream:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
+
+
+class CameraServer:
+    """A camera that many clients can open, again and again, as real cameras allow: an HTTP server on
+    127.0.0.1 giving every GET its own `ffmpeg -re -stream_loop -1 -i CLIP -c copy -f mpegts pipe:1`.
+
+    `stop()` takes the camera away (server and every stream); pass its `port` to bring it back.
+    """
+
+    def __init__(self, clip: Path, port: int | None = None) -> None:
+        if not Path(FFMPEG).exists():
+            raise FileNotFoundError(f"{FFMPEG} is not installed (apt-get install ffmpeg)")
+        self.processes: set[subprocess.Popen] = set()
+        command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(clip)]
+        command += ["-c", "copy", "-f", "mpegts", "pipe:1"]
+        camera = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+                camera.processes.add(process)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "video/mp2t")
+                    self.end_headers()
+                    while chunk := process.stdout.read1(65536):  # type: ignore[union-attr]
+                        self.wfile.write(chunk)
+                except OSError:
+                    pass  # the client went away
+                finally:
+                    process.kill()
+                    process.wait(10)
+                    camera.processes.discard(process)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/live.ts"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="camera", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and cut every stream."""
+        self.server.shutdown()
+        self.server.server_close()
+        for process in list(self.processes):
+            process.kill()

@@ -54,6 +54,11 @@ class InferenceConfig:
     reconnect_delay: float = 0.5
     reconnect_max_delay: float = 8.0
     max_frame_pixels: int = 7680 * 4320
+    alert_min_duration: float = 0.0
+    alert_cooldown: float = 0.0
+    clip_pre_seconds: float = 5.0
+    clip_fps: float = 10.0
+    clip_max_seconds: float = 120.0
 
     def __post_init__(self) -> None:
         def fail(name: str, problem: str) -> None:
@@ -133,6 +138,11 @@ class InferenceConfig:
         number("reconnect_delay", integer=False, low=0.0, high=3600.0, low_open=True)
         number("reconnect_max_delay", integer=False, low=self.reconnect_delay, high=3600.0)
         number("max_frame_pixels", integer=True, low=64, high=1 << 31)
+        number("alert_min_duration", integer=False, low=0.0, high=3600.0)
+        number("alert_cooldown", integer=False, low=0.0, high=86400.0)
+        number("clip_pre_seconds", integer=False, low=0.0, high=60.0)
+        number("clip_fps", integer=False, low=0.0, high=60.0, low_open=True)
+        number("clip_max_seconds", integer=False, low=0.0, high=3600.0, low_open=True)
 
     def resolve(self, path: str) -> Path:
         """A model path with `{precision}` substituted; relative paths are relative to the repo root."""

@@ -22,21 +22,20 @@ Threads (all daemons, stopped by `stop()`):
 from __future__ import annotations
 
 import collections
-import io
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
 
+from inferences.alerting import AlertGate
 from inferences.annotate import Annotator
+from inferences.clips import ClipRecorder, TimedVideo, encode_jpeg
 from inferences.config import InferenceConfig
 from inferences.explain import causes, summary
 from inferences.offline import category_sample_indices, load_category_classifier
@@ -47,7 +46,7 @@ from inferences.sampling import FrameSampler
 from inferences.segments import Segment, frame_time
 from inferences.smoothing import smooth_scores
 from inferences.sources import NetworkPolicy, StreamError, open_arguments, parse_source
-from inferences.video import VideoWriter, stream_rate
+from inferences.video import stream_rate
 
 log = logging.getLogger("inferences")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
@@ -89,24 +88,21 @@ class AlertStart:
 
 @dataclass
 class AlertEnd:
-    """The score fell below the threshold (or the stream stopped during an alert)."""
+    """The score fell below the threshold, or the stream stopped during an alert; `interrupted`: the
+    source went away during the alert (`time` is then when its last frame arrived)."""
 
     time: float
     peak_score: float
     duration: float
+    interrupted: bool = False
 
     def to_dict(self) -> dict:
-        return {"time": self.time, "peak_score": self.peak_score, "duration": self.duration}
+        return asdict(self)
 
 
 Event = ScoreEvent | AlertStart | AlertEnd
 
 
-def encode_jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
-    """JPEG bytes of an RGB uint8 frame."""
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 class StreamDetector:
@@ -125,6 +121,7 @@ class StreamDetector:
         on_calibrated: Callable[[SceneProfile], None] | None = None,
         profile_name: str = "",
         network_policy: NetworkPolicy | None = None,
+        clips: bool = False,
     ) -> None:
         self.config = config
         self.source = parse_source(source)
@@ -150,6 +147,14 @@ class StreamDetector:
         self.on_event = on_event
         self.on_state = on_state
         self.record_path = Path(record_path) if record_path else None
+        # event clips (`begin_clip`): a pre-roll of the published frames, only when asked for
+        self.clips = (
+            ClipRecorder(
+                pre_seconds=config.clip_pre_seconds, fps=config.clip_fps, max_seconds=config.clip_max_seconds
+            )
+            if clips
+            else None
+        )
         self.state = "connecting"
         self.error: str | None = None
         self.current_score = 0.0
@@ -158,6 +163,8 @@ class StreamDetector:
         self._state_lock = threading.RLock()  # state changes (and their callbacks) one at a time, in order
         self._newest: tuple[int, av.VideoFrame, float] | None = None  # sequence, frame, arrival
         self._latest: tuple[int, np.ndarray] | None = None  # published (annotated) frame
+        self._out_sequence = 0  # numbers the published frames (the pump's and the offline one)
+        self._offline = threading.Event()  # set by the reader when the source goes away
         self._latest_raw: np.ndarray | None = None
         self._jpeg: tuple[int, bytes] | None = None
         self._segments: queue.Queue = queue.Queue(SEGMENT_QUEUE)
@@ -203,8 +210,14 @@ class StreamDetector:
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the threads; True when all have finished."""
         deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         for thread in self._threads:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            thread.join(left())
+        if self.clips is not None:
+            self.clips.join(left())
         return not any(thread.is_alive() for thread in self._threads)
 
     def latest_jpeg(self) -> bytes | None:
@@ -219,6 +232,23 @@ class StreamDetector:
         with self._lock:
             self._jpeg = (latest[0], data)
         return data
+
+    def last_seen(self) -> float | None:
+        """When the newest frame arrived (epoch seconds), or None before the first."""
+        with self._lock:
+            return self._newest[2] if self._newest else None
+
+    def begin_clip(self, path: str | Path) -> None:
+        """Record an event clip to `path` (MP4) from `clip-pre-seconds` ago until `end_clip` (needs
+        `clips=True`); the file appears complete when it is finished."""
+        if self.clips is None:
+            raise RuntimeError("StreamDetector was created without clips=True")
+        self.clips.begin(Path(path))
+
+    def end_clip(self) -> None:
+        """End the event clip being recorded."""
+        if self.clips is not None:
+            self.clips.end()
 
     def stats(self) -> dict:
         """Counters: frames in/out, segments scored and dropped, waiting segments, score delays (s)."""
@@ -308,6 +338,7 @@ class StreamDetector:
                 self._set_state("stopped", f"end of file {self.source.url}")
                 self._stop.set()
                 return
+            self._go_offline()
             while True:
                 self._set_state("reconnecting", f"{reason}; retrying in {delay:g}s")
                 if self._wait(delay):
@@ -359,6 +390,16 @@ class StreamDetector:
             if segment is not None:
                 self._submit(segment, samples)
 
+    def _go_offline(self) -> None:
+        """The source went away: the score is unknown until new segments are scored, the frozen last frame
+        is published again without annotation, and the inference thread interrupts an open alert."""
+        with self._lock:
+            self.current_score, self._score_version = 0.0, 0
+            if self._latest_raw is not None:
+                self._out_sequence += 1
+                self._latest = (self._out_sequence, self._latest_raw)
+        self._offline.set()
+
     # ---- pump ---------------------------------------------------------------------------------------
 
     def _pump_loop(self) -> None:
@@ -366,7 +407,6 @@ class StreamDetector:
         threshold = self.config.anomaly_threshold
         last_sequence = 0
         published_version = 0
-        out_sequence = 0
         tick = time.monotonic()
         while not self._wait(tick - time.monotonic()):
             tick = max(tick + interval, time.monotonic() - interval)
@@ -380,15 +420,17 @@ class StreamDetector:
                 score, version, score_arrival = self.current_score, self._score_version, self._score_arrival
             # no border before the first score
             rgb = self.annotator(raw.copy()) if version and score >= threshold else raw
-            out_sequence += 1
             with self._lock:
+                self._out_sequence += 1
                 self._latest_raw = raw
-                self._latest = (out_sequence, rgb)
+                self._latest = (self._out_sequence, rgb)
                 self._stats["frames_out"] += 1
                 if version != published_version:
                     self._stats["delays"].append(time.time() - score_arrival)
                     del self._stats["delays"][:-1000]
             published_version = version
+            if self.clips is not None:
+                self.clips.offer(time.time(), rgb)
             if self._record is not None:
                 try:
                     self._record.put_nowait((time.monotonic(), rgb))
@@ -413,10 +455,18 @@ class StreamDetector:
     def _inference_loop(self) -> None:
         scorer = SegmentScorer(self.config, self.models.detector, self.profile)
         raw_scores: collections.deque[float] = collections.deque(maxlen=self.models.smoothing_window)
-        threshold = self.config.anomaly_threshold
-        alert_start: float | None = None
-        peak = 0.0
+        config = self.config
+        gate = AlertGate(
+            config.anomaly_threshold, min_duration=config.alert_min_duration, cooldown=config.alert_cooldown
+        )
+        alert_start = 0.0
         while not self._stop.is_set() or not self._segments.empty():  # a file's last segment too
+            if self._offline.is_set():
+                self._offline.clear()
+                raw_scores.clear()
+                if gate.interrupt():
+                    seen = self.last_seen() or time.time()
+                    self._emit(AlertEnd(seen, gate.peak, max(0.0, seen - alert_start), interrupted=True))
             try:
                 segment, samples = self._segments.get(timeout=0.1)
             except queue.Empty:
@@ -441,32 +491,27 @@ class StreamDetector:
                     start=segment.start,
                 )
             )
-            if score >= threshold:
-                if alert_start is None:
-                    alert_start, peak = now, score
-                    found = (
-                        causes(
-                            scored.channels,
-                            scored.top_class,
-                            [c.objects for c in cues],
-                            self.cues.setup.classes,
-                        )
-                        if scorer.uses_cues
-                        else None
+            change = gate.update(now, score)
+            if change == "start":
+                alert_start = now
+                found = (
+                    causes(
+                        scored.channels, scored.top_class, [c.objects for c in cues], self.cues.setup.classes
                     )
-                    snapshot = self._snapshot(raw_frame, found)
-                    alert = AlertStart(
-                        now, score, encode_jpeg(snapshot) if snapshot is not None else b"", causes=found
-                    )
-                    if self.category is not None and samples:
-                        alert.category, alert.category_probability = self.category.classify(samples)
-                    self._emit(alert)
-                peak = max(peak, score)
-            elif alert_start is not None:
-                self._emit(AlertEnd(now, peak, now - alert_start))
-                alert_start = None
-        if alert_start is not None:
-            self._emit(AlertEnd(time.time(), peak, time.time() - alert_start))
+                    if scorer.uses_cues
+                    else None
+                )
+                snapshot = self._snapshot(raw_frame, found)
+                alert = AlertStart(
+                    now, score, encode_jpeg(snapshot) if snapshot is not None else b"", causes=found
+                )
+                if self.category is not None and samples:
+                    alert.category, alert.category_probability = self.category.classify(samples)
+                self._emit(alert)
+            elif change == "end":
+                self._emit(AlertEnd(now, gate.peak, now - alert_start))
+        if gate.open:
+            self._emit(AlertEnd(time.time(), gate.peak, time.time() - alert_start))
 
     def _snapshot(self, frame: np.ndarray | None, found: list[dict] | None) -> np.ndarray | None:
         """The alert's snapshot: the frame annotated, its prompt followed by the causes."""
@@ -480,29 +525,13 @@ class StreamDetector:
     # ---- recorder -----------------------------------------------------------------------------------
 
     def _record_loop(self) -> None:
-        writer = None
-        start = last_pts = None
+        video = TimedVideo(self.record_path, 1 / self.config.capture_interval)
         try:
             while not (self._stop.is_set() and self._record.empty()):
                 try:
                     stamp, rgb = self._record.get(timeout=0.1)
                 except queue.Empty:
                     continue
-                if writer is None:
-                    height, width = rgb.shape[:2]
-                    writer = VideoWriter(
-                        self.record_path,
-                        width=width,
-                        height=height,
-                        rate=1 / self.config.capture_interval,
-                        time_base=Fraction(1, 1000),
-                    )
-                    start = stamp
-                pts = round((stamp - start) * 1000)
-                if last_pts is not None and pts <= last_pts:
-                    pts = last_pts + 1
-                writer.write(rgb, pts=pts)
-                last_pts = pts
+                video.write(stamp, rgb)
         finally:
-            if writer is not None:
-                writer.close()
+            video.close()

@@ -31,6 +31,7 @@ from servers.config import ServerConfig, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.events import EventLog
 from servers.files import FileStore
+from servers.history import ScoreHistory
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
 from servers.notify.notifier import Notifier
@@ -45,6 +46,7 @@ from servers.storage import (
     connect_database,
 )
 from servers.storage.reviews import AlertReviews
+from servers.storage.scores import ScoreRepository
 from servers.storage.users import DuplicateUsername
 from servers.streams import StreamSlots
 
@@ -72,6 +74,7 @@ class Services:
     records: RecordRepository
     sessions: SessionRepository
     users: UserRepository
+    scores: ScoreRepository
     jobs: JobManager
     live: LiveManager
     notifier: Notifier
@@ -86,7 +89,7 @@ class Services:
 
     def prepare(self) -> None:
         """What the start needs from the database: indexes and the first admin (DatabaseUnavailable)."""
-        for repository in (self.records, self.sessions, self.users, self.alerts):
+        for repository in (self.records, self.sessions, self.users, self.alerts, self.scores):
             repository.ensure_indexes()
         self.admin_password = ensure_admin(self.users)
         if self.admin_password:
@@ -252,6 +255,8 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     )
     inference_config = load_inference(config)
     alerts = AlertReviews(database)
+    scores = ScoreRepository(database, bucket_seconds=config.score_history_bucket)
+    history = ScoreHistory(scores, interval=config.score_history_interval)
     notifier = Notifier(config.notifications)
     svc = Services(
         config=config,
@@ -260,6 +265,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         records=records,
         sessions=sessions,
         users=users,
+        scores=scores,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
         live=LiveManager(
             sessions=sessions,
@@ -267,6 +273,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
             inference_config=inference_config,
             network_policy=config.network_policy(),
             notifier=notifier,
+            history=history,
         ),
         notifier=notifier,
         throttle=LoginThrottle(

@@ -64,6 +64,8 @@ class ServerConfig:
     login_concurrency: int = 1
     trusted_proxy: str = "127.0.0.1"
     cookie_secure: bool = False
+    score_history_interval: float = 5.0
+    score_history_bucket: float = 3600.0
     notifications: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)  # [notifications]
 
     @property
@@ -99,6 +101,8 @@ _POSITIVE = (
     "stream_max_duration",
     "login_max_delay",
     "login_concurrency",
+    "score_history_interval",
+    "score_history_bucket",
 )
 
 

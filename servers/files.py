@@ -20,8 +20,8 @@ class FileStore:
     """Where uploads, transcoded sources, results, covers, scores and snapshots live.
 
     `videos/<id>/` holds one record's files; `snapshots/<session id>/<alert id>.jpg` a session's alert
-    images; `profiles/<session id>.npz` a camera's calibrated scene profile; `uploads/` the partial uploads
-    while they stream in; `trash/` what waits for the removal task.
+    images and `<alert id>.mp4` their event clips; `profiles/<session id>.npz` a camera's calibrated scene
+    profile; `uploads/` the partial uploads while they stream in; `trash/` what waits for the removal task.
     """
 
     def __init__(self, root: Path) -> None:
@@ -66,6 +66,14 @@ class FileStore:
     def snapshot_path(self, session_id: str, alert_id: str) -> Path:
         """The snapshot of one alert."""
         return self.snapshot_dir(session_id) / f"{self._checked(alert_id)}.jpg"
+
+    def clip_path(self, session_id: str, alert_id: str) -> Path:
+        """The event clip (MP4) of one alert, next to its snapshot (removed with the session's folder)."""
+        return self.snapshot_dir(session_id) / f"{self._checked(alert_id)}.mp4"
+
+    def alert_files(self, session_id: str, alert_id: str) -> list[Path]:
+        """Every file of one alert (snapshot, clip), for whoever removes the alert."""
+        return [self.snapshot_path(session_id, alert_id), self.clip_path(session_id, alert_id)]
 
     def profiles_dir(self) -> Path:
         """The calibrated scene profiles of the cameras."""

@@ -7,6 +7,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 from inferences.sources import NetworkPolicy
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent
+from servers.cameras import camera_config
 from servers.files import FileStore
+from servers.history import ScoreHistory
 from servers.redaction import redact
 from servers.storage import SessionRepository
 from servers.storage.repositories import new_id, utc_now
@@ -46,8 +49,10 @@ def engine_source(source: str) -> str:
 
 
 def alert_to_api(alert: dict[str, Any]) -> dict[str, Any]:
-    """The API shape of an alert (with its snapshot URL)."""
-    return {**alert, "snapshot_url": f"/api/sessions/{alert['session_id']}/alerts/{alert['id']}/snapshot"}
+    """The API shape of an alert (with its snapshot URL, and its clip URL when it has an event clip)."""
+    base = f"/api/sessions/{alert['session_id']}/alerts/{alert['id']}"
+    urls = {"snapshot_url": f"{base}/snapshot", "clip_url": f"{base}/clip" if alert.get("clip") else None}
+    return {**alert, **urls}
 
 
 class _Live:
@@ -60,6 +65,7 @@ class _Live:
         self.open_alert: str | None = None
         self.ended = False  # stop() closed the open alert: a late AlertStart is not recorded
         self.current_score: float | None = None
+        self.offline = False  # its source is down (the detector reconnects)
         self.subscribers: set[queue.Queue] = set()
 
 
@@ -86,10 +92,12 @@ class LiveManager:
         inference_config: Any,
         network_policy: NetworkPolicy | None = None,
         notifier: Notifier | None = None,
+        history: ScoreHistory,
     ) -> None:
         self._sessions = sessions
         self._notifier = notifier
         self._files = files
+        self._history = history
         self._inference_config = inference_config
         self._network_policy = network_policy or NetworkPolicy()
         self._live: dict[str, _Live] = {}
@@ -122,15 +130,19 @@ class LiveManager:
         from inferences.profile import ProfileError
         from inferences.stream import StreamDetector
 
-        config = self._inference_config
-        path = self._files.profile_path(session_id)
+        session = self._sessions.get(session_id) or {}
+        config = camera_config(self._inference_config, session.get("settings"))
+        own = self._files.profile_path(session_id)
+        chosen = (session.get("settings") or {}).get("profile")  # another camera's or a shipped profile
+        path = self._files.scene_profile(chosen) if chosen else own
         segments = round(calibrate_minutes * 60 / (config.segment_length * config.prepare_interval))
         profile_state: dict[str, Any] = {"state": "uncalibrated"}
         if segments:
             profile_state = {"state": "learning", "segments": segments, "minutes": calibrate_minutes}
-        elif path.is_file():
-            profile_state = {"state": "calibrated"}
-        session = self._sessions.get(session_id) or {}
+        elif path is not None and path.is_file():
+            profile_state = {"state": "calibrated", "profile": chosen}
+        elif chosen:
+            profile_state = {"state": "uncalibrated", "error": f"scene profile '{chosen}' does not exist"}
         created: list[Any] = []  # the detector, for its own calibration callback
 
         def create(profile: Path | None) -> Any:
@@ -144,6 +156,7 @@ class LiveManager:
                 on_calibrated=lambda learned: self._on_calibrated(session_id, created[0], learned),
                 profile_name=str(session.get("name", "")),
                 network_policy=self._network_policy,
+                clips=True,
             )
             created.append(detector)
             return detector
@@ -154,7 +167,8 @@ class LiveManager:
             if segments:  # a calibration too short for this frame rate: the caller's error
                 raise
             log.warning("session %s: %s; running uncalibrated", session_id, error)
-            self._files.discard(path)
+            if path == own:  # a chosen profile belongs to another camera or ships with the models
+                self._files.discard(path)
             profile_state = {"state": "uncalibrated", "error": str(error).removeprefix(f"{path}: ")}
             detector = create(None)
         with self._lock:
@@ -180,10 +194,23 @@ class LiveManager:
             return session_id in self._live
 
     def current_score(self, session_id: str) -> float | None:
-        """The newest score of a live session."""
+        """The newest score of a live session (None while its source is down)."""
         with self._lock:
             live = self._live.get(session_id)
         return live.current_score if live else None
+
+    def observed(self, session_id: str) -> dict[str, Any]:
+        """What a live session's detector knows now: `last_seen` (when its newest frame arrived, ISO) and
+        `dropped_segments` (segments inference skipped to keep up); empty when not live."""
+        with self._lock:
+            live = self._live.get(session_id)
+        if live is None:
+            return {}
+        seen = live.detector.last_seen()
+        return {
+            "last_seen": epoch_to_iso(seen) if seen else None,
+            "dropped_segments": int(live.detector.stats()["dropped_segments"]),
+        }
 
     def latest_jpeg(self, session_id: str) -> bytes | None:
         """The newest annotated frame of a live session."""
@@ -193,9 +220,11 @@ class LiveManager:
 
     def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
         """Stop a session's detector, close its open alert and record the final state."""
+        observed = self.observed(session_id)
         live = self._halt(session_id, timeout)
         if live is None:
             return
+        self._history.gap(session_id, time.time())
         now = utc_now()
         with live.alert_lock:
             live.ended = True
@@ -204,7 +233,7 @@ class LiveManager:
             alert = self._sessions.close_alert(open_alert, end_time=now, peak_score=live.current_score or 0.0)
             if alert is not None:
                 self._alert_event(session_id, live, "alert-end", alert)
-        self._sessions.update(session_id, state=state, stopped_at=now, current_score=None)
+        self._sessions.update(session_id, state=state, stopped_at=now, current_score=None, **observed)
         self._send(live, "state", {"state": state, "message": "session stopped"})
         self._end_streams(live)
 
@@ -275,10 +304,16 @@ class LiveManager:
                 fields["error"] = message or "the stream failed"
             if mapped in ("stopped", "failed"):
                 fields["stopped_at"] = utc_now()
+            if mapped == "reconnecting" and not live.offline:  # unknown score until the source is back
+                live.offline, live.current_score = True, None
+                fields.update(self.observed(session_id))
+                self._history.gap(session_id, live.detector.last_seen() or time.time())
+            elif mapped == "running":
+                live.offline = False
             self._sessions.update(session_id, **fields)
         except Exception:
             log.exception("session %s: cannot record state %s", session_id, state)
-        self._send(live, "state", {"state": mapped, "message": message})
+        self._send(live, "state", {"state": mapped, "message": message, **self.observed(session_id)})
 
     def _on_calibrated(self, session_id: str, detector: Any, profile: Any) -> None:
         """A camera finished learning its scene: keep the profile with the camera (unless that detector
@@ -303,11 +338,17 @@ class LiveManager:
             return
         try:
             if isinstance(event, ScoreEvent):
+                if live.offline:  # a segment from before the source went down: the score stays unknown
+                    return
                 live.current_score = float(event.score)
-                self._send(live, "score", {"time": float(event.time), "score": float(event.score)})
+                self._history.record(session_id, float(event.time), float(event.score))
+                dropped = int(live.detector.stats()["dropped_segments"])
+                data = {"time": float(event.time), "score": float(event.score), "dropped_segments": dropped}
+                self._send(live, "score", data)
             elif isinstance(event, AlertStart):
                 self._alert_start(session_id, live, event)
             elif isinstance(event, AlertEnd):
+                live.detector.end_clip()
                 with live.alert_lock:
                     open_alert, live.open_alert = live.open_alert, None
                 if open_alert is not None:
@@ -315,6 +356,7 @@ class LiveManager:
                         open_alert,
                         end_time=epoch_to_iso(float(event.time)),
                         peak_score=float(event.peak_score),
+                        interrupted=event.interrupted,
                     )
                     if alert is not None:
                         self._alert_event(session_id, live, "alert-end", alert)
@@ -332,6 +374,7 @@ class LiveManager:
             partial = snapshot.with_name(snapshot.name + ".part")
             partial.write_bytes(event.snapshot_jpeg or b"")
             os.replace(partial, snapshot)
+            live.detector.begin_clip(self._files.clip_path(session_id, alert_id))
             alert = self._sessions.add_alert(
                 alert_id=alert_id,
                 session_id=session_id,
@@ -340,6 +383,7 @@ class LiveManager:
                 category=event.category,
                 category_probability=event.category_probability,
                 causes=event.causes,
+                clip=True,
             )
             live.open_alert = alert_id
         self._alert_event(session_id, live, "alert-start", alert)

@@ -2,6 +2,7 @@
 // and an ffmpeg-served loopback stream.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -99,6 +100,42 @@ export async function serveLoopbackStream(clip) {
     url: `http://127.0.0.1:${port}`,
     stop: () => {
       if (ffmpeg.exitCode === null) ffmpeg.kill('SIGKILL')
+    },
+  }
+}
+
+/**
+ * A camera that many clients can open, again and again (as real cameras allow): an HTTP server on a loopback
+ * port giving every request its own `ffmpeg -re -stream_loop -1 -i clip ... -f mpegts pipe:1`. `stop()`
+ * takes the camera away (server and streams); `serveCamera(clip, port)` brings it back on the same port.
+ */
+export async function serveCamera(clip, port = 0) {
+  const children = new Set()
+  const server = createHttpServer((request, response) => {
+    const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip,
+      '-an', '-c:v', 'copy', '-f', 'mpegts', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    children.add(ffmpeg)
+    response.writeHead(200, { 'Content-Type': 'video/mp2t' })
+    ffmpeg.stdout.pipe(response)
+    const end = () => {
+      ffmpeg.kill('SIGKILL')
+      children.delete(ffmpeg)
+    }
+    request.on('close', end)
+    ffmpeg.on('exit', () => response.destroy())
+  })
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', resolve)
+  })
+  const bound = server.address().port
+  return {
+    port: bound,
+    url: `http://127.0.0.1:${bound}/live.ts`,
+    stop: () => {
+      for (const child of children) child.kill('SIGKILL')
+      server.closeAllConnections()
+      server.close()
     },
   }
 }

@@ -32,3 +32,23 @@ export function fakeServer(routes) {
 
 export const ADMIN = { id: 'u1', username: 'admin', role: 'admin', created_at: '2026-11-21T10:00:00Z' }
 export const VIEWER = { id: 'u2', username: 'viewer', role: 'viewer', created_at: '2026-11-21T10:00:00Z' }
+
+/** A stand-in for EventSource: `FakeEventSource.last` is the newest; `emit(type, data)` delivers an event. */
+export class FakeEventSource {
+  static last = null
+  constructor(url) {
+    this.url = url
+    this.listeners = {}
+    this.closed = false
+    FakeEventSource.last = this
+  }
+  addEventListener(type, handler) {
+    this.listeners[type] = handler
+  }
+  emit(type, data) {
+    this.listeners[type]({ data: JSON.stringify(data) })
+  }
+  close() {
+    this.closed = true
+  }
+}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request, send_file
 
 from servers.errors import ApiError
 from servers.storage.repositories import is_valid_id
@@ -14,9 +15,9 @@ MAX_PAGE_SIZE = 100
 
 def register_blueprints(app: Flask) -> None:
     """Mount every blueprint under /api."""
-    from servers.api import auth, events, health, openapi, profiles, sessions, users, videos
+    from servers.api import auth, cameras, events, health, openapi, profiles, sessions, users, videos
 
-    for module in (health, auth, videos, sessions, profiles, users, openapi, events):
+    for module in (health, auth, videos, sessions, cameras, profiles, users, openapi, events):
         app.register_blueprint(module.blueprint, url_prefix="/api")
 
 
@@ -44,24 +45,39 @@ def checked_id(value: str, what: str) -> str:
     return value
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
+def number_arg(name: str, default: float, low: float, high: float, kind: type = int) -> Any:
+    """Query parameter `name` as a `kind` (int or float) in low..high, `default` when absent, or ApiError."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
+    what = "an integer" if kind is int else "a number"
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be an integer") from None
+        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be {what}") from None
     if not low <= value <= high:
-        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be in {low}..{high}")
+        raise ApiError(
+            400, "invalid-parameter", f"query parameter '{name}' must be {what} in {low:g}..{high:g}"
+        )
     return value
 
 
 def paging() -> tuple[int, int]:
     """`page` (>= 1) and `page_size` (1..100) from the query string."""
-    return _int_arg("page", 1, 1, 1_000_000), _int_arg("page_size", 20, 1, MAX_PAGE_SIZE)
+    return number_arg("page", 1, 1, 1_000_000), number_arg("page_size", 20, 1, MAX_PAGE_SIZE)
 
 
 def page_of(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:
     """The list response shape."""
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def stored_file(path: Path, mimetype: str, what: str, name: str | None = None) -> Response:
+    """A stored file (HTTP Range and conditional requests supported; `name`: its download name), or
+    ApiError 404 naming `what`."""
+    try:  # send_file opens the path once; a later removal does not disturb the open handle
+        return send_file(
+            path, mimetype=mimetype, conditional=True, etag=True, max_age=0, download_name=name
+        )
+    except FileNotFoundError:
+        raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None

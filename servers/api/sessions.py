@@ -15,8 +15,10 @@ from flask import Blueprint, Response, request, send_file
 
 from inferences.sources import HostNotAllowed, StreamError
 from servers.api import checked_id, json_body, page_of, paging
+from servers.api.profiles import profile_file
 from servers.app import services
 from servers.auth import current_user, require_role
+from servers.cameras import DETECTOR_FIELDS, check_settings, effective_settings
 from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
@@ -30,7 +32,8 @@ MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
 MIN_CALIBRATE_MINUTES = 0.25  # 15 s (the profile's minimum of 8 segments takes 12.8 s at 10 fps)
 MAX_CALIBRATE_MINUTES = 240
-POLL_SECONDS = 1.0  # how often an idle event stream checks its client is still there
+POLL_SECONDS = 1.0
+RESEND_SECONDS = 1.0  # how often an idle event stream checks its client is still there
 
 
 def check_source(source: Any, allowed: tuple[str, ...]) -> str:
@@ -105,24 +108,28 @@ def check_source_address(source: str, config: ServerConfig) -> None:
         raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
 
 
-def _session(session_id: str) -> dict[str, Any]:
+def find_session(session_id: str) -> dict[str, Any]:
     item = services().sessions.get(checked_id(session_id, "session"))
     if item is None:
         raise ApiError(404, "not-found", f"session {session_id} does not exist")
     return item
 
 
-def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
-    """The API shape of a session: credentials out of its source and error, its live score and the alert
-    threshold the detector applies."""
+def session_to_api(item: dict[str, Any]) -> dict[str, Any]:
+    """The API shape of a session: credentials out of its source and error, its live score (None while
+    offline), when its newest frame arrived, its dropped segments, and the settings the detector applies
+    (`threshold` among them, also at the top level)."""
     item["source"] = redact(item["source"])
     if item.get("error"):
         item["error"] = redact(item["error"])
     svc = services()
-    score = svc.live.current_score(item["id"])
-    if score is not None:
-        item["current_score"] = score
-    item["threshold"] = float(svc.inference_config.anomaly_threshold)
+    live = svc.live.is_live(item["id"])
+    item["current_score"] = svc.live.current_score(item["id"]) if live else None
+    item.setdefault("last_seen", None)
+    item.setdefault("dropped_segments", 0)
+    item.update(svc.live.observed(item["id"]))
+    item["settings"] = effective_settings(svc.inference_config, item.get("settings"))
+    item["threshold"] = float(item["settings"]["threshold"])
     item.setdefault("notify", True)  # sessions made before the field existed
     return item
 
@@ -150,7 +157,9 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
     return float(value)
 
 
-def _start(session_id: str, source: str, *, calibrate_minutes: float = 0.0, created: bool = False) -> None:
+def start_camera(
+    session_id: str, source: str, *, calibrate_minutes: float = 0.0, created: bool = False
+) -> None:
     """Start a session's detector; a new session is deleted again when it cannot start."""
     svc = services()
     try:
@@ -190,17 +199,21 @@ def start_live_session() -> tuple[dict[str, Any], int]:
     check_source_address(source, svc.config)
     minutes = _calibrate_minutes(body, "calibrate_minutes")
     notify = _notify(body, default=True)
+    given = {key: body[key] for key in DETECTOR_FIELDS if key in body}
+    settings = check_settings(given, profile_file) if given else {}
     session_id = new_id()
     svc.sessions.create(session_id=session_id, name=name.strip(), source=source, notify=notify)
-    _start(session_id, source, calibrate_minutes=minutes, created=True)
-    return _with_live_score(_session(session_id)), 201
+    if settings:
+        svc.sessions.update(session_id, settings=settings)
+    start_camera(session_id, source, calibrate_minutes=minutes, created=True)
+    return session_to_api(find_session(session_id)), 201
 
 
 @blueprint.post("/sessions/<session_id>/calibrate")
 @require_role("admin")
 def calibrate(session_id: str) -> dict[str, Any]:
     """Learn the camera's scene from its next `{minutes}` of stream (restarts its detector)."""
-    item = _session(session_id)
+    item = find_session(session_id)
     minutes = _calibrate_minutes(json_body(), "minutes")
     if not minutes:
         raise ApiError(
@@ -209,24 +222,26 @@ def calibrate(session_id: str) -> dict[str, Any]:
             "field 'minutes' must be given",
             params={"field": "minutes", "reason": "minutes-range", "max": MAX_CALIBRATE_MINUTES},
         )
-    _start(item["id"], item["source"], calibrate_minutes=minutes)  # stops the running detector first
-    return _with_live_score(_session(session_id))
+    if (item.get("settings") or {}).get("profile"):  # it learns its own profile, and then uses it
+        services().sessions.update(item["id"], **{"settings.profile": None})
+    start_camera(item["id"], item["source"], calibrate_minutes=minutes)  # stops the running detector first
+    return session_to_api(find_session(session_id))
 
 
 @blueprint.delete("/sessions/<session_id>/profile")
 @require_role("admin")
 def forget_profile(session_id: str) -> dict[str, Any]:
     """Forget the camera's scene profile: it runs uncalibrated (its detector restarts when running)."""
-    item = _session(session_id)
+    item = find_session(session_id)
     svc = services()
     running = svc.live.is_live(item["id"])
     svc.live.stop(item["id"])  # first: a camera still learning cannot save its profile afterwards
     svc.files.profile_path(item["id"]).unlink(missing_ok=True)
     if running:
-        _start(item["id"], item["source"])
+        start_camera(item["id"], item["source"])
     else:
         svc.sessions.update(item["id"], profile={"state": "uncalibrated"})
-    return _with_live_score(_session(session_id))
+    return session_to_api(find_session(session_id))
 
 
 @blueprint.get("/sessions")
@@ -234,48 +249,38 @@ def list_sessions() -> dict[str, Any]:
     """A page of sessions, newest first."""
     page, page_size = paging()
     items, total = services().sessions.list(page=page, page_size=page_size)
-    return page_of([_with_live_score(item) for item in items], total, page, page_size)
+    return page_of([session_to_api(item) for item in items], total, page, page_size)
 
 
 @blueprint.get("/sessions/<session_id>")
 def get_session(session_id: str) -> dict[str, Any]:
     """One session."""
-    return _with_live_score(_session(session_id))
-
-
-@blueprint.patch("/sessions/<session_id>")
-@require_role("admin")
-def update_session(session_id: str) -> dict[str, Any]:
-    """Change a session's settings `{notify}` (taken into account at its next alert event)."""
-    item = _session(session_id)
-    notify = _notify(json_body())
-    if notify is None:
-        raise ApiError(400, "invalid-field", "field 'notify' must be given")
-    services().sessions.update(item["id"], notify=notify)
-    return _with_live_score(_session(session_id))
+    return session_to_api(find_session(session_id))
 
 
 @blueprint.post("/sessions/<session_id>/stop")
 @require_role("admin")
 def stop_session(session_id: str) -> dict[str, Any]:
     """Stop a session (its history stays)."""
-    item = _session(session_id)
+    item = find_session(session_id)
     svc = services()
     if svc.live.is_live(item["id"]):
         svc.live.stop(item["id"])
     elif item["state"] in LIVE_STATES:
         svc.sessions.update(item["id"], state="stopped")
-    return _session(session_id)
+    svc.sessions.update(item["id"], **{"settings.enabled": False})
+    return find_session(session_id)
 
 
 @blueprint.delete("/sessions/<session_id>")
 @require_role("admin")
 def delete_session(session_id: str) -> tuple[str, int]:
     """Stop and delete a session with its alerts; snapshots go through the delayed removal task."""
-    item = _session(session_id)
+    item = find_session(session_id)
     svc = services()
     svc.live.stop(item["id"])
     svc.sessions.delete(item["id"])
+    svc.scores.delete(item["id"])
     svc.files.discard(svc.files.snapshot_dir(item["id"]))
     svc.files.profile_path(item["id"]).unlink(missing_ok=True)
     return "", 204
@@ -304,18 +309,20 @@ def _long_lived(body: Callable[[Callable[[], bool]], Iterator[Any]], mimetype: s
 def stream(session_id: str) -> Response:
     """MJPEG (multipart/x-mixed-replace) of the annotated frames: each new frame, at most one every
     `frames-interval`."""
-    item = _session(session_id)
+    item = find_session(session_id)
     svc = services()
     if not svc.live.is_live(item["id"]):
         raise ApiError(409, "not-running", f"session {session_id} is {item['state']}")
     live, interval = svc.live, svc.config.frames_interval
 
     def frames(alive: Callable[[], bool]) -> Iterator[bytes]:
-        sent = None
+        sent, sent_at = None, 0.0
         while alive() and live.is_live(item["id"]):
             jpeg = live.latest_jpeg(item["id"])
-            if jpeg and jpeg is not sent:  # the engine caches one JPEG object per frame
-                sent = jpeg
+            # each new frame (the engine caches one JPEG object per frame), and the last one again every
+            # second: browsers show a part once the next one begins (an offline camera's frozen frame too)
+            if jpeg and (jpeg is not sent or time.monotonic() - sent_at >= RESEND_SECONDS):
+                sent, sent_at = jpeg, time.monotonic()
                 yield (
                     b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                     + str(len(jpeg)).encode()
@@ -331,7 +338,7 @@ def stream(session_id: str) -> Response:
 @blueprint.get("/sessions/<session_id>/events")
 def events(session_id: str) -> Response:
     """Server-sent events: `score`, `alert-start`, `alert-end`, `state`."""
-    item = _session(session_id)
+    item = find_session(session_id)
     live = services().live
 
     def messages(alive: Callable[[], bool]) -> Iterator[str]:
@@ -365,7 +372,7 @@ def events(session_id: str) -> Response:
 @blueprint.get("/sessions/<session_id>/alerts")
 def alerts(session_id: str) -> dict[str, Any]:
     """A page of the session's alerts, newest first."""
-    item = _session(session_id)
+    item = find_session(session_id)
     page, page_size = paging()
     items, total = services().sessions.alerts(item["id"], page=page, page_size=page_size)
     return page_of([alert_to_api(alert) for alert in items], total, page, page_size)
@@ -374,7 +381,7 @@ def alerts(session_id: str) -> dict[str, Any]:
 @blueprint.get("/sessions/<session_id>/alerts/<alert_id>/snapshot")
 def snapshot(session_id: str, alert_id: str) -> Response:
     """The JPEG snapshot taken when the alert started."""
-    item = _session(session_id)
+    item = find_session(session_id)
     alert = services().sessions.get_alert(item["id"], checked_id(alert_id, "alert"))
     if alert is None:
         raise ApiError(404, "not-found", f"alert {alert_id} does not exist")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from servers.api.spec_cameras import ALERT_FIELDS, PATCH_BODY, SESSION_FIELDS, SETTINGS, camera_paths
+
 _ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 _USERNAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}
 _PASSWORD = {"type": "string", "minLength": 8, "maxLength": 256}
@@ -418,18 +420,6 @@ PATHS: dict[str, Any] = {
         "delete": _op(
             "Stop and delete a session and its alerts", _NO_CONTENT, 400, *_WRITE, 404, parameters=_SESSION
         ),
-        "patch": _op(
-            "Change a session's settings (whether its alerts are notified)",
-            {"200": _json(_ref("Session"), "the updated session")},
-            400,
-            *_WRITE,
-            404,
-            415,
-            parameters=_SESSION,
-            body=_body(
-                {"type": "object", "required": ["notify"], "properties": {"notify": {"type": "boolean"}}}
-            ),
-        ),
     },
     "/api/sessions/{session_id}/stop": {
         "post": _op(
@@ -621,6 +611,25 @@ PATHS: dict[str, Any] = {
         "get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3.0")}, public=True)
     },
 }
+
+PATHS.update(camera_paths(_op, _json, _content, _ref, _SESSION, _path_id("alert_id")))
+PATHS["/api/sessions/{session_id}"]["patch"] = _op(
+    "Change a camera's name, settings, or enabled state (a running detector restarts when needed)",
+    {"200": _json(_ref("Session"), "the session")},
+    400,
+    *_WRITE,
+    404,
+    415,
+    503,
+    parameters=_SESSION,
+    body=_body(PATCH_BODY),
+)
+_CREATE = PATHS["/api/sessions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+_CREATE["properties"].update(
+    {key: value for key, value in SETTINGS["properties"].items() if key != "enabled"}
+)
+SCHEMAS["Session"]["properties"].update(SESSION_FIELDS)
+SCHEMAS["Alert"]["properties"].update(ALERT_FIELDS)
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, request, send_file
 
 from inferences.video import VideoError, open_video
-from servers.api import checked_id, page_of, paging
+from servers.api import checked_id, page_of, paging, stored_file
 from servers.api.profiles import profile_file
 from servers.app import services
 from servers.auth import require_role
@@ -143,13 +143,6 @@ def download_name(record: dict[str, Any], suffix: str) -> str:
     return f"{Path(record['name']).stem or 'video'}-{suffix}"
 
 
-def _file(path: Path, mimetype: str, what: str, name: str | None = None) -> Response:
-    try:  # send_file opens the path once; a later removal does not disturb the open handle
-        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0, download_name=name)
-    except FileNotFoundError:
-        raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None
-
-
 @blueprint.get("/videos/<record_id>/result")
 def result(record_id: str) -> Response:
     """The annotated MP4 (HTTP Range supported), inline, named `<video name>-result.mp4`."""
@@ -170,14 +163,14 @@ def result(record_id: str) -> Response:
             params={"reason": removed["reason"], "at": removed["at"]},
         )
     path = services().files.result_path(record["id"])
-    return _file(path, "video/mp4", "result video", download_name(record, "result.mp4"))
+    return stored_file(path, "video/mp4", "result video", download_name(record, "result.mp4"))
 
 
 @blueprint.get("/videos/<record_id>/cover")
 def cover(record_id: str) -> Response:
     """The cover image (JPEG)."""
     record = _record(record_id)
-    return _file(services().files.cover_path(record["id"]), "image/jpeg", "cover")
+    return stored_file(services().files.cover_path(record["id"]), "image/jpeg", "cover")
 
 
 @blueprint.get("/videos/<record_id>/scores.csv")

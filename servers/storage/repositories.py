@@ -330,8 +330,10 @@ class SessionRepository:
         category: str | None,
         category_probability: float | None = None,
         causes: list[dict[str, Any]] | None = None,
+        clip: bool = False,
     ) -> dict[str, Any]:
-        """Insert an open alert and count it on its session; `causes` say what drove it."""
+        """Insert an open alert and count it on its session; `causes` say what drove it, `clip` whether an
+        event clip is recorded."""
         document = {
             "_id": alert_id,
             "session_id": session_id,
@@ -341,6 +343,8 @@ class SessionRepository:
             "category": category,
             "category_probability": category_probability,
             "causes": causes or [],
+            "clip": clip,
+            "interrupted": False,
         }
         with self._db.access(self.ALERTS) as alerts:
             alerts.insert_one(document)
@@ -348,13 +352,16 @@ class SessionRepository:
             sessions.update_one({"_id": session_id}, {"$inc": {"alerts_count": 1}})
         return _public(document)  # type: ignore[return-value]
 
-    def close_alert(self, alert_id: str, *, end_time: str, peak_score: float) -> dict[str, Any] | None:
-        """Set the end of an alert; the updated alert or None."""
+    def close_alert(
+        self, alert_id: str, *, end_time: str, peak_score: float, interrupted: bool = False
+    ) -> dict[str, Any] | None:
+        """Set the end of an alert (`interrupted`: its camera went offline); the updated alert or None."""
+        fields = {"end_time": end_time, "peak_score": peak_score, "interrupted": interrupted}
         with self._db.access(self.ALERTS) as alerts:
             return _public(
                 alerts.find_one_and_update(
                     {"_id": alert_id},
-                    {"$set": {"end_time": end_time, "peak_score": peak_score}},
+                    {"$set": fields},
                     return_document=ReturnDocument.AFTER,
                 )
             )

@@ -30,8 +30,8 @@ CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 ADMIN_PASSWORD = "admin-password-for-e2e"
 # Every browser test file, one after the other against the same stack (app.test.js first).
 E2E_FILES = sorted(
-    (str(path.relative_to(CLIENT)) for path in (CLIENT / "e2e").glob("*.test.js")),
-    key=lambda name: name != "e2e/app.test.js",
+    (path.name for path in (CLIENT / "e2e").glob("*.test.js")),
+    key=lambda name: name != "app.test.js",
 )
 RUNNING = re.compile(r"Surveillance is running at (http://\S+?)/?$")
 # The real pipeline's models (the I3D extractor and the object detector built by `make install`, the
@@ -150,7 +150,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running.stop()
 
 
-def test_browser_suite(stack: Stack) -> None:
+@pytest.mark.parametrize("suite", E2E_FILES)
+def test_browser_suite(stack: Stack, suite: str) -> None:
     """Every browser test in clients/e2e passes against the running stack (those that need the Ped2 clip
     skip, with the reason, when ../shared/data is absent)."""
     video = SHARED_DATA / "ucsd-ped2" / "Test001.mp4"
@@ -162,7 +163,7 @@ def test_browser_suite(stack: Stack) -> None:
         E2E_CHROMIUM=str(CHROMIUM),
     )
     result = subprocess.run(
-        ["node", "--test", "--test-reporter=tap", "--test-concurrency=1", *E2E_FILES],
+        ["node", "--test", "--test-reporter=tap", f"e2e/{suite}"],
         cwd=CLIENT,
         env=env,
         capture_output=True,

@@ -53,7 +53,11 @@ def test_live_session_frames_events_alerts(server: ServerProcess, stream: Ffmpeg
     wait_for(lambda: any(name == "alert-start" for name, _ in events), 60, message="an alert-start event")
     wait_for(lambda: any(name == "score" for name, _ in events), 30, message="a score event")
     score = next(data for name, data in events if name == "score")
-    assert set(score) == {"time", "score"} and score["time"] > 1e9 and 0 <= score["score"] <= 1
+    assert (
+        set(score) == {"time", "score", "dropped_segments"}
+        and score["time"] > 1e9
+        and 0 <= score["score"] <= 1
+    )
     started = next(data for name, data in events if name == "alert-start")
     assert started["session_id"] == session_id and started["end_time"] is None
 

@@ -30,6 +30,7 @@ PAYLOAD_KEYS = {
     "category_probability",
     "causes",
     "snapshot_url",
+    "clip_url",  # every live alert records an event clip (docs/cameras.md)
 }
 
 
@@ -86,6 +87,7 @@ def test_alerts_reach_mqtt_and_webhook_unless_the_camera_is_off(
         assert body["end_time"] is None and body["score"] == alert["peak_score"]
         assert body["causes"] == alert["causes"] and body["category"] == alert["category"]
         assert body["snapshot_url"] == PUBLIC_URL + alert["snapshot_url"]
+        assert body["clip_url"] == PUBLIC_URL + alert["clip_url"]
         snapshot = admin.get(body["snapshot_url"].removeprefix(PUBLIC_URL))
         assert snapshot.status_code == 200 and snapshot.content[:2] == b"\xff\xd8"
 

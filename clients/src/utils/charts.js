@@ -90,26 +90,27 @@ export function playheadSeries(time) {
   }
 }
 
-/** Append a live score point [x, score] and drop the points more than `window` (x units) before it. */
-export function pushRolling(points, point, window) {
+/** Append a live score point [x, score], dropping the oldest points beyond `maxPoints`. */
+export function pushCapped(points, point, maxPoints) {
   points.push(point)
-  const oldest = point[0] - window
-  let drop = 0
-  while (drop < points.length && points[drop][0] < oldest) drop += 1
-  if (drop) points.splice(0, drop)
+  if (points.length > maxPoints) points.splice(0, points.length - maxPoints)
   return points
 }
 
-/** The live chart's time axis: the last `windowSeconds` up to the newest point (or now). */
+/** A camera's stored history (`[epoch seconds, score or null]`, null = offline or stopped) as chart points. */
+export function historyPoints(items) {
+  return (items || []).map(([time, score]) => [time * 1000, Number.isFinite(score) ? score : null])
+}
+
+/**
+ * The live chart's time axis: the last `windowSeconds` up to the newest point (or now), but not before the
+ * first point (a young camera's chart fills the width); at least the last minute.
+ */
 export function liveTimeAxis(points, windowSeconds = 60) {
   const newest = points.length ? points[points.length - 1][0] : Date.now()
-  return {
-    type: 'time',
-    splitNumber: 3,
-    min: newest - windowSeconds * 1000,
-    max: newest,
-    axisLabel: { hideOverlap: true },
-  }
+  const first = points.length ? points[0][0] : newest
+  const min = Math.max(newest - windowSeconds * 1000, Math.min(first, newest - 60_000))
+  return { type: 'time', splitNumber: 3, min, max: newest, axisLabel: { hideOverlap: true } }
 }
 
 /** Option for the live rolling chart; `points` are [epoch_ms, score]. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { liveChartOption, liveTimeAxis, playheadSeries, pushRolling, scoreChartOption, scorePoints, scoresJson } from './charts.js'
+import {
+  historyPoints, liveChartOption, liveTimeAxis, playheadSeries, pushCapped, scoreChartOption, scorePoints, scoresJson,
+} from './charts.js'
 
 const labels = { time: 'Time', score: 'Score', threshold: 'Threshold', abnormal: 'Abnormal' }
 
@@ -41,14 +43,22 @@ describe('offline score chart', () => {
 })
 
 describe('live score chart', () => {
-  it('keeps only the points inside the window', () => {
+  it('keeps at most the newest points', () => {
     const points = []
-    for (let t = 0; t <= 100_000; t += 10_000) pushRolling(points, [t, t / 1e5], 30_000)
+    for (let t = 0; t <= 100_000; t += 10_000) pushCapped(points, [t, t / 1e5], 4)
     expect(points.map((p) => p[0])).toEqual([70_000, 80_000, 90_000, 100_000])
   })
 
-  it('shows the last window up to the newest point', () => {
+  it('shows the last window up to the newest point, not before the first, at least a minute', () => {
     expect(liveTimeAxis([[5_000, 0.1], [90_000, 0.2]], 60)).toMatchObject({ type: 'time', min: 30_000, max: 90_000 })
+    expect(liveTimeAxis([[5_000, 0.1], [900_000, 0.2]], Infinity)).toMatchObject({ min: 5_000, max: 900_000 })
+    expect(liveTimeAxis([[800_000, 0.1], [900_000, 0.2]], 3600)).toMatchObject({ min: 800_000, max: 900_000 })
+    expect(liveTimeAxis([[890_000, 0.1], [900_000, 0.2]], 3600)).toMatchObject({ min: 840_000, max: 900_000 })
+  })
+
+  it('puts the stored history on the time axis of its scores, gaps as null', () => {
+    expect(historyPoints([[1_700_000_000, 0.25], [1_700_000_005.5, null]])).toEqual([[1_700_000_000_000, 0.25], [1_700_000_005_500, null]])
+    expect(historyPoints(undefined)).toEqual([])
   })
 
   it('draws the threshold line only when the threshold is known', () => {

@@ -10,7 +10,7 @@ import SessionView from './SessionView.vue'
 import StatusTag from '../components/StatusTag.vue'
 import { useAuthStore } from '../stores/auth.js'
 import { appPlugins } from '../components/mount-support.js'
-import { ADMIN, VIEWER, fakeServer } from '../test-support.js'
+import { ADMIN, FakeEventSource, VIEWER, fakeServer } from '../test-support.js'
 
 // jsdom has no canvas; ECharts only needs it to measure text (the chart itself renders as SVG).
 HTMLCanvasElement.prototype.getContext = () => ({ font: '', measureText: (text) => ({ width: 6 * String(text).length }) })
@@ -244,25 +244,6 @@ describe('VideoDetailView', () => {
 })
 
 describe('SessionView', () => {
-  class FakeEventSource {
-    static last = null
-    constructor(url) {
-      this.url = url
-      this.listeners = {}
-      this.closed = false
-      FakeEventSource.last = this
-    }
-    addEventListener(type, handler) {
-      this.listeners[type] = handler
-    }
-    emit(type, data) {
-      this.listeners[type]({ data: JSON.stringify(data) })
-    }
-    close() {
-      this.closed = true
-    }
-  }
-
   const SESSION = {
     id: 's1', name: 'gate', source: 'rtsp://cam/1', state: 'running', created_at: '2026-11-21T10:00:00Z',
     started_at: '2026-11-21T10:00:01Z', stopped_at: null, alerts_count: 0, current_score: null, error: null,
@@ -274,6 +255,7 @@ describe('SessionView', () => {
     fakeServer({
       'GET /api/sessions/s1': () => ({ body: SESSION }),
       'GET /api/sessions/s1/alerts': () => ({ body: { items: [], total: 0, page: 1, page_size: 20 } }),
+      'GET /api/sessions/s1/scores': () => ({ body: { points: [], total: 0 } }),
     })
     const plugins = appPlugins('en')
     useAuthStore().user = ADMIN
@@ -318,6 +300,7 @@ describe('SessionView', () => {
     const calls = fakeServer({
       'GET /api/sessions/s1': () => ({ body: session }),
       'GET /api/sessions/s1/alerts': () => ({ body: { items: [], total: 0, page: 1, page_size: 20 } }),
+      'GET /api/sessions/s1/scores': () => ({ body: { points: [], total: 0 } }),
       ...routes,
     })
     const plugins = appPlugins('en')
@@ -419,6 +402,7 @@ describe('SessionView', () => {
     fakeServer({
       'GET /api/sessions/s9': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
       'GET /api/sessions/s9/alerts': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
+      'GET /api/sessions/s9/scores': () => ({ status: 404, body: { error: 'not_found', message: "session 's9' not found" } }),
     })
     const wrapper = mount(SessionView, {
       props: { id: 's9' },

@@ -1,0 +1,88 @@
+"""Cameras (live sessions) beyond their start and stop: settings, score history, the newest frame, event
+clips."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response
+
+from servers.api import checked_id, json_body, number_arg, stored_file
+from servers.api.profiles import profile_file
+from servers.api.sessions import find_session, session_to_api, start_camera
+from servers.app import services
+from servers.auth import require_role
+from servers.cameras import DETECTOR_FIELDS, check_settings
+from servers.errors import ApiError
+from servers.storage.scores import downsample
+
+blueprint = Blueprint("cameras", __name__)
+MAX_POINTS = 10_000
+DEFAULT_POINTS = 2_000
+MAX_EPOCH = 1e11
+
+
+@blueprint.patch("/sessions/<session_id>")
+@require_role("admin")
+def update_camera(session_id: str) -> dict[str, Any]:
+    """Change a camera's `name`, `enabled`, `notify`, `threshold`, `roi`, `min_alert_seconds`,
+    `cooldown_seconds` or `profile` (null: back to the engine's configuration); a running camera's detector
+    restarts when a detection setting changed, `enabled` false stops it, true starts it; `notify` counts
+    from its next alert event."""
+    item = find_session(session_id)
+    changes = check_settings(json_body(), profile_file)
+    svc = services()
+    top = ("name", "notify")  # fields of the session itself; the others live under `settings`
+    fields = {key if key in top else f"settings.{key}": value for key, value in changes.items()}
+    svc.sessions.update(item["id"], **fields)
+    live = svc.live.is_live(item["id"])
+    if changes.get("enabled") is False:
+        if live:
+            svc.live.stop(item["id"])
+    elif (live and any(key in changes for key in DETECTOR_FIELDS)) or (changes.get("enabled") and not live):
+        start_camera(item["id"], item["source"])
+    return session_to_api(find_session(session_id))
+
+
+@blueprint.get("/sessions/<session_id>/scores")
+def scores(session_id: str) -> dict[str, Any]:
+    """The camera's score history `{points: [[epoch seconds, score or null], ...]}` between `since` and
+    `until` (default: all), at most about `max_points` (default 2000: the highest score of each equal
+    slot of time; null marks where the camera was offline or stopped)."""
+    item = find_session(session_id)
+    since = number_arg("since", 0.0, 0.0, MAX_EPOCH, float)
+    until = number_arg("until", time.time() + 60, 0.0, MAX_EPOCH, float)
+    max_points = number_arg("max_points", DEFAULT_POINTS, 2, MAX_POINTS)
+    if since > until:
+        raise ApiError(400, "invalid-parameter", "query parameter 'since' must not be after 'until'")
+    points = services().scores.points(item["id"], since, until)
+    return {"points": [list(point) for point in downsample(points, max_points)], "total": len(points)}
+
+
+@blueprint.get("/sessions/<session_id>/frame")
+def frame(session_id: str) -> Response:
+    """The newest annotated frame of a running camera as one JPEG (the grid page polls it: no stream slot
+    is held)."""
+    item = find_session(session_id)
+    jpeg = services().live.latest_jpeg(item["id"])
+    if jpeg is None:
+        state = "running, no frame yet" if services().live.is_live(item["id"]) else item["state"]
+        raise ApiError(409, "no-frame", f"session {session_id} has no frame ({state})")
+    return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@blueprint.get("/sessions/<session_id>/alerts/<alert_id>/clip")
+def clip(session_id: str, alert_id: str) -> Response:
+    """The alert's event clip (H.264 MP4 with the index in front; HTTP Range supported): from
+    `clip-pre-seconds` before the alert to its end. 409 while the alert is still being recorded."""
+    item = find_session(session_id)
+    svc = services()
+    alert = svc.sessions.get_alert(item["id"], checked_id(alert_id, "alert"))
+    if alert is None or not alert.get("clip"):
+        raise ApiError(404, "not-found", f"alert {alert_id} has no clip")
+    path = svc.files.clip_path(item["id"], alert["id"])
+    encoding = any(path.parent.glob(f".{path.stem}.*.part{path.suffix}"))  # inferences.atomic's names
+    if not path.is_file() and (alert["end_time"] is None or encoding):
+        raise ApiError(409, "not-ready", "the clip is still being recorded; it is ready once the alert ends")
+    return stored_file(path, "video/mp4", "clip")
