@@ -28,9 +28,9 @@ from servers.auth import (
 )
 from servers.config import ServerConfig, load_server_config
 from servers.errors import ApiError, register_error_handlers
+from servers.execution import CameraRunner, JobRunner, create_runners, shared_files
 from servers.files import FileStore
-from servers.jobs import JobManager
-from servers.live import LIVE_STATES, LiveManager
+from servers.live import LIVE_STATES
 from servers.redaction import redact, redact_logs
 from servers.storage import (
     Database,
@@ -67,8 +67,8 @@ class Services:
     records: RecordRepository
     sessions: SessionRepository
     users: UserRepository
-    jobs: JobManager
-    live: LiveManager
+    jobs: JobRunner
+    live: CameraRunner
     throttle: LoginThrottle
     streams: StreamSlots
     inference_config: InferenceConfig
@@ -177,7 +177,7 @@ def recover(svc: Services) -> None:
     are gone), restart live sessions that were running (stopped when that fails)."""
     for record in svc.records.with_status(["queued", "processing"]):
         record_id = record["id"]
-        if svc.files.upload_path(record_id).exists() or svc.files.source_path(record_id).exists():
+        if svc.files.has(svc.files.upload_path(record_id)) or svc.files.has(svc.files.source_path(record_id)):
             svc.records.update(record_id, status="queued", progress=0.0)
             try:
                 svc.jobs.submit(record_id)
@@ -222,19 +222,22 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         MAX_CONTENT_LENGTH=config.upload_max_bytes,
         MAX_FORM_MEMORY_SIZE=1 << 20,
     )
-    files = FileStore(config.storage_directory)
     database = connect_database(
         config.db_connection_uri,
         name=config.db_name,
         storage_directory=config.storage_directory,
         max_connections=config.db_connection_max,
     )
+    files = shared_files(config, database)
     records, sessions, users = (
         RecordRepository(database),
         SessionRepository(database),
         UserRepository(database),
     )
     inference_config = load_inference(config)
+    jobs, live = create_runners(
+        config, records=records, sessions=sessions, files=files, inference_config=inference_config
+    )
     svc = Services(
         config=config,
         database=database,
@@ -242,8 +245,8 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         records=records,
         sessions=sessions,
         users=users,
-        jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
-        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
+        jobs=jobs,
+        live=live,
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,

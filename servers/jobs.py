@@ -116,6 +116,10 @@ class JobManager:
                     self._running.discard(record_id)
                     self._cancel.pop(record_id, None)
 
+    def run(self, record_id: str) -> None:
+        """Run one record's job in the calling thread (how a Ray task runs it)."""
+        self._run(record_id, threading.Event())
+
     def _profile_file(self, profile: str) -> Path:
         """The file of a record's scene profile id (checked at upload; gone since: a failed job says so)."""
         path = self._files.scene_profile(profile)

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, request
 
 from inferences.stream import StreamError
 from servers.api import checked_id, json_body, page_of, paging
+from servers.api.stored import send_stored
 from servers.app import services
 from servers.auth import current_user, require_role
 from servers.config import ServerConfig
@@ -320,7 +321,4 @@ def snapshot(session_id: str, alert_id: str) -> Response:
     alert = services().sessions.get_alert(item["id"], checked_id(alert_id, "alert"))
     if alert is None:
         raise ApiError(404, "not-found", f"alert {alert_id} does not exist")
-    path = services().files.snapshot_path(item["id"], alert["id"])
-    if not path.is_file():
-        raise ApiError(404, "not-found", "the snapshot file does not exist")
-    return send_file(path, mimetype="image/jpeg", max_age=0)
+    return send_stored(services().files.snapshot_path(item["id"], alert["id"]), "image/jpeg", "snapshot file")

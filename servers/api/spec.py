@@ -173,6 +173,7 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string", "nullable": True},
             "scores": {"type": "array", "items": {"type": "number"}},
             "profile": {"type": "string", "nullable": True},
+            "node": {"type": "string", "nullable": True, "description": "the Ray node of the job"},
         },
     },
     "Session": {
@@ -190,6 +191,7 @@ SCHEMAS: dict[str, Any] = {
             "current_score": _NULL_NUMBER,
             "threshold": _NULL_NUMBER,
             "error": {"type": "string", "nullable": True},
+            "node": {"type": "string", "nullable": True, "description": "the Ray node of the camera"},
             "profile": {
                 "type": "object",
                 "required": ["state"],

@@ -8,11 +8,12 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, request
 
 from inferences.video import VideoError, open_video
 from servers.api import checked_id, page_of, paging
 from servers.api.profiles import profile_file
+from servers.api.stored import send_stored
 from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
@@ -128,10 +129,7 @@ def get_video(record_id: str) -> dict[str, Any]:
 
 
 def _file(path: Path, mimetype: str, what: str) -> Response:
-    try:  # send_file opens the path once; a later removal does not disturb the open handle
-        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
-    except FileNotFoundError:
-        raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None
+    return send_stored(path, mimetype, what)
 
 
 @blueprint.get("/videos/<record_id>/result")
