@@ -3,6 +3,7 @@ database, and API servers in subprocesses that run their cameras and jobs on it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,22 +26,23 @@ WORKER_CPUS = 2
 
 
 class LocalCluster:
-    """`ray.cluster_utils.Cluster` on loopback: add and kill worker nodes, find a node by its id prefix."""
+    """`ray.cluster_utils.Cluster` on loopback (a head with `head_cpus`, `workers` worker nodes): add and kill
+    worker nodes, find a node by its id prefix."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 2, head_cpus: int = 0) -> None:
         from ray.cluster_utils import Cluster
 
         self.cluster = Cluster(
             initialize_head=True,
             head_node_args={
-                "num_cpus": 0,
+                "num_cpus": head_cpus,
                 "node_ip_address": LOOPBACK,
                 "include_dashboard": False,
                 "_system_config": FAST_FAILURE,
             },
         )
         self.address = self.cluster.address
-        for _ in range(2):
+        for _ in range(workers):
             self.add_worker()
 
     def add_worker(self) -> Any:
@@ -129,8 +131,9 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def listening_addresses(pids: set[int]) -> list[str]:
-    """`address:port` of every TCP socket listening in the processes `pids` (from /proc, IPv4 and IPv6)."""
+def listening_addresses(pids: set[int]) -> list[tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]]:
+    """(address, port) of every TCP socket listening in the processes `pids` (from /proc, IPv4 and IPv6;
+    an IPv4-mapped IPv6 address as its IPv4 address)."""
     inodes = set()
     for pid in pids:
         for fd in Path(f"/proc/{pid}/fd").glob("*"):
@@ -147,9 +150,9 @@ def listening_addresses(pids: set[int]) -> list[str]:
             if fields[3] == "0A" and fields[9] in inodes:
                 address, port = fields[1].split(":")
                 raw = bytes.fromhex(address)
-                if len(raw) == 4:
-                    text = ".".join(str(byte) for byte in reversed(raw))
-                else:
-                    text = ":".join(raw[i : i + 4][::-1].hex() for i in range(0, 16, 4))
-                addresses.append(f"{text}:{int(port, 16)}")
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # host-order words
+                parsed = ipaddress.ip_address(words)
+                if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
+                    parsed = parsed.ipv4_mapped
+                addresses.append((parsed, int(port, 16)))
     return addresses
