@@ -176,7 +176,7 @@ def forget_profile(session_id: str) -> dict[str, Any]:
     svc = services()
     running = svc.live.is_live(item["id"])
     svc.live.stop(item["id"])  # first: a camera still learning cannot save its profile afterwards
-    svc.files.profile_path(item["id"]).unlink(missing_ok=True)
+    svc.files.discard(svc.files.profile_path(item["id"]))
     if running:
         _start(item["id"], item["source"])
     else:
@@ -220,7 +220,7 @@ def delete_session(session_id: str) -> tuple[str, int]:
     svc.live.stop(item["id"])
     svc.sessions.delete(item["id"])
     svc.files.discard(svc.files.snapshot_dir(item["id"]))
-    svc.files.profile_path(item["id"]).unlink(missing_ok=True)
+    svc.files.discard(svc.files.profile_path(item["id"]))
     return "", 204
 
 

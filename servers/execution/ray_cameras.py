@@ -123,6 +123,7 @@ class CameraActor:
         """Stop the detector and record the final state."""
         self._live.stop(self._session_id, state=state)
         self._node.sessions.update(self._session_id, node=None)
+        self._node.close()
 
 
 class _Relay:
