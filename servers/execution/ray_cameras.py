@@ -27,6 +27,7 @@ EVENT_BUFFER = 256
 EVENTS_WAIT = 1.0  # seconds an events call waits for a new event
 CALL_SECONDS = 5.0
 START_SECONDS = 90.0  # a new camera: a node with room, its process, the stream opened
+LOST_ALERTS = 10  # the newest alerts of a restarted camera checked for one its lost node left open
 LOST_MESSAGE = "the camera's node was lost; it restarts on another node"
 
 
@@ -62,11 +63,14 @@ class CameraActor:
         self._ended = False
         self._changed = threading.Condition()
         self._error: Exception | None = None
+        restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        if restarted:
+            self._close_lost_alerts()
         try:
             self._live.start(session_id, source, calibrate_minutes=calibrate_minutes)
         except Exception as error:  # StreamError, ModelError: ready() raises it to the starting server
             self._error = error
-            if ray.get_runtime_context().was_current_actor_reconstructed:
+            if restarted:
                 reason = redact(f"not restarted after its node was lost: {error}")
                 self._node.sessions.update(session_id, state="failed", error=reason, stopped_at=utc_now())
             return
@@ -75,6 +79,14 @@ class CameraActor:
         state = (self._node.sessions.get(session_id) or {}).get("state", "starting")
         self._add(("state", {"state": state, "message": ""}))
         threading.Thread(target=self._relay, args=(subscriber,), name="camera-relay", daemon=True).start()
+
+    def _close_lost_alerts(self) -> None:
+        """Close the alert the lost node left open (it ends when the node was lost, as far as is known)."""
+        sessions = self._node.sessions
+        recent, _ = sessions.alerts(self._session_id, page=1, page_size=LOST_ALERTS)
+        for alert in recent:
+            if alert["end_time"] is None:
+                sessions.close_alert(alert["id"], end_time=utc_now(), peak_score=alert["peak_score"])
 
     def _add(self, item: tuple[str, Any] | None) -> None:
         with self._changed:

@@ -103,6 +103,11 @@ def test_cameras_score_and_move_off_a_killed_node(
         )
         names = [name for at, name, _ in events if at > killed_at]
         assert "state" in names, "viewers are told of the gap"
+        for session_id in moved:
+            alerts = admin.get(f"/api/sessions/{session_id}/alerts").json()["items"]
+            assert sum(alert["end_time"] is None for alert in alerts) <= 1, (
+                "the lost node's open alert is closed"
+            )
         stop.set()
         for session_id in ids:
             assert admin.post(f"/api/sessions/{session_id}/stop").json()["state"] == "stopped"
