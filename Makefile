@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: Nginx, ffmpeg (the loopback test camera), Chromium (browser tests), a CJK font
 # (the Chinese UI in screenshots).
-SYSTEM_PACKAGES := nginx ffmpeg chromium fonts-wqy-microhei
+SYSTEM_PACKAGES := nginx ffmpeg chromium fonts-wqy-microhei mosquitto
 
 .PHONY: run research test install system-packages lint pytest client-test
 

@@ -31,6 +31,7 @@ from servers.errors import ApiError, register_error_handlers
 from servers.execution import CameraRunner, JobRunner, create_runners, shared_files
 from servers.files import FileStore
 from servers.live import LIVE_STATES
+from servers.notify.notifier import Notifier
 from servers.redaction import redact, redact_logs
 from servers.storage import (
     Database,
@@ -69,6 +70,7 @@ class Services:
     users: UserRepository
     jobs: JobRunner
     live: CameraRunner
+    notifier: Notifier
     throttle: LoginThrottle
     streams: StreamSlots
     inference_config: InferenceConfig
@@ -111,9 +113,10 @@ class Services:
             return
 
     def shutdown(self) -> None:
-        """Stop live sessions, workers and the removal task; close the database."""
+        """Stop live sessions, workers, notifications and the removal task; close the database."""
         self._stop.set()
         self.live.stop_all()
+        self.notifier.close()
         self.jobs.stop()
         if self._remover is not None:
             self._remover.join(5)
@@ -235,8 +238,14 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         UserRepository(database),
     )
     inference_config = load_inference(config)
+    notifier = Notifier(config.notifications)
     jobs, live = create_runners(
-        config, records=records, sessions=sessions, files=files, inference_config=inference_config
+        config,
+        records=records,
+        sessions=sessions,
+        files=files,
+        inference_config=inference_config,
+        notifier=notifier,
     )
     svc = Services(
         config=config,
@@ -247,6 +256,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         users=users,
         jobs=jobs,
         live=live,
+        notifier=notifier,
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inferences.stream import NETWORK_SCHEMES
+from inferences.sources import NETWORK_SCHEMES, NetworkPolicy
+from servers.notify.config import NotifyConfig, NotifyConfigError, parse_notify_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
@@ -56,7 +57,7 @@ class ServerConfig:
     stream_max_duration: float = 3600.0
     login_free_attempts: int = 3
     login_max_delay: float = 60.0
-    login_concurrency: int = 2
+    login_concurrency: int = 1
     trusted_proxy: str = "127.0.0.1"
     cookie_secure: bool = False
     file_store: str = "disk"
@@ -65,11 +66,16 @@ class ServerConfig:
     ray_camera_cpus: float = 1.0
     ray_camera_gpus: float = 0.0
     ray_job_cpus: float = 1.0
+    notifications: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)  # [notifications]
 
     @property
     def upload_max_bytes(self) -> int:
         """The upload limit in bytes."""
         return int(self.upload_max_size * 1024 * 1024)
+
+    def network_policy(self) -> NetworkPolicy:
+        """The addresses live sources may reach (checked at creation and on every connection)."""
+        return NetworkPolicy.from_strings(self.stream_denied_networks, self.stream_allowed_networks)
 
     def replace(self, **changes: Any) -> ServerConfig:
         """A copy with some fields changed (validated like a file)."""
@@ -187,7 +193,12 @@ def load_server_config(path: str | Path | None = None) -> ServerConfig:
         if name not in names:
             raise ConfigError(f"{path}: unknown config field '{key}'")
         default = names[name].default
-        if isinstance(default, Path):
+        if name == "notifications":
+            try:
+                value = parse_notify_config(value)
+            except NotifyConfigError as error:
+                raise ConfigError(f"{path}: {error}") from None
+        elif isinstance(default, Path):
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: config field '{key}' must be a non-empty path string")
             value = Path(value) if Path(value).is_absolute() else REPO_ROOT / value

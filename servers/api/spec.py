@@ -192,6 +192,7 @@ SCHEMAS: dict[str, Any] = {
             "threshold": _NULL_NUMBER,
             "error": {"type": "string", "nullable": True},
             "node": {"type": "string", "nullable": True, "description": "the Ray node of the camera"},
+            "notify": {"type": "boolean"},
             "profile": {
                 "type": "object",
                 "required": ["state"],
@@ -225,7 +226,7 @@ SCHEMAS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/api/health": {
         "get": _op(
-            "Status of the database, models and workers (no login)",
+            "Status of the database, models and workers (no login); notifications for admins",
             {"200": _json({"type": "object"}, "healthy or degraded")},
             503,
             public=True,
@@ -355,6 +356,7 @@ PATHS: dict[str, Any] = {
                         "name": {"type": "string", "minLength": 1, "maxLength": 200},
                         "source": {"type": "string", "minLength": 1, "maxLength": 2048},
                         "calibrate_minutes": {"type": "number", "minimum": 0, "maximum": 240},
+                        "notify": {"type": "boolean"},
                     },
                 }
             ),
@@ -366,6 +368,18 @@ PATHS: dict[str, Any] = {
         ),
         "delete": _op(
             "Stop and delete a session and its alerts", _NO_CONTENT, 400, *_WRITE, 404, parameters=_SESSION
+        ),
+        "patch": _op(
+            "Change a session's settings (whether its alerts are notified)",
+            {"200": _json(_ref("Session"), "the updated session")},
+            400,
+            *_WRITE,
+            404,
+            415,
+            parameters=_SESSION,
+            body=_body(
+                {"type": "object", "required": ["notify"], "properties": {"notify": {"type": "boolean"}}}
+            ),
         ),
     },
     "/api/sessions/{session_id}/stop": {

@@ -79,14 +79,23 @@ def create_runners(
     sessions: SessionRepository,
     files: FileStore,
     inference_config: Any,
+    notifier: Any = None,
 ) -> tuple[JobRunner, CameraRunner]:
-    """The job and camera runners of `config`: in this process, or on the Ray cluster at `ray-address`."""
+    """The job and camera runners of `config`: in this process (alerts notified by `notifier`), or on the
+    Ray cluster at `ray-address` (each camera notifies through its own notifier of `config`)."""
     if not config.ray_address:
         from servers.jobs import JobManager
         from servers.live import LiveManager
 
         jobs = JobManager(config=config, records=records, files=files, inference_config=inference_config)
-        return jobs, LiveManager(sessions=sessions, files=files, inference_config=inference_config)
+        live = LiveManager(
+            sessions=sessions,
+            files=files,
+            inference_config=inference_config,
+            network_policy=config.network_policy(),
+            notifier=notifier,
+        )
+        return jobs, live
     from servers.execution.cluster import connect
     from servers.execution.ray_cameras import RayCameras
     from servers.execution.ray_jobs import RayJobs

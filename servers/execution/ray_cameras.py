@@ -16,6 +16,7 @@ from servers.errors import ApiError
 from servers.execution.cluster import NAMESPACE, NodeContext, node_name, remote_options
 from servers.execution.publishing import PublishingSessions
 from servers.live import SUBSCRIBER_BACKLOG, LiveManager, _offer
+from servers.notify.notifier import Notifier
 from servers.redaction import redact
 from servers.storage import SessionRepository
 from servers.storage.repositories import new_id, utc_now
@@ -56,7 +57,14 @@ class CameraActor:
         files = self._node.files
         files.fetch(files.profile_path(session_id))  # its calibration, learned on whichever node
         sessions = PublishingSessions(self._node.sessions, files)
-        self._live = LiveManager(sessions=sessions, files=files, inference_config=inference_config)  # type: ignore[arg-type]
+        self._notifier = Notifier(config.notifications)
+        self._live = LiveManager(
+            sessions=sessions,  # type: ignore[arg-type]
+            files=files,
+            inference_config=inference_config,
+            network_policy=config.network_policy(),
+            notifier=self._notifier,
+        )
         self._incarnation = new_id()
         self._events: deque[tuple[int, str, Any]] = deque(maxlen=EVENT_BUFFER)
         self._seq = 0
@@ -135,6 +143,7 @@ class CameraActor:
         """Stop the detector and record the final state."""
         self._live.stop(self._session_id, state=state)
         self._node.sessions.update(self._session_id, node=None)
+        self._notifier.close()
         self._node.close()
 
 

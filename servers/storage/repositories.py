@@ -246,8 +246,8 @@ class SessionRepository:
         with self._db.access(self.ALERTS) as alerts:
             alerts.create_index([("session_id", pymongo.ASCENDING), ("start_time", pymongo.DESCENDING)])
 
-    def create(self, *, session_id: str, name: str, source: str) -> dict[str, Any]:
-        """Insert a starting session and return it."""
+    def create(self, *, session_id: str, name: str, source: str, notify: bool = True) -> dict[str, Any]:
+        """Insert a starting session and return it (`notify`: whether its alerts are sent out)."""
         document = {
             "_id": session_id,
             "name": name,
@@ -260,6 +260,7 @@ class SessionRepository:
             "current_score": None,
             "error": None,
             "profile": {"state": "uncalibrated"},
+            "notify": notify,
         }
         with self._db.access(self.SESSIONS) as sessions:
             sessions.insert_one(document)

@@ -106,6 +106,7 @@ ROLE_MATRIX = [  # (method, path, json, anonymous, viewer)
     ("GET", "/api/sessions", None, 401, 200),
     ("POST", "/api/sessions", {"name": "cam", "source": "rtsp://127.0.0.1:9/x"}, 401, 403),
     ("POST", f"/api/sessions/{MISSING_ID}/stop", None, 401, 403),
+    ("PATCH", f"/api/sessions/{MISSING_ID}", {"notify": False}, 401, 403),
     ("DELETE", f"/api/sessions/{MISSING_ID}", None, 401, 403),
     ("GET", f"/api/sessions/{MISSING_ID}/alerts", None, 401, 404),
     ("GET", "/api/users", None, 401, 403),

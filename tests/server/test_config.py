@@ -89,7 +89,7 @@ def test_first_start_prints_a_random_admin_password_once(
 
 @pytest.mark.parametrize("scheme", [scheme for scheme in KNOWN_SCHEMES if scheme != "file"])
 def test_every_allowed_scheme_is_one_the_engine_opens(scheme: str) -> None:
-    from inferences.stream import parse_source
+    from inferences.sources import parse_source
 
     config = ServerConfig().replace(allowed_stream_schemes=(scheme,))
     assert parse_source(f"{config.allowed_stream_schemes[0]}://127.0.0.1/live").kind == "network"

@@ -290,6 +290,33 @@ def test_nginx_refuses_an_anonymous_upload_before_reading_it(server: ServerProce
         process.wait(10)
 
 
+def raw_post(server: ServerProcess, head: str, sent: bytes, cookie: str = "") -> bytes:
+    """The answer to a POST /api/videos of which only the headers and `sent` bytes are sent."""
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=10) as connection:
+        cookie_line = f"Cookie: {cookie}\r\n" if cookie else ""
+        connection.sendall(
+            f"POST /api/videos HTTP/1.1\r\nHost: localhost\r\n{cookie_line}{head}\r\n".encode()
+        )
+        connection.sendall(sent)
+        return connection.recv(65536)
+
+
+def test_the_server_refuses_an_anonymous_large_body_before_reading_it(server: ServerProcess) -> None:
+    """Without Nginx too: waitress would spool the whole body to disk before the app's 401."""
+    multipart = "Content-Type: multipart/form-data; boundary=x\r\n"
+    for size in (3_000_000, 600_000_000):  # within the test server's 4 MB upload limit, and far over it
+        answer = raw_post(server, f"Content-Length: {size}\r\n{multipart}", b"x" * 65536)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]  # answered before the body is sent
+    chunked = raw_post(server, f"Transfer-Encoding: chunked\r\n{multipart}", b"10000\r\n" + b"x" * 65536)
+    assert chunked.startswith(b"HTTP/1.1 401"), chunked[:200]
+    admin = server.admin()
+    cookie = "; ".join(f"{name}={value}" for name, value in admin.http.cookies.get_dict().items())
+    body = b"--x\r\n" + b"y" * 100_000 + b"\r\n--x--\r\n"
+    head = f"Content-Length: {len(body)}\r\n{multipart}X-CSRF-Token: {admin.http.headers['X-CSRF-Token']}\r\n"
+    logged_in = raw_post(server, head, body, cookie)  # the control: a session's body is read and judged
+    assert logged_in.startswith(b"HTTP/1.1 400"), logged_in[:200]
+
+
 @pytest.fixture(scope="module")
 def login_server(tmp_path_factory: pytest.TempPathFactory, inference_config: Path) -> Iterator[ServerProcess]:
     """A server of its own: these tests exhaust login budgets."""
