@@ -21,6 +21,18 @@ JOB_RETRIES = 1  # a job whose node is lost runs once more elsewhere
 REAP_SECONDS = 1.0
 
 
+_loaded: list[tuple[Any, Any]] = []  # (inference config, its VideoDetector) of this worker process
+
+
+def _detector(inference_config: Any) -> Any:
+    """The VideoDetector of `inference_config`, loaded once per Ray worker process (tasks reuse workers)."""
+    if not _loaded or _loaded[0][0] != inference_config:
+        from inferences.offline import VideoDetector
+
+        _loaded[:] = [(inference_config, VideoDetector(inference_config))]
+    return _loaded[0][1]
+
+
 def run_job(config: ServerConfig, inference_config: Any, record_id: str) -> str:
     """Run one record's job on this node; the record's final status. A record done already (the task ran
     to its end before, and is retried after losing its node) or deleted is left as it is."""
@@ -43,6 +55,7 @@ def run_job(config: ServerConfig, inference_config: Any, record_id: str) -> str:
             records=records,  # type: ignore[arg-type]
             files=files,
             inference_config=inference_config,
+            detector=_detector(inference_config),
         )
         manager.run(record_id)
         final = node.records.get(record_id)
