@@ -5,6 +5,7 @@ waitress + Nginx (servers/stack.py); `python -m servers worker` runs a Ray node 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 
 
@@ -52,6 +53,16 @@ def _worker(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     """`ray start --block` with this node's options: the head (`--head`) or a worker joining `--address`."""
     if options.head == bool(options.address):
         parser.error("worker: give either --head or --address HOST:PORT")
+    try:
+        loopback = bool(options.node_ip) and ipaddress.ip_address(options.node_ip).is_loopback
+    except ValueError:
+        parser.error(f"worker: --node-ip {options.node_ip!r} is not an IP address")
+    if loopback:
+        parser.error(
+            "worker: --node-ip must be this machine's address on the cluster's network: Ray's CLI replaces "
+            "127.0.0.1 with the interface address and listens on every interface for other loopback "
+            "addresses (on one machine, run without Ray, or use ray.cluster_utils as tests/cluster does)"
+        )
     command = ["start", "--block", "--disable-usage-stats"]
     command += ["--head", f"--port={options.port}", "--include-dashboard=false"] if options.head else []
     command += [f"--address={options.address}"] if options.address else []

@@ -25,3 +25,24 @@ def test_ray_mode_refuses_the_embedded_database() -> None:
         validate_config(ServerConfig(file_store="gridfs"))
     with pytest.raises(ConfigError, match="'file-store' must be one of disk, gridfs"):
         validate_config(ServerConfig(file_store="nfs"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--head", "--address", "10.0.0.1:6379"], "give either --head or --address"),
+        (
+            ["--address", "10.0.0.1:6379", "--node-ip", "127.0.0.1"],
+            "--node-ip must be this machine's address",
+        ),
+        (["--head", "--node-ip", "cluster-host"], "is not an IP address"),
+    ],
+)
+def test_worker_command_refuses_what_ray_would_misbind(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from servers.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["worker", *args])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
