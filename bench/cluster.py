@@ -17,17 +17,15 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from harness.camera import FfmpegStream
+from harness.cluster import LOOPBACK, LocalCluster
+from harness.events import sse_events
+from harness.server import ServerProcess, tiny_inference_config, wait_for
 from inferences.config import load_inference_config
+from inferences.paths import SHARED_DATA
 from servers.storage.repositories import new_id
-from tests.cluster.conftest import LOOPBACK, LocalCluster
-from tests.loopback import FfmpegStream
-from tests.server.harness import ServerProcess, tiny_inference_config, wait_for
-from tests.server.live import sse_events
-from tests.server.test_videos import upload, wait_done
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucsd-ped2"
+DATA = SHARED_DATA / "ucsd-ped2"
 VARIANTS = (("in-process", None), ("ray 1 node", (0, 2)), ("ray 3 nodes", (2, 0)))  # (workers, head CPUs)
 
 
@@ -44,8 +42,16 @@ def measure(server: ServerProcess, cluster: LocalCluster | None, seconds: float)
     """One job's wall time, the camera's score delays, and (with a cluster of workers) the failover time."""
     admin = server.admin()
     started = time.monotonic()
-    response = upload(admin, DATA / "Test001.mp4")
-    record = wait_done(admin, response.json()["id"], timeout=600)
+    with (DATA / "Test001.mp4").open("rb") as video:
+        record_id = admin.post("/api/videos", files={"file": ("Test001.mp4", video)}).json()["id"]
+    record = wait_for(
+        lambda: (
+            (done := admin.get(f"/api/videos/{record_id}").json())["status"] in ("done", "failed") and done
+        ),
+        600,
+        interval=0.1,
+        message="the job",
+    )
     assert record["status"] == "done", record
     result = {"job_s": round(time.monotonic() - started, 2)}
     feed = FfmpegStream(DATA / "Test002.mp4")

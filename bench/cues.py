@@ -19,8 +19,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from inferences.config import REPO_ROOT, load_inference_config
+from inferences.config import load_inference_config
 from inferences.cues import motion_size
+from inferences.paths import REPO_ROOT, SHARED_DATA
 from inferences.pipeline import CueModels, SegmentScorer
 from inferences.preprocess import Preprocessor, scale
 from inferences.profile import SceneProfile, SegmentCues
@@ -28,7 +29,7 @@ from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
 from inferences.video import VideoWriter, iter_video_frames
 
-PED2_CLIP = REPO_ROOT.parent / "shared" / "data" / "ucsd-ped2" / "Test002.mp4"
+PED2_CLIP = SHARED_DATA / "ucsd-ped2" / "Test002.mp4"
 FPS, WIDTH, HEIGHT = 25, 1280, 720
 
 

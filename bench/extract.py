@@ -3,7 +3,7 @@
     python bench/extract.py [--extractors i3d slowfast_r50] [--threads 2] [--seconds 20]
 
 For each extractor at its default input (16 x 224 x 224, batch 1): segments per second of PyTorch eager,
-ONNX Runtime fp32 and ONNX Runtime INT8 (the files `python -m inferences prepare` writes; exported on the
+ONNX Runtime fp32 and ONNX Runtime INT8 (the files `python -m models prepare` writes; exported on the
 fly into a temporary folder when absent, INT8 then calibrated on the Ped2 clips), the achieved GFLOP/s
 (FLOPs of one segment counted by PyTorch's FlopCounterMode, 2 per multiply-add) and that as a share of
 the fp32 matrix-multiply peak measured in the same run with the same thread count (the best of PyTorch's
@@ -25,10 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from inferences.prepare import (  # noqa: E402
+from inferences.runtime import load_onnx_session
+from models.prepare import (
     MODELS_DIR,
     build_extractor,
     cosine,
@@ -39,7 +37,6 @@ from inferences.prepare import (  # noqa: E402
     real_clips,
     split_clips,
 )
-from inferences.runtime import create_session  # noqa: E402
 
 MATMUL_SIZE = 2048
 MATMUL_FLOPS = 2 * MATMUL_SIZE**3
@@ -71,13 +68,14 @@ def matmul_runs(threads: int, folder: Path) -> dict[str, Callable[[], object]]:
     a = np.random.default_rng(0).standard_normal((MATMUL_SIZE, MATMUL_SIZE), dtype=np.float32)
     ta = torch.from_numpy(a)
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul",
+        [helper.make_node("MatMul", ["a", "b"], ["c"])],
+        "matmul",
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, [MATMUL_SIZE, MATMUL_SIZE]) for n in "ab"],
         [helper.make_tensor_value_info("c", TensorProto.FLOAT, [MATMUL_SIZE, MATMUL_SIZE])],
     )
     path = folder / "matmul.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
-    matmul = create_session(path, providers=["CPUExecutionProvider"], threads=threads)
+    matmul = load_onnx_session(path, providers=["CPUExecutionProvider"], threads=threads)
     return {"matmul torch": lambda: ta @ ta, "matmul onnxruntime": lambda: matmul.run(None, {"a": a, "b": a})}
 
 
@@ -121,8 +119,10 @@ def bench_extractor(name: str, threads: int, seconds: float, folder: Path) -> di
     evaluation, calibration = split_clips(clips)
     files = model_files(name, module, spec, folder, calibration)
     clip = clips[:1]
-    sessions = {precision: create_session(path, providers=["CPUExecutionProvider"], threads=threads)
-                for precision, path in files.items()}
+    sessions = {
+        precision: load_onnx_session(path, providers=["CPUExecutionProvider"], threads=threads)
+        for precision, path in files.items()
+    }
     result: dict[str, float] = {"gflop_per_segment": segment_flops(module, torch.from_numpy(clip)) / 1e9}
     if weights == "real":
         with torch.no_grad():
@@ -151,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'extractor':<14}{'path':<10}{'segments/s':>12}{'GFLOP/s':>10}{'of peak':>9}{'vs eager':>10}"
-              f"{'cosine':>9}")
+        print(
+            f"{'extractor':<14}{'path':<10}{'segments/s':>12}{'GFLOP/s':>10}{'of peak':>9}{'vs eager':>10}"
+            f"{'cosine':>9}"
+        )
         for name in args.extractors:
             result = bench_extractor(name, args.threads, args.seconds, Path(tmp))
             gflop = result["gflop_per_segment"]
@@ -160,11 +162,15 @@ def main(argv: list[str] | None = None) -> int:
             for path in ("torch", "fp32", "int8"):
                 speed = result[path]
                 cos = result.get(f"{path}_cosine")
-                print(f"{name:<14}{path:<10}{speed:>12.3f}{speed * gflop:>10.1f}{speed * gflop / peak:>9.0%}"
-                      f"{speed / result['torch']:>9.2f}x{'' if cos is None else f'{cos:>9.4f}'}")
-            print(f"{name:<14}{gflop:.1f} GFLOP per segment; fp32 matmul peak ({args.threads} threads, "
-                  f"{MATMUL_SIZE}^2, best of torch {result['matmul torch'] * MATMUL_FLOPS / 1e9:.1f} and "
-                  f"onnxruntime {result['matmul onnxruntime'] * MATMUL_FLOPS / 1e9:.1f}) {peak:.1f} GFLOP/s")
+                print(
+                    f"{name:<14}{path:<10}{speed:>12.3f}{speed * gflop:>10.1f}{speed * gflop / peak:>9.0%}"
+                    f"{speed / result['torch']:>9.2f}x{'' if cos is None else f'{cos:>9.4f}'}"
+                )
+            print(
+                f"{name:<14}{gflop:.1f} GFLOP per segment; fp32 matmul peak ({args.threads} threads, "
+                f"{MATMUL_SIZE}^2, best of torch {result['matmul torch'] * MATMUL_FLOPS / 1e9:.1f} and "
+                f"onnxruntime {result['matmul onnxruntime'] * MATMUL_FLOPS / 1e9:.1f}) {peak:.1f} GFLOP/s"
+            )
     return 0
 
 

@@ -16,19 +16,16 @@ import argparse
 import collections
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from bench.api import percentile, seed
 from bench.viewers import api_latencies, report
+from harness.server import ServerProcess, tiny_inference_config
 from servers.storage.repositories import new_id
-from tests.server.harness import ServerProcess, tiny_inference_config
 
 
 def guess(url: str, count: int, seconds: float) -> collections.Counter:

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from harness.camera import free_port
+from harness.receivers import Mosquitto, Receiver
 from servers.notify.config import MqttConfig, NotifyConfig, WebhookConfig
 from servers.notify.notifier import Notifier
-from tests.loopback import free_port
-from tests.server.receivers import Mosquitto, Receiver
 
 SESSION = "0" * 32
 

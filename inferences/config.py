@@ -8,12 +8,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from inferences.errors import SurveillanceError
+from inferences.paths import REPO_ROOT
+
 DEFAULT_CONFIG_PATH = REPO_ROOT / "inferences" / "configs" / "config.toml"
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
-class ConfigError(ValueError):
+class ConfigError(SurveillanceError):
     """An inference config file or field is invalid; the message names the field."""
 
 

@@ -1,4 +1,4 @@
-"""Object-class scores of whole frames from an objects ONNX file (`python -m inferences prepare --objects`).
+"""Object-class scores of whole frames from an objects ONNX file (`python -m models prepare --objects`).
 
 The file's contract: input `image` float32 [N, 3, H, W] (RGB, `pixel * input_scale + input_offset`),
 outputs `class_scores` [N, C] (per-class maximum of the heatmap over the frame) and `heatmap`; metadata
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from inferences.preprocess import Preprocessor
-from inferences.runtime import ModelError, check_io, create_session, model_metadata
+from inferences.runtime import ModelError, check_io, load_onnx_session, model_metadata
 
 _REQUIRED = ("objects_model", "classes", "input_height", "input_width", "input_scale", "input_offset")
 
@@ -29,7 +29,7 @@ class ObjectDetector:
                  input_size: int | None = None) -> None:
         self.path = Path(path)
         role = "objects model"
-        self.session = create_session(self.path, providers=list(providers), threads=threads, role=role)
+        self.session = load_onnx_session(self.path, providers=list(providers), threads=threads, role=role)
         check_io(self.session, self.path, role, ["image"], ["class_scores"])
         meta = model_metadata(self.session)
         missing = [key for key in _REQUIRED if key not in meta]

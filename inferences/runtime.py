@@ -12,13 +12,14 @@ import numpy as np
 import onnxruntime as ort
 
 from inferences.config import ConfigError, InferenceConfig
+from inferences.errors import SurveillanceError
 
 log = logging.getLogger("inferences")
 CPU = "CPUExecutionProvider"
 _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
-class ModelError(ValueError):
+class ModelError(SurveillanceError):
     """A model file is missing, unreadable or does not follow the ONNX contract."""
 
 
@@ -36,7 +37,7 @@ def select_providers(requested: tuple[str, ...] | list[str]) -> list[str]:
     return selected
 
 
-def create_session(
+def load_onnx_session(
     path: Path, *, providers: tuple[str, ...] | list[str], threads: int = 0, role: str = "model"
 ):
     """An InferenceSession for `path`; ModelError naming the file when it is missing or not ONNX."""
@@ -75,7 +76,7 @@ class FeatureExtractor:
 
     def __init__(self, config: InferenceConfig) -> None:
         self.path = config.extraction_model_file
-        self.session = create_session(
+        self.session = load_onnx_session(
             self.path, providers=config.providers, threads=config.threads, role="extraction model"
         )
         check_io(self.session, self.path, "extraction model", ["clip"], ["features"])
@@ -118,7 +119,7 @@ class AnomalyDetectorModel:
 
     def __init__(self, config: InferenceConfig, feature_dim: int) -> None:
         self.path = config.detection_model_file
-        self.session = create_session(
+        self.session = load_onnx_session(
             self.path, providers=config.providers, threads=config.threads, role="detection model"
         )
         check_io(self.session, self.path, "detection model", ["features", "mask"], ["scores"])

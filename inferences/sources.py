@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from inferences.errors import SurveillanceError
 
-class StreamError(ValueError):
+
+class StreamError(SurveillanceError):
     """A stream source that cannot be opened at all (bad URL, missing file, refused connection)."""
 
 

@@ -45,9 +45,9 @@ from inferences.profile import LearningProfile, SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
 from inferences.segments import Segment, frame_time
+from inferences.smoothing import smooth_scores
 from inferences.sources import NetworkPolicy, StreamError, open_arguments, parse_source
 from inferences.video import VideoWriter, stream_rate
-from models.smoothing import smooth_scores
 
 log = logging.getLogger("inferences")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags

@@ -16,6 +16,7 @@ from typing import IO, Any
 from flask import Flask, Request, current_app, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
+from inferences.errors import SurveillanceError
 from servers.auth import (
     ADMIN_PASSWORD_ENV,
     CSRF_HEADER,
@@ -165,7 +166,7 @@ def ensure_admin(users: UserRepository) -> str | None:
         return None
     password = os.environ.get(ADMIN_PASSWORD_ENV) or None
     if password is not None and (problem := password_problem(password, "admin")):
-        raise ValueError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
+        raise SurveillanceError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     try:

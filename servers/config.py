@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferences.errors import SurveillanceError
+from inferences.paths import REPO_ROOT
 from inferences.sources import NETWORK_SCHEMES, NetworkPolicy
 from servers.notify.config import NotifyConfig, NotifyConfigError, parse_notify_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
 CONFIG_ENV = "SURVEILLANCE_SERVER_CONFIG"
 KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
@@ -22,7 +23,7 @@ KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
 DENIED_NETWORKS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128")
 
 
-class ConfigError(ValueError):
+class ConfigError(SurveillanceError):
     """A configuration file or field is missing or invalid."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from fractions import Fraction
@@ -11,10 +10,12 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from inferences.atomic import atomic_path
+from inferences.errors import SurveillanceError
 from inferences.video import VideoWriter
 
 
-class MediaError(ValueError):
+class MediaError(SurveillanceError):
     """A file is not a decodable video (or an image cannot be written)."""
 
 
@@ -58,9 +59,8 @@ def transcode(
     """Re-encode `source` as H.264 MP4 at `fps` and `width`x`height` (frames dropped or repeated to keep
     time); writes the first frame as the cover. Returns the frame count. MediaError for bad input, frames
     of more than `max_pixels` included (the decoder refuses them before allocating them)."""
-    partial = target.with_name(target.name + ".part")
     try:
-        with av.open(str(source), mode="r") as container:
+        with atomic_path(target) as partial, av.open(str(source), mode="r") as container:
             if not container.streams.video:
                 raise MediaError("the file has no video stream")
             stream = container.streams.video[0]
@@ -91,18 +91,13 @@ def transcode(
                 if writer.count == 0:
                     raise MediaError("the video stream has no decodable frame")
     except (MediaError, TranscodeCancelled):
-        partial.unlink(missing_ok=True)
         raise
     except (av.error.FFmpegError, ValueError, OSError) as error:
-        partial.unlink(missing_ok=True)
         raise MediaError(f"the video cannot be decoded ({type(error).__name__}: {error})") from None
-    os.replace(partial, target)
     return writer.count
 
 
 def resize_jpeg(source: Path, target: Path, size: tuple[int, int]) -> None:
     """Write `source` image resized to `size` as JPEG at `target` (atomically)."""
-    partial = target.with_name(target.name + ".part")
-    with Image.open(source) as image:
+    with atomic_path(target) as partial, Image.open(source) as image:
         image.convert("RGB").resize(size).save(partial, "JPEG", quality=85)
-    os.replace(partial, target)

@@ -30,6 +30,16 @@ class Unauthorized(BadRequest):
     reason = "Unauthorized"
 
 
+class AnonymousBodyTooLarge(BadRequest):
+    """A public endpoint's (login's) body over PREAUTH_BODY_BYTES: nothing it takes is that large."""
+
+    code = 413
+    reason = "Request Entity Too Large"
+
+
+PUBLIC_BODY_PATHS = {"/api/auth/login"}
+
+
 def body_admitted(app: Flask, cookie: str) -> bool:
     """Whether a request with this Cookie header comes from a logged-in, unrevoked session."""
     with app.test_request_context(headers={"Cookie": cookie} if cookie else None):
@@ -45,7 +55,12 @@ def authenticated_body_channel(app: Flask) -> type[HTTPChannel]:
             super().parse_header(header_plus)
             large = self.chunked or self.content_length > PREAUTH_BODY_BYTES
             if large and not body_admitted(app, self.headers.get("COOKIE", "")):
-                self.error = Unauthorized("log in first")
+                public = self.path.rstrip("/") in PUBLIC_BODY_PATHS
+                self.error = (
+                    AnonymousBodyTooLarge(f"bodies over {PREAUTH_BODY_BYTES} bytes need a logged-in session")
+                    if public
+                    else Unauthorized("log in first")
+                )
                 self.completed = True
                 self.content_length = 0  # who asks comes before how much: no 413 over the 401
 

@@ -1,4 +1,4 @@
-// HTTP client for the server's /api (see the Server section of the README).
+// HTTP client for the server's /api (see docs/server.md).
 // Every state-changing request carries the CSRF token handed out by login and /auth/me.
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])

@@ -142,7 +142,7 @@ def _notify(body: dict[str, Any], *, default: bool | None = None) -> bool | None
 
 @blueprint.post("/sessions")
 @require_role("admin")
-def create_session() -> tuple[dict[str, Any], int]:
+def start_live_session() -> tuple[dict[str, Any], int]:
     """Start a live session `{name, source, calibrate_minutes?, notify?}`; 201 with the session."""
     body = json_body()
     name = body.get("name")

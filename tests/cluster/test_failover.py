@@ -14,10 +14,11 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from tests.cluster.conftest import LocalCluster, descendants, listening_addresses, ray_server
-from tests.loopback import FfmpegStream
-from tests.server.harness import ServerProcess, wait_for
-from tests.server.live import sse_events
+from harness.camera import FfmpegStream
+from harness.cluster import LocalCluster, descendants, listening_addresses
+from harness.events import sse_events
+from harness.server import ServerProcess, wait_for
+from tests.cluster.conftest import ray_server
 from tests.server.test_videos import upload, wait_done
 
 CAMERAS = 3
@@ -52,10 +53,10 @@ def _scores(admin, session_id: str, events: list, stop: threading.Event) -> None
 
 
 def test_cameras_score_and_move_off_a_killed_node(
-    ray_cluster: LocalCluster, api: ServerProcess, shared_data: Path
+    ray_cluster: LocalCluster, api: ServerProcess, camera_clip: Path
 ) -> None:
     admin = api.admin()
-    clip = shared_data / "ucsd-ped2" / "Test002.mp4"
+    clip = camera_clip
     feeds = [FfmpegStream(clip) for _ in range(CAMERAS)]
     try:
         ids = []

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA
-from tests.loopback import free_port
-from tests.server.harness import tiny_inference_config, write_toml
+from harness.camera import free_port
+from harness.server import tiny_inference_config, write_toml
+from inferences.paths import REPO_ROOT, SHARED_DATA
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = REPO_ROOT / "clients"
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 ADMIN_PASSWORD = "admin-password-for-e2e"

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inferences.config import REPO_ROOT
+from harness.camera import FFMPEG, FfmpegStream, free_port
+from harness.videos import write_video
+from inferences.paths import REPO_ROOT
 from inferences.preprocess import Preprocessor
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent, StreamDetector, StreamError
 from tests.inference.conftest import make_config, write_colour_video
 from tests.inference.test_offline import red_border
-from tests.inference.videos import write_video
-from tests.loopback import FFMPEG, FfmpegStream, free_port
 
 
 def wait_for(condition, timeout: float, what: str) -> None:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from harness.server import ADMIN_PASSWORD, Client, ServerProcess
 from servers.api.spec import SPEC
-from tests.server.harness import ADMIN_PASSWORD, Client, ServerProcess
 
 MISSING_ID = "0" * 32
 

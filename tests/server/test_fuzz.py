@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.server.harness import ServerProcess
+from harness.server import ServerProcess
 
 FUZZ_SECONDS = 60
 

@@ -9,10 +9,10 @@ import hmac
 import threading
 from pathlib import Path
 
-from tests.loopback import FfmpegStream
-from tests.server.harness import ServerProcess, wait_for
+from harness.camera import FfmpegStream
+from harness.receivers import Mosquitto, Receiver, Subscriber
+from harness.server import ServerProcess, wait_for
 from tests.server.live import sse_events
-from tests.server.receivers import Mosquitto, Receiver, Subscriber
 from tests.server.test_api import assert_error
 
 PUBLIC_URL = "https://cameras.example.test"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.camera import free_port
+from harness.receivers import Mosquitto, Receiver, Subscriber, make_certificates
+from harness.server import wait_for
 from servers.config import DEFAULT_CONFIG_PATH, REPO_ROOT, ConfigError, load_server_config
 from servers.notify.config import MqttConfig, NotifyConfig, WebhookConfig
 from servers.notify.notifier import Notifier
-from tests.loopback import free_port
-from tests.server.harness import wait_for
-from tests.server.receivers import Mosquitto, Receiver, Subscriber, make_certificates
 
 SESSION = "a" * 32
 

@@ -22,10 +22,11 @@ import numpy as np
 import pytest
 import requests
 
+from harness.camera import FfmpegStream, free_port, listening
+from harness.server import ADMIN_PASSWORD, Client, ServerProcess, wait_for, write_toml
+from harness.videos import write_video
+from inferences.paths import REPO_ROOT
 from servers.stack import NGINX_TEMPLATE, render_nginx_conf
-from tests.inference.videos import write_video
-from tests.loopback import FfmpegStream, free_port, listening
-from tests.server.harness import ADMIN_PASSWORD, REPO_ROOT, Client, ServerProcess, wait_for, write_toml
 from tests.server.live import sse_events
 from tests.server.test_api import assert_error
 from tests.server.test_videos import upload, wait_done
@@ -84,9 +85,9 @@ def test_user_deletion_revokes_sessions(server: ServerProcess) -> None:
     assert_error(client.get("/api/sessions"), 401)
 
 
-def test_camera_credentials_never_leave_the_server(server: ServerProcess, shared_data: Path) -> None:
+def test_camera_credentials_never_leave_the_server(server: ServerProcess, camera_clip: Path) -> None:
     secret = "cam-s3cret-pa55"
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+    feed = FfmpegStream(camera_clip)
     source = feed.url.replace("http://", f"http://cam-user:{secret}@")
     admin = server.admin()
     new_user(server, "onlooker", "onlooker-pass-1")
@@ -148,11 +149,15 @@ def test_time_stretched_upload_stays_small(server: ServerProcess, tmp_path: Path
 
 
 def test_nested_json_is_a_400(server: ServerProcess) -> None:
-    body = "[" * 100_000
+    body = "[" * 60_000  # far deeper than the JSON parser recurses, under the anonymous body limit
     response = server.client().post(
         "/api/auth/login", data=body, headers={"Content-Type": "application/json"}
     )
     assert_error(response, 400, "malformed-json")
+    deeper = server.client().post(
+        "/api/auth/login", data="[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert deeper.status_code == 413, deeper.text  # over 64 KiB without a session: refused unread
 
 
 def test_several_file_parts_leave_no_temporary_file(server: ServerProcess, tmp_path: Path) -> None:

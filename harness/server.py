@@ -14,7 +14,8 @@ from typing import Any
 
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from inferences.paths import REPO_ROOT
+
 ADMIN_PASSWORD = "admin-password-for-tests"
 
 
@@ -44,7 +45,7 @@ def tiny_inference_config(folder: Path, *, size: int = 64, cues: bool = False) -
     object model either way (the object cue is tested with the real one in tests/inference)."""
     import torch
 
-    from tests.inference import tiny_models
+    from harness import tiny_models
 
     torch.set_num_threads(1)
     tiny_models.build_extractor(folder / "tiny-fp32.onnx", size=size)

@@ -1,4 +1,4 @@
-"""Build the extractor model files inference uses: `python -m inferences prepare --extractor NAME`.
+"""Build the extractor model files inference uses: `python -m models prepare --extractor NAME`.
 
 Writes `inferences/models/<extractor>-fp32.onnx`, `-fp16.onnx` (float16 weights and compute, float32 input
 and output) and `-int8.onnx` (ONNX Runtime static QDQ quantization calibrated on real video segments). The
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.errors import SurveillanceError
+from inferences.paths import MODELS_DIR, SHARED_DATA
 from inferences.preprocess import Preprocessor
 
 EXTRACTORS = ("i3d", "slowfast_r50", "slowfast_r50_detection")
-OBJECT_MODELS = ("centernet",)  # built by inferences/prepare_objects.py
-MODELS_DIR = REPO_ROOT / "inferences" / "models"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+OBJECT_MODELS = ("centernet",)  # built by models/prepare_objects.py
 FP32_MIN_COSINE = 0.9999
 INT8_MIN_COSINE = 0.99
 CALIBRATION_CLIPS = 8
@@ -33,7 +33,7 @@ PREPARE_INTERVAL = InferenceConfig().prepare_interval  # the engine's default tr
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".gif", ".mpg", ".mpeg", ".m4v")
 
 
-class PrepareError(ValueError):
+class PrepareError(SurveillanceError):
     """An extractor cannot be built, exported or checked; the message names the problem."""
 
 
@@ -170,9 +170,9 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def run_onnx(path: Path, clips: np.ndarray, *, threads: int = 0) -> np.ndarray:
     """Features of `clips` from an extractor ONNX file on the CPU, one clip per call."""
-    from inferences.runtime import create_session
+    from inferences.runtime import load_onnx_session
 
-    session = create_session(path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
+    session = load_onnx_session(path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
     return np.concatenate([session.run(["features"], {"clip": clip[None]})[0] for clip in clips])
 
 
@@ -301,10 +301,6 @@ def prepare(
 def _prepare_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    if args.objects:
-        from inferences.prepare_objects import prepare_objects_command
-
-        return prepare_objects_command(args)
     with tqdm(total=5, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def step(message: str) -> None:
