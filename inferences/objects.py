@@ -25,8 +25,9 @@ class ObjectDetector:
     bilinear scaler (`Preprocessor.frame`, the resize the extractor input uses); `input_size` (square, a
     multiple of the file's `input_size_multiple`) replaces the file's default size."""
 
-    def __init__(self, path: str | Path, *, providers: Sequence[str], threads: int = 0,
-                 input_size: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, providers: Sequence[str], threads: int = 0, input_size: int | None = None
+    ) -> None:
         self.path = Path(path)
         role = "objects model"
         self.session = load_onnx_session(self.path, providers=list(providers), threads=threads, role=role)
@@ -37,8 +38,9 @@ class ObjectDetector:
             raise ModelError(f"{role} {self.path}: not an objects model (no metadata {', '.join(missing)})")
         self.name = meta["objects_model"]
         self.classes: list[str] = json.loads(meta["classes"])
-        height, width = (input_size, input_size) if input_size else (int(meta["input_height"]),
-                                                                     int(meta["input_width"]))
+        height, width = (
+            (input_size, input_size) if input_size else (int(meta["input_height"]), int(meta["input_width"]))
+        )
         multiple = int(meta.get("input_size_multiple", 1))
         if height % multiple or width % multiple or min(height, width) < multiple:
             raise ModelError(f"{role} {self.path}: input size {height}x{width}, not a multiple of {multiple}")

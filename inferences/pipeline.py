@@ -147,7 +147,7 @@ class SegmentScorer:
             part = inputs[done : done + self.chunk]
             context = list(self.history)
             sequence = np.concatenate([np.stack(context), part]) if context else part
-            scores[done : done + len(part)] = self.detector(sequence)[len(context):]
+            scores[done : done + len(part)] = self.detector(sequence)[len(context) :]
             self.history.extend(part)
             done += len(part)
         return Scored(scores, channels, top)

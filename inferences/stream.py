@@ -270,7 +270,8 @@ class StreamDetector:
         try:
             container = av.open(url, format=self.source.format, options=options, timeout=(timeout, timeout))
         except (av.FFmpegError, OSError) as error:
-            raise StreamError(f"stream source {self.source.url!r}: cannot open ({error})") from None
+            reason = getattr(error, "strerror", None) or str(error)  # the text without the URL again
+            raise StreamError(f"stream source {self.source.url!r}: cannot open ({reason})") from None
         if not container.streams.video:
             container.close()
             raise StreamError(f"stream source {self.source.url!r}: no video stream")

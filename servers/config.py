@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -35,13 +36,15 @@ class ServerConfig:
     db_connection_max: int = 16
     db_name: str = "surveillance"
     storage_directory: Path = REPO_ROOT / "storage"
-    video_speed: float = 10.0
-    video_width: int = 360
-    video_height: int = 240
+    video_speed: float = 30.0  # upper bounds of what the server stores of an upload (servers.media)
+    video_width: int = 1920
+    video_height: int = 1080
     video_max_pixels: int = 7680 * 4320
     cover_width: int = 320
     cover_height: int = 180
     remove_interval: float = 60.0
+    retention_days: float = 0.0  # 0 = results, clips and snapshots are kept until deleted (servers.retention)
+    retention_max_size: float = 0.0  # gigabytes of stored videos and snapshots; 0 = no budget
     frames_interval: float = 0.2
     upload_max_size: float = 512.0
     workers: int = 1
@@ -118,6 +121,11 @@ def validate_config(config: ServerConfig) -> ServerConfig:
                 raise ConfigError(f"config field '{key}' must be a positive number, got {value!r}")
             if field.type == "int" and not isinstance(value, int):
                 raise ConfigError(f"config field '{key}' must be an integer, got {value!r}")
+    for key in ("retention_days", "retention_max_size"):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            name = key.replace("_", "-")
+            raise ConfigError(f"config field '{name}' must be a number >= 0 (0 = off), got {value!r}")
     if not isinstance(config.login_free_attempts, int) or config.login_free_attempts < 0:
         raise ConfigError(
             f"config field 'login-free-attempts' must be >= 0, got {config.login_free_attempts!r}"

@@ -38,27 +38,51 @@ def check_source(source: Any, allowed: tuple[str, ...]) -> str:
     """A stream URL with an allowed scheme (and a host, or an existing file for file://), or ApiError 400."""
     if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
         raise ApiError(
-            400, "invalid-field", f"field 'source' must be a URL of 1-{MAX_SOURCE_LENGTH} characters"
+            400,
+            "invalid-field",
+            f"field 'source' must be a URL of 1-{MAX_SOURCE_LENGTH} characters",
+            params={"field": "source", "reason": "source-length", "max": MAX_SOURCE_LENGTH},
         )
     if any(ord(char) < 33 or ord(char) == 127 for char in source):
-        raise ApiError(400, "invalid-source", "field 'source' must not contain spaces or control characters")
+        raise ApiError(
+            400,
+            "invalid-source",
+            "field 'source' must not contain spaces or control characters",
+            params={"reason": "source-characters"},
+        )
     try:
         parts = urlsplit(source)
         parts.port  # noqa: B018 - raises ValueError for an invalid port
     except ValueError as error:
-        raise ApiError(400, "invalid-source", f"field 'source' is not a valid URL ({error})") from None
+        raise ApiError(
+            400,
+            "invalid-source",
+            f"field 'source' is not a valid URL ({error})",
+            params={"reason": "source-url"},
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in allowed:
         raise ApiError(
             400,
             "invalid-source",
             f"stream scheme '{scheme or '(none)'}' is not allowed (allowed: {', '.join(allowed)})",
+            params={"reason": "source-scheme", "scheme": scheme, "allowed": ", ".join(allowed)},
         )
     if scheme == "file":
         if parts.netloc or not Path(engine_source(source)).is_file():
-            raise ApiError(400, "invalid-source", f"file source '{parts.path}' does not exist on the server")
+            raise ApiError(
+                400,
+                "invalid-source",
+                f"file source '{parts.path}' does not exist on the server",
+                params={"reason": "source-file"},
+            )
     elif not parts.hostname:
-        raise ApiError(400, "invalid-source", "field 'source' must name a host (scheme://host/...)")
+        raise ApiError(
+            400,
+            "invalid-source",
+            "field 'source' must name a host (scheme://host/...)",
+            params={"reason": "source-host"},
+        )
     return source
 
 
@@ -72,7 +96,12 @@ def check_source_address(source: str, config: ServerConfig) -> None:
     try:
         config.network_policy().checked_addresses(host)
     except HostNotAllowed:
-        raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server") from None
+        raise ApiError(
+            400,
+            "invalid-source",
+            f"stream host '{host}' is not allowed on this server",
+            params={"reason": "source-denied", "host": host},
+        ) from None
     except StreamError:
         raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
 
@@ -105,7 +134,10 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or not 0 <= value <= MAX_CALIBRATE_MINUTES:
         raise ApiError(
-            400, "invalid-field", f"field '{field}' must be a number of minutes in 0..{MAX_CALIBRATE_MINUTES}"
+            400,
+            "invalid-field",
+            f"field '{field}' must be a number of minutes in 0..{MAX_CALIBRATE_MINUTES}",
+            params={"field": field, "reason": "minutes-range", "max": MAX_CALIBRATE_MINUTES},
         )
     minimum = max(MIN_CALIBRATE_MINUTES, services().live.min_calibrate_minutes)
     if 0 < value < minimum:
@@ -114,6 +146,7 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
             "invalid-field",
             f"field '{field}': at least {minimum:g} minutes of normal footage "
             "are needed to calibrate a scene",
+            params={"field": field, "reason": "minutes-minimum", "minimum": minimum},
         )
     return float(value)
 
@@ -148,7 +181,10 @@ def start_live_session() -> tuple[dict[str, Any], int]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ApiError(
-            400, "invalid-field", "field 'name' must be a non-empty string of at most 200 characters"
+            400,
+            "invalid-field",
+            "field 'name' must be a non-empty string of at most 200 characters",
+            params={"field": "name", "reason": "session-name"},
         )
     svc = services()
     source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
@@ -168,7 +204,12 @@ def calibrate(session_id: str) -> dict[str, Any]:
     item = _session(session_id)
     minutes = _calibrate_minutes(json_body(), "minutes")
     if not minutes:
-        raise ApiError(400, "invalid-field", "field 'minutes' must be given")
+        raise ApiError(
+            400,
+            "invalid-field",
+            "field 'minutes' must be given",
+            params={"field": "minutes", "reason": "minutes-range", "max": MAX_CALIBRATE_MINUTES},
+        )
     _start(item["id"], item["source"], calibrate_minutes=minutes)  # stops the running detector first
     return _with_live_score(_session(session_id))
 

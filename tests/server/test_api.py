@@ -25,7 +25,8 @@ def viewer(server: ServerProcess) -> Client:
 def assert_error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error", "message"} and body["message"], body
+    assert set(body) == {"error", "message", "params"} and body["message"], body
+    assert isinstance(body["params"], dict), body
     assert "Traceback" not in body["message"]
     if code is not None:
         assert body["error"] == code, body

@@ -118,6 +118,8 @@ def test_camera_credentials_never_leave_the_server(server: ServerProcess, camera
         admin.post(f"/api/sessions/{session_id}/stop")
         feed.stop()
     assert all(secret not in data["message"] for _, data in events if "message" in data), events
+    refusals = [data["message"] for name, data in events if "cannot open" in data.get("message", "")]
+    assert all(message.count("127.0.0.1") == 1 for message in refusals), refusals  # the source said once
     assert secret not in server.log() and "***@127.0.0.1" in server.log()
 
 
