@@ -30,10 +30,10 @@ from servers.auth import (
 from servers.config import ServerConfig, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.events import EventLog
+from servers.execution import CameraRunner, JobRunner, create_runners, shared_files
 from servers.files import FileStore
-from servers.history import ScoreHistory
-from servers.jobs import JobManager
-from servers.live import LIVE_STATES, LiveManager
+from servers.history import camera_history
+from servers.live import LIVE_STATES
 from servers.notify.notifier import Notifier
 from servers.redaction import redact, redact_logs
 from servers.retention import apply_retention
@@ -75,8 +75,8 @@ class Services:
     sessions: SessionRepository
     users: UserRepository
     scores: ScoreRepository
-    jobs: JobManager
-    live: LiveManager
+    jobs: JobRunner
+    live: CameraRunner
     notifier: Notifier
     throttle: LoginThrottle
     streams: StreamSlots
@@ -196,7 +196,7 @@ def recover(svc: Services) -> None:
     are gone), restart live sessions that were running (stopped when that fails)."""
     for record in svc.records.with_status(["queued", "processing"]):
         record_id = record["id"]
-        if svc.files.upload_path(record_id).exists() or svc.files.source_path(record_id).exists():
+        if svc.files.has(svc.files.upload_path(record_id)) or svc.files.has(svc.files.source_path(record_id)):
             svc.records.update(record_id, status="queued", progress=0.0)
             try:
                 svc.jobs.submit(record_id)
@@ -241,13 +241,13 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         MAX_CONTENT_LENGTH=config.upload_max_bytes,
         MAX_FORM_MEMORY_SIZE=1 << 20,
     )
-    files = FileStore(config.storage_directory)
     database = connect_database(
         config.db_connection_uri,
         name=config.db_name,
         storage_directory=config.storage_directory,
         max_connections=config.db_connection_max,
     )
+    files = shared_files(config, database)
     records, sessions, users = (
         RecordRepository(database),
         SessionRepository(database),
@@ -255,9 +255,17 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     )
     inference_config = load_inference(config)
     alerts = AlertReviews(database)
-    scores = ScoreRepository(database, bucket_seconds=config.score_history_bucket)
-    history = ScoreHistory(scores, interval=config.score_history_interval)
+    history = camera_history(config, database)
     notifier = Notifier(config.notifications)
+    jobs, live = create_runners(
+        config,
+        records=records,
+        sessions=sessions,
+        files=files,
+        inference_config=inference_config,
+        notifier=notifier,
+        history=history,
+    )
     svc = Services(
         config=config,
         database=database,
@@ -265,16 +273,9 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         records=records,
         sessions=sessions,
         users=users,
-        scores=scores,
-        jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
-        live=LiveManager(
-            sessions=sessions,
-            files=files,
-            inference_config=inference_config,
-            network_policy=config.network_policy(),
-            notifier=notifier,
-            history=history,
-        ),
+        scores=history.scores,
+        jobs=jobs,
+        live=live,
         notifier=notifier,
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,

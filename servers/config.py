@@ -66,6 +66,12 @@ class ServerConfig:
     cookie_secure: bool = False
     score_history_interval: float = 5.0
     score_history_bucket: float = 3600.0
+    file_store: str = "disk"
+    ray_address: str = ""
+    ray_node_ip: str = ""
+    ray_camera_cpus: float = 1.0
+    ray_camera_gpus: float = 0.0
+    ray_job_cpus: float = 1.0
     notifications: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)  # [notifications]
 
     @property
@@ -103,7 +109,10 @@ _POSITIVE = (
     "login_concurrency",
     "score_history_interval",
     "score_history_bucket",
+    "ray_camera_cpus",
+    "ray_job_cpus",
 )
+FILE_STORES = ("disk", "gridfs")
 
 
 def validate_config(config: ServerConfig) -> ServerConfig:
@@ -143,9 +152,42 @@ def validate_config(config: ServerConfig) -> ServerConfig:
                 raise ConfigError(
                     f"config field '{key}' has {network!r}, not a network like 10.0.0.0/8"
                 ) from None
+    _validate_scale_out(config)
     if not 0 <= config.port < 65536:
         raise ConfigError(f"config field 'port' must be in 0..65535 (0 = any free port), got {config.port!r}")
     return config
+
+
+def _validate_scale_out(config: ServerConfig) -> None:
+    """The file store and Ray fields: Ray needs MongoDB and GridFS (its nodes share no disk)."""
+    if config.file_store not in FILE_STORES:
+        raise ConfigError(
+            f"config field 'file-store' must be one of {', '.join(FILE_STORES)}, got {config.file_store!r}"
+        )
+    if config.file_store == "gridfs" and not config.db_connection_uri:
+        raise ConfigError("config field 'file-store' = \"gridfs\" needs a MongoDB 'db-connection-uri'")
+    if isinstance(config.ray_camera_gpus, bool) or not 0 <= config.ray_camera_gpus <= 1:
+        raise ConfigError(
+            f"config field 'ray-camera-gpus' must be a GPU fraction in 0..1, got {config.ray_camera_gpus!r}"
+        )
+    if config.ray_node_ip:
+        try:
+            ipaddress.ip_address(config.ray_node_ip)
+        except ValueError:
+            raise ConfigError(
+                f"config field 'ray-node-ip' must be an IP address, got {config.ray_node_ip!r}"
+            ) from None
+    if not config.ray_address:
+        return
+    if not config.db_connection_uri:
+        raise ConfigError(
+            "config field 'ray-address' needs a MongoDB 'db-connection-uri': the embedded database lives in "
+            "one process's files, and Ray runs cameras and jobs in other processes and on other machines"
+        )
+    if config.file_store != "gridfs":
+        raise ConfigError(
+            "config field 'ray-address' needs 'file-store' = \"gridfs\": Ray nodes share no disk"
+        )
 
 
 def load_server_config(path: str | Path | None = None) -> ServerConfig:

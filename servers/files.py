@@ -7,9 +7,11 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from inferences.atomic import atomic_write_text
 from inferences.paths import REPO_ROOT
+from servers.storage.blobs import DiskStore, SharedStore
 from servers.storage.repositories import is_valid_id
 
 SHIPPED_PROFILES = REPO_ROOT / "inferences" / "models"
@@ -22,10 +24,13 @@ class FileStore:
     `videos/<id>/` holds one record's files; `snapshots/<session id>/<alert id>.jpg` a session's alert
     images and `<alert id>.mp4` their event clips; `profiles/<session id>.npz` a camera's calibrated scene
     profile; `uploads/` the partial uploads while they stream in; `trash/` what waits for the removal task.
+    `shared`: where the files live for every process (the disk under `root` by default; GridFS when nodes
+    share no disk, `root` then holds this process's working copies).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared: SharedStore | None = None) -> None:
         self.root = root
+        self.shared: SharedStore = shared or DiskStore(root)
         for name in ("videos", "snapshots", "profiles", "uploads", "trash"):
             (root / name).mkdir(parents=True, exist_ok=True)
 
@@ -101,6 +106,41 @@ class FileStore:
         """Where partial uploads stream to."""
         return self.root / "uploads"
 
+    def key(self, path: Path) -> str:
+        """The shared store's key of a path under the storage directory."""
+        return path.relative_to(self.root).as_posix()
+
+    def publish(self, path: Path) -> None:
+        """Put a file written here into the shared store (a no-op on the disk store)."""
+        self.shared.put(self.key(path), path)
+
+    def open_stored(self, path: Path) -> BinaryIO | None:
+        """The file here, else from the shared store (seekable, with `length`), or None."""
+        if path.is_file():
+            return DiskStore(self.root).open(self.key(path))
+        return self.shared.open(self.key(path))
+
+    def has(self, path: Path) -> bool:
+        """Whether the file is here or in the shared store."""
+        stream = self.open_stored(path)
+        if stream is not None:
+            stream.close()
+        return stream is not None
+
+    def fetch(self, path: Path) -> bool:
+        """Make the file present here (copied from the shared store when missing); whether it is."""
+        stream = self.open_stored(path)
+        if stream is None:
+            return False
+        with stream:
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(path.name + ".fetch")
+                with partial.open("wb") as target:
+                    shutil.copyfileobj(stream, target)
+                os.replace(partial, path)
+        return True
+
     def write_scores(self, record_id: str, scores: list[float]) -> None:
         """Store per-frame scores atomically."""
         atomic_write_text(
@@ -109,13 +149,16 @@ class FileStore:
 
     def read_scores(self, record_id: str) -> list[float] | None:
         """Per-frame scores, or None when not (yet) there."""
-        try:
-            return json.loads(self.scores_path(record_id).read_text())
-        except FileNotFoundError:
+        stream = self.open_stored(self.scores_path(record_id))
+        if stream is None:
             return None
+        with stream:
+            return json.loads(stream.read())
 
     def discard(self, path: Path) -> None:
-        """Move a folder or file to the trash; the removal task deletes it later (readers keep handles)."""
+        """Move a folder or file to the trash; the removal task deletes it later (readers keep handles).
+        Its shared copies are deleted at once."""
+        self.shared.delete_prefix(self.key(path))
         if path.exists():
             target = self.root / "trash" / f"{time.time_ns()}-{path.name}"
             os.replace(path, target)

@@ -6,8 +6,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from typing import TYPE_CHECKING
 
 from servers.storage.scores import Point, ScoreRepository
+
+if TYPE_CHECKING:
+    from servers.config import ServerConfig
+    from servers.storage import Database
 
 log = logging.getLogger("servers.history")
 
@@ -16,7 +21,7 @@ class ScoreHistory:
     """Collects the live scores of every camera into its persisted history."""
 
     def __init__(self, repository: ScoreRepository, *, interval: float) -> None:
-        self._repository = repository
+        self.scores = repository
         self._interval = interval
         self._lock = threading.Lock()
         self._slots: dict[str, tuple[int, Point]] = {}  # camera -> (its current slot, best point in it)
@@ -43,6 +48,14 @@ class ScoreHistory:
 
     def _store(self, session_id: str, points: list[Point]) -> None:
         try:
-            self._repository.add(session_id, points)
+            self.scores.add(session_id, points)
         except Exception:
             log.exception("session %s: cannot store its score history", session_id)
+
+
+def camera_history(config: ServerConfig, database: Database) -> ScoreHistory:
+    """The score history of `config` (`score-history-interval`, `-bucket`) stored in `database`."""
+    return ScoreHistory(
+        ScoreRepository(database, bucket_seconds=config.score_history_bucket),
+        interval=config.score_history_interval,
+    )

@@ -24,8 +24,15 @@ class JobManager:
     """Runs transcode + `VideoDetector.detect` for queued records; one detector shared by the workers."""
 
     def __init__(
-        self, *, config: ServerConfig, records: RecordRepository, files: FileStore, inference_config: Any
+        self,
+        *,
+        config: ServerConfig,
+        records: RecordRepository,
+        files: FileStore,
+        inference_config: Any,
+        detector: Any = None,
     ) -> None:
+        """`detector`: a VideoDetector of `inference_config` to use (default: created on first use)."""
         self._config = config
         self._records = records
         self._files = files
@@ -34,7 +41,7 @@ class JobManager:
         self._waiting: set[str] = set()  # queued, not started, not cancelled: the `queue-max` slots
         self._cancel: dict[str, threading.Event] = {}
         self._cancel_lock = threading.Lock()
-        self._detector: Any = None
+        self._detector: Any = detector
         self._detector_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._running: set[str] = set()  # guarded by _cancel_lock
@@ -116,6 +123,10 @@ class JobManager:
                 with self._cancel_lock:
                     self._running.discard(record_id)
                     self._cancel.pop(record_id, None)
+
+    def run(self, record_id: str) -> None:
+        """Run one record's job in the calling thread (how a Ray task runs it)."""
+        self._run(record_id, threading.Event())
 
     def _profile_file(self, profile: str) -> Path:
         """The file of a record's scene profile id (checked at upload; gone since: a failed job says so)."""

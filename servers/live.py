@@ -81,6 +81,13 @@ def _offer(subscriber: queue.Queue, item: Any) -> None:
             pass
 
 
+def min_calibrate_minutes(inference_config: Any) -> float:
+    """The shortest calibration: the minimum normal segments of a profile at the configured rate."""
+    from inferences.profile import MIN_SEGMENTS
+
+    return MIN_SEGMENTS * inference_config.segment_length * inference_config.prepare_interval / 60
+
+
 class LiveManager:
     """Starts, stops and observes the StreamDetectors of live sessions."""
 
@@ -106,11 +113,8 @@ class LiveManager:
 
     @property
     def min_calibrate_minutes(self) -> float:
-        """The shortest calibration: the minimum normal segments of a profile at the configured rate."""
-        from inferences.profile import MIN_SEGMENTS
-
-        config = self._inference_config
-        return MIN_SEGMENTS * config.segment_length * config.prepare_interval / 60
+        """The shortest calibration of this engine configuration."""
+        return min_calibrate_minutes(self._inference_config)
 
     def start(self, session_id: str, source: str, *, calibrate_minutes: float = 0.0) -> None:
         """(Re)start the detector of a session (StreamError when the source cannot be opened at all).

@@ -51,7 +51,7 @@ export const messages = {
     },
     live: {
       title: '实时监控', newSession: '新建监控', name: '名称', source: '视频源', state: '状态', alerts: '告警数',
-      score: '当前分数', created: '创建时间', open: '查看', stop: '停止', stopped: '已停止',
+      score: '当前分数', node: '运行节点', created: '创建时间', open: '查看', stop: '停止', stopped: '已停止',
       sourcePlaceholder: 'rtsp://… 或 http://…', nameRequired: '请输入名称', sourceRequired: '请输入视频源地址',
       confirmDelete: '确定删除监控“{name}”及其告警记录吗？', confirmStop: '确定停止监控“{name}”吗？',
       empty: '还没有监控会话', stream: '实时画面', chart: '实时异常分数', alertLog: '告警记录',
@@ -128,7 +128,7 @@ export const messages = {
     },
     live: {
       title: 'Live', newSession: 'New session', name: 'Name', source: 'Source', state: 'State', alerts: 'Alerts',
-      score: 'Score', created: 'Created', open: 'Open', stop: 'Stop', stopped: 'Stopped',
+      score: 'Score', node: 'Node', created: 'Created', open: 'Open', stop: 'Stop', stopped: 'Stopped',
       sourcePlaceholder: 'rtsp://… or http://…', nameRequired: 'Enter a name', sourceRequired: 'Enter the stream address',
       confirmDelete: 'Delete the session "{name}" and its alerts?', confirmStop: 'Stop the session "{name}"?',
       empty: 'No live sessions yet', stream: 'Live view', chart: 'Live anomaly score', alertLog: 'Alerts',

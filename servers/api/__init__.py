@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, send_file
+from flask import Flask, request
 
 from servers.errors import ApiError
 from servers.storage.repositories import is_valid_id
@@ -70,14 +69,3 @@ def paging() -> tuple[int, int]:
 def page_of(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:
     """The list response shape."""
     return {"items": items, "total": total, "page": page, "page_size": page_size}
-
-
-def stored_file(path: Path, mimetype: str, what: str, name: str | None = None) -> Response:
-    """A stored file (HTTP Range and conditional requests supported; `name`: its download name), or
-    ApiError 404 naming `what`."""
-    try:  # send_file opens the path once; a later removal does not disturb the open handle
-        return send_file(
-            path, mimetype=mimetype, conditional=True, etag=True, max_age=0, download_name=name
-        )
-    except FileNotFoundError:
-        raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None

@@ -8,9 +8,10 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from servers.api import checked_id, json_body, number_arg, stored_file
+from servers.api import checked_id, json_body, number_arg
 from servers.api.profiles import profile_file
 from servers.api.sessions import find_session, session_to_api, start_camera
+from servers.api.stored import send_stored
 from servers.app import services
 from servers.auth import require_role
 from servers.cameras import DETECTOR_FIELDS, check_settings
@@ -85,4 +86,4 @@ def clip(session_id: str, alert_id: str) -> Response:
     encoding = any(path.parent.glob(f".{path.stem}.*.part{path.suffix}"))  # inferences.atomic's names
     if not path.is_file() and (alert["end_time"] is None or encoding):
         raise ApiError(409, "not-ready", "the clip is still being recorded; it is ready once the alert ends")
-    return stored_file(path, "video/mp4", "clip")
+    return send_stored(path, "video/mp4", "clip")

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, request
 
 from inferences.sources import HostNotAllowed, StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.api.profiles import profile_file
+from servers.api.stored import send_stored
 from servers.app import services
 from servers.auth import current_user, require_role
 from servers.cameras import DETECTOR_FIELDS, check_settings, effective_settings
@@ -236,7 +237,7 @@ def forget_profile(session_id: str) -> dict[str, Any]:
     svc = services()
     running = svc.live.is_live(item["id"])
     svc.live.stop(item["id"])  # first: a camera still learning cannot save its profile afterwards
-    svc.files.profile_path(item["id"]).unlink(missing_ok=True)
+    svc.files.discard(svc.files.profile_path(item["id"]))
     if running:
         start_camera(item["id"], item["source"])
     else:
@@ -282,7 +283,7 @@ def delete_session(session_id: str) -> tuple[str, int]:
     svc.sessions.delete(item["id"])
     svc.scores.delete(item["id"])
     svc.files.discard(svc.files.snapshot_dir(item["id"]))
-    svc.files.profile_path(item["id"]).unlink(missing_ok=True)
+    svc.files.discard(svc.files.profile_path(item["id"]))
     return "", 204
 
 
@@ -385,7 +386,4 @@ def snapshot(session_id: str, alert_id: str) -> Response:
     alert = services().sessions.get_alert(item["id"], checked_id(alert_id, "alert"))
     if alert is None:
         raise ApiError(404, "not-found", f"alert {alert_id} does not exist")
-    path = services().files.snapshot_path(item["id"], alert["id"])
-    if not path.is_file():
-        raise ApiError(404, "not-found", "the snapshot file does not exist")
-    return send_file(path, mimetype="image/jpeg", max_age=0)
+    return send_stored(services().files.snapshot_path(item["id"], alert["id"]), "image/jpeg", "snapshot file")

@@ -181,6 +181,7 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string", "nullable": True},
             "scores": {"type": "array", "items": {"type": "number"}},
             "profile": {"type": "string", "nullable": True},
+            "node": {"type": "string", "nullable": True, "description": "the Ray node of the job"},
             "original": {
                 "type": "object",
                 "nullable": True,
@@ -209,6 +210,7 @@ SCHEMAS: dict[str, Any] = {
             "current_score": _NULL_NUMBER,
             "threshold": _NULL_NUMBER,
             "error": {"type": "string", "nullable": True},
+            "node": {"type": "string", "nullable": True, "description": "the Ray node of the camera"},
             "notify": {"type": "boolean"},
             "profile": {
                 "type": "object",

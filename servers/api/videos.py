@@ -11,8 +11,9 @@ from typing import Any
 from flask import Blueprint, Response, request, send_file
 
 from inferences.video import VideoError, open_video
-from servers.api import checked_id, page_of, paging, stored_file
+from servers.api import checked_id, page_of, paging
 from servers.api.profiles import profile_file
+from servers.api.stored import send_stored
 from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
@@ -163,14 +164,14 @@ def result(record_id: str) -> Response:
             params={"reason": removed["reason"], "at": removed["at"]},
         )
     path = services().files.result_path(record["id"])
-    return stored_file(path, "video/mp4", "result video", download_name(record, "result.mp4"))
+    return send_stored(path, "video/mp4", "result video", download_name(record, "result.mp4"))
 
 
 @blueprint.get("/videos/<record_id>/cover")
 def cover(record_id: str) -> Response:
     """The cover image (JPEG)."""
     record = _record(record_id)
-    return stored_file(services().files.cover_path(record["id"]), "image/jpeg", "cover")
+    return send_stored(services().files.cover_path(record["id"]), "image/jpeg", "cover")
 
 
 @blueprint.get("/videos/<record_id>/scores.csv")
