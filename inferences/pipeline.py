@@ -87,7 +87,8 @@ def load_object_detector(config: InferenceConfig):
         )
     from inferences.objects import ObjectDetector
 
-    return ObjectDetector(path, providers=config.providers, threads=config.threads)
+    return ObjectDetector(path, providers=config.providers, threads=config.threads,
+                          backend=config.objects_backend, precision=config.objects_precision)
 
 
 def load_profile(config: InferenceConfig, setup: CueSetup, path: str | Path | None = None):

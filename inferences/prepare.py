@@ -20,6 +20,7 @@ import numpy as np
 
 from inferences.config import REPO_ROOT, InferenceConfig
 from inferences.preprocess import Preprocessor
+from inferences.runtime import openvino_int8_file
 
 EXTRACTORS = ("i3d", "slowfast_r50", "slowfast_r50_detection")
 OBJECT_MODELS = ("centernet",)  # built by inferences/prepare_objects.py
@@ -76,6 +77,7 @@ class PrepareReport:
     fp32_cosine: float = math.nan
     fp16_cosine: float = math.nan
     int8_cosine: float = math.nan
+    openvino_int8_cosine: float = math.nan
     notes: list[str] = field(default_factory=list)
 
 
@@ -295,7 +297,31 @@ def prepare(
                 f"INT8 not written: cosine {report.int8_cosine:.4f} < {INT8_MIN_COSINE} against fp32")
     if int8_path not in report.written:
         int8_path.unlink(missing_ok=True)  # rejected or stale: precision = "int8" must not pick it up
+    openvino_path = openvino_int8_file(int8_path)
+    if int8 and len(calibration) and len(evaluation):
+        openvino_int8(report, fp32, openvino_path, calibration, evaluation, fp32_features, step)
+    if openvino_path not in report.written:  # stale: the engine must not pick it up
+        openvino_path.unlink(missing_ok=True)
+        openvino_path.with_suffix(".bin").unlink(missing_ok=True)
     return report
+
+
+def openvino_int8(report: PrepareReport, fp32: Path, path: Path, calibration: np.ndarray,
+                  evaluation: np.ndarray, fp32_features: np.ndarray, step: Callable[[str], None]) -> None:
+    """The NNCF-quantised OpenVINO INT8 file `path` when OpenVINO and NNCF are installed
+    (`inferences.prepare_openvino`)."""
+    from inferences.prepare_openvino import openvino_available, quantize_openvino
+
+    if not openvino_available():
+        report.notes.append("OpenVINO INT8 not written: openvino / nncf not installed")
+        return
+    step(f"quantizing int8 for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
+    report.openvino_int8_cosine = quantize_openvino(fp32, path, calibration, evaluation, fp32_features)
+    if path.is_file():
+        report.written.append(path)
+    else:
+        cos = report.openvino_int8_cosine
+        report.notes.append(f"OpenVINO INT8 not written: cosine {cos:.5f} against fp32 on unseen clips")
 
 
 def _prepare_command(args: argparse.Namespace) -> int:
@@ -305,7 +331,7 @@ def _prepare_command(args: argparse.Namespace) -> int:
         from inferences.prepare_objects import prepare_objects_command
 
         return prepare_objects_command(args)
-    with tqdm(total=5, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
+    with tqdm(total=6, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def step(message: str) -> None:
             if bar.postfix:  # the previous step is done
@@ -319,7 +345,8 @@ def _prepare_command(args: argparse.Namespace) -> int:
     for path in report.written:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     print(f"feature cosine on real clips: fp32 vs PyTorch {report.fp32_cosine:.6f}, fp16 vs fp32 "
-          f"{report.fp16_cosine:.6f}, int8 vs fp32 {report.int8_cosine:.4f}")
+          f"{report.fp16_cosine:.6f}, int8 vs fp32 {report.int8_cosine:.4f}, OpenVINO int8 vs fp32 "
+          f"{report.openvino_int8_cosine:.5f}")
     for note in report.notes:
         print(note)
     return 0

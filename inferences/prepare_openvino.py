@@ -1,0 +1,77 @@
+"""The OpenVINO INT8 extractor file (`<name>-int8-openvino.xml` + `.bin`), written by `prepare`.
+
+NNCF post-training quantisation of the fp32 ONNX file with accuracy control: int8 weights and activations
+calibrated on real clips, then the operations that move the features most are reverted to floating point
+one by one until every calibration clip keeps a cosine >= 1 - MAX_DROP with its fp32 features. The file is
+kept only when the clips *not* used for calibration keep a cosine >= `backends.MIN_COSINE` too.
+OpenVINO runs it with int8 dot-product instructions (VNNI, AMX-INT8) where the CPU has them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from inferences.backends import MIN_COSINE, cosine
+
+MAX_DROP = 0.0008  # of the minimum cosine on the calibration clips: a margin above 1 - MIN_COSINE's 0.001
+
+
+def openvino_available() -> bool:
+    """Whether OpenVINO and NNCF are installed."""
+    try:
+        import nncf  # noqa: F401
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def quantize_openvino(
+    fp32_path: Path,
+    path: Path,
+    calibration: np.ndarray,
+    evaluation: np.ndarray,
+    reference: np.ndarray,
+    *,
+    threads: int = 0,
+) -> float:
+    """Write `path` (OpenVINO IR) from `fp32_path` when its features on `evaluation` keep a cosine >=
+    MIN_COSINE with `reference` (their fp32 features); returns that minimum cosine (the file is removed
+    when below)."""
+    import nncf
+    import openvino as ov
+
+    from inferences.runtime import create_session
+
+    nncf.set_log_level(logging.ERROR)
+    fp32 = create_session(fp32_path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
+    targets = [(clip, fp32.run(["features"], {"clip": clip[None]})[0]) for clip in calibration]
+
+    def worst_cosine(compiled, items) -> float:
+        request = compiled.create_infer_request()
+        return min(float(cosine(features, request.infer({0: clip[None]})[0])[0]) for clip, features in items)
+
+    core = ov.Core()
+    quantized = nncf.quantize_with_accuracy_control(
+        core.read_model(str(fp32_path)),
+        nncf.Dataset(list(calibration), lambda clip: clip[None]),
+        nncf.Dataset(targets, lambda item: item[0][None]),
+        validation_fn=worst_cosine,
+        max_drop=MAX_DROP,
+        drop_type=nncf.DropType.ABSOLUTE,
+        preset=nncf.QuantizationPreset.MIXED,
+        subset_size=len(calibration),
+    )
+    settings = {"INFERENCE_PRECISION_HINT": "f32", **({"INFERENCE_NUM_THREADS": threads} if threads else {})}
+    request = core.compile_model(quantized, "CPU", settings).create_infer_request()
+    features = np.concatenate([request.infer({0: clip[None]})[0] for clip in evaluation])
+    similarity = float(cosine(reference, features).min())
+    if similarity >= MIN_COSINE:
+        ov.save_model(quantized, str(path))
+    else:
+        path.unlink(missing_ok=True)
+        path.with_suffix(".bin").unlink(missing_ok=True)
+    return similarity
