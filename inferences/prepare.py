@@ -245,10 +245,12 @@ def prepare(
     output_dir: Path = MODELS_DIR,
     calibration_sources: Sequence[Path] | None = None,
     int8: bool = True,
+    openvino: bool = True,
     input_size: int | None = None,
     step: Callable[[str], None] = lambda message: None,
 ) -> PrepareReport:
-    """Build `<name>-fp32.onnx`, `-fp16.onnx` and (if it keeps the features) `-int8.onnx` in `output_dir`."""
+    """Build `<name>-fp32.onnx`, `-fp16.onnx` and (if they keep the features) `-int8.onnx` and, with
+    `openvino`, `-int8-openvino.xml` in `output_dir`."""
     import torch
 
     report = PrepareReport()
@@ -298,7 +300,7 @@ def prepare(
     if int8_path not in report.written:
         int8_path.unlink(missing_ok=True)  # rejected or stale: precision = "int8" must not pick it up
     openvino_path = openvino_int8_file(int8_path)
-    if int8 and len(calibration) and len(evaluation):
+    if int8 and openvino and len(calibration) and len(evaluation):
         openvino_int8(report, fp32, openvino_path, calibration, evaluation, fp32_features, step)
     if openvino_path not in report.written:  # stale: the engine must not pick it up
         openvino_path.unlink(missing_ok=True)
@@ -340,6 +342,7 @@ def _prepare_command(args: argparse.Namespace) -> int:
 
         report = prepare(args.extractor, checkpoint=args.checkpoint, output_dir=args.output_dir,
                          calibration_sources=args.calibration, int8=not args.no_int8,
+                         openvino=not args.no_openvino,
                          input_size=args.input_size, step=step)
         bar.update(bar.total - bar.n)
     for path in report.written:
@@ -369,7 +372,9 @@ def add_prepare_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration", type=Path, nargs="+",
                         help="videos or folders of real footage for INT8 calibration and the checks "
                              "(default: ../shared/data/ucsd-ped2, else the Kinetics sample GIF)")
-    parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 file")
+    parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 files")
+    parser.add_argument("--no-openvino", action="store_true",
+                        help="do not build the OpenVINO INT8 file (NNCF, minutes on a small CPU)")
     parser.add_argument("--input-size", type=int,
                         help="square input size in pixels instead of 224 (set segment-width/height to match)")
     parser.set_defaults(handler=_prepare_command)

@@ -64,10 +64,7 @@ class FeatureExtractor:
     """Extractor (`clip` [N,3,T,H,W] -> `features` [N,D]); checked against the config on load."""
 
     def __init__(self, config: InferenceConfig) -> None:
-        self.path = config.extraction_model_file
         role = "extraction model"
-        if not self.path.is_file():
-            raise ModelError(f"{role} {self.path}: file not found")
         paths = choices(
             detect(),
             backend=config.extraction_backend,

@@ -170,3 +170,28 @@ def test_config_overrides_backend_and_precision(tiny: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=f"config field '{field}'"):
             config_from_dict({field: value})
+
+
+def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path) -> None:
+    from inferences.prepare import default_calibration_sources, real_clips, run_onnx, split_clips
+    from inferences.prepare_openvino import quantize_openvino
+    from inferences.runtime import extractor_file, openvino_int8_file
+
+    clips = real_clips(default_calibration_sources()[:2], Preprocessor(SIZE, SIZE, 16), 6)
+    evaluation, calibration = split_clips(clips)
+    fp32 = tiny / "tiny-fp32.onnx"
+    path = openvino_int8_file(tmp_path / "tiny-int8.onnx")
+    similarity = quantize_openvino(fp32, path, calibration, evaluation, run_onnx(fp32, evaluation))
+    assert path.is_file() == (similarity >= 0.999), similarity
+    assert path.is_file(), f"the tiny extractor's INT8 should keep its features (cosine {similarity})"
+    (tmp_path / "tiny-fp32.onnx").symlink_to(fp32)
+    config = make_config(tmp_path, detector=str(tiny / "random-detector.onnx"), extraction_backend="openvino",
+                         precision="int8")
+    assert extractor_file(config, Choice("openvino", "int8")) == path
+    assert extractor_file(config, Choice("onnxruntime", "int8")).name == "tiny-int8.onnx"
+    extractor = FeatureExtractor(config)
+    assert (str(extractor.choice), extractor.path) == ("openvino int8", path)
+    # a worse one is refused: the reference is another model's features
+    other = run_onnx(tiny / "tiny-int8.onnx", evaluation)
+    assert quantize_openvino(fp32, path, calibration, evaluation, other) < 0.999
+    assert not path.is_file() and not path.with_suffix(".bin").exists()
