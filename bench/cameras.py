@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from bench._models import bench_config
+from bench._models import bench_config, model_paths
 from bench.cues import scaled_clip
 from inferences.backends import cpu_model, detect
 from inferences.stream import StreamDetector
@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         for count in range(1, args.max + 1):
             stages = Stages()
             result = run_step(count, clip, config, args, stages)
+            if count == 1:
+                print(model_paths(result["models"], result["cues"]))
             worst = min(result["cameras"], key=lambda c: (c["frames_per_s"], -c["delay_max"]))
             print(
                 f"N={count}: {'sustained' if result['ok'] else 'NOT sustained'}; worst camera "

@@ -71,15 +71,15 @@ def best_rates(runs: dict[str, Callable[[], object]], seconds: float) -> dict[st
     return {name: 1.0 / elapsed for name, elapsed in best.items()}
 
 
-def _onnx_file(folder: Path, name: str, nodes, inputs, initializers=()) -> Path:
+def _onnx_file(folder: Path, name: str, nodes, inputs, output_type: int, initializers=()) -> Path:
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import helper
 
     graph = helper.make_graph(
         nodes,
         name,
         inputs,
-        [helper.make_tensor_value_info("c", TensorProto.UNDEFINED, None)],
+        [helper.make_tensor_value_info("c", output_type, [SIZE, SIZE])],
         initializer=list(initializers),
     )
     path = folder / f"{name}.onnx"
@@ -95,8 +95,9 @@ def matmul_runs(threads: int, folder: Path, bf16: bool) -> dict[str, Callable[[]
     a = rng.standard_normal((SIZE, SIZE), dtype=np.float32)
     q = rng.integers(-100, 100, (SIZE, SIZE), dtype=np.int8)
     ta, tq = torch.from_numpy(a), torch.from_numpy(q)
-    floats = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [SIZE, SIZE]) for n in "ab"]
-    fp32_file = _onnx_file(folder, "matmul", [helper.make_node("MatMul", ["a", "b"], ["c"])], floats)
+    f32 = TensorProto.FLOAT
+    floats = [helper.make_tensor_value_info(n, f32, [SIZE, SIZE]) for n in "ab"]
+    fp32_file = _onnx_file(folder, "matmul", [helper.make_node("MatMul", ["a", "b"], ["c"])], floats, f32)
     integer_file = _onnx_file(
         folder,
         "matmul_integer",
@@ -105,12 +106,18 @@ def matmul_runs(threads: int, folder: Path, bf16: bool) -> dict[str, Callable[[]
             helper.make_tensor_value_info("a", TensorProto.UINT8, [SIZE, SIZE]),
             helper.make_tensor_value_info("b", TensorProto.INT8, [SIZE, SIZE]),
         ],
+        TensorProto.INT32,
     )
     scale, zero = numpy_helper.from_array(np.float32(0.05), "s"), numpy_helper.from_array(np.int8(0), "z")
     qdq = [helper.make_node("QuantizeLinear", [n, "s", "z"], [f"{n}q"]) for n in "ab"]
     qdq += [helper.make_node("DequantizeLinear", [f"{n}q", "s", "z"], [f"{n}d"]) for n in "ab"]
     qdq_file = _onnx_file(
-        folder, "matmul_qdq", [*qdq, helper.make_node("MatMul", ["ad", "bd"], ["c"])], floats, [scale, zero]
+        folder,
+        "matmul_qdq",
+        [*qdq, helper.make_node("MatMul", ["ad", "bd"], ["c"])],
+        floats,
+        f32,
+        [scale, zero],
     )
     ort_fp32 = create_session(fp32_file, providers=["CPUExecutionProvider"], threads=threads)
     ort_int8 = create_session(integer_file, providers=["CPUExecutionProvider"], threads=threads)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._models import bench_config
+from bench._models import bench_config, model_paths
 from inferences.config import REPO_ROOT
 from inferences.intervals import frame_scores
 from inferences.offline import VideoDetector
@@ -106,6 +106,7 @@ def main() -> None:
         config, label = bench_config(work, threads=2)
         print(f"models: {label}")
         detector = VideoDetector(config)
+        print(model_paths(detector.models, detector.cues))
         frames = round(args.seconds * 25)
         video = write_video(work / "720p.mp4", frames=frames, width=1280, height=720, rate=25, noise=6)
         rows = [measure(detector, video, work, args.repeats)]

@@ -9,6 +9,7 @@ segment its cue channels, and the detector sees at most `history-length` segment
 from __future__ import annotations
 
 import collections
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,8 +76,13 @@ class CueModels:
         ]
 
 
+_objects: dict[tuple, object] = {}
+_objects_lock = threading.Lock()
+
+
 def load_object_detector(config: InferenceConfig):
-    """The object detector of `objects-model-path`, or None when the field is empty."""
+    """The object detector of `objects-model-path` (loaded once per file and path, shared: it is safe to
+    call from several threads), or None when the field is empty."""
     path = config.objects_model_file
     if path is None:
         return None
@@ -87,8 +93,13 @@ def load_object_detector(config: InferenceConfig):
         )
     from inferences.objects import ObjectDetector
 
-    return ObjectDetector(path, providers=config.providers, threads=config.threads,
-                          backend=config.objects_backend, precision=config.objects_precision)
+    key = (str(path), path.stat().st_mtime_ns, config.providers, config.threads, config.objects_backend,
+           config.objects_precision)
+    with _objects_lock:
+        if key not in _objects:
+            _objects[key] = ObjectDetector(path, providers=config.providers, threads=config.threads,
+                                           backend=config.objects_backend, precision=config.objects_precision)
+        return _objects[key]
 
 
 def load_profile(config: InferenceConfig, setup: CueSetup, path: str | Path | None = None):

@@ -333,6 +333,10 @@ def _prepare_command(args: argparse.Namespace) -> int:
         from inferences.prepare_objects import prepare_objects_command
 
         return prepare_objects_command(args)
+    if args.only_openvino:
+        from inferences.prepare_openvino import prepare_openvino_command
+
+        return prepare_openvino_command(args)
     with tqdm(total=6, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def step(message: str) -> None:
@@ -375,6 +379,8 @@ def add_prepare_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 files")
     parser.add_argument("--no-openvino", action="store_true",
                         help="do not build the OpenVINO INT8 file (NNCF, minutes on a small CPU)")
+    parser.add_argument("--only-openvino", action="store_true",
+                        help="build only the OpenVINO INT8 file, from the fp32 file already built")
     parser.add_argument("--input-size", type=int,
                         help="square input size in pixels instead of 224 (set segment-width/height to match)")
     parser.set_defaults(handler=_prepare_command)

@@ -75,3 +75,40 @@ def quantize_openvino(
         path.unlink(missing_ok=True)
         path.with_suffix(".bin").unlink(missing_ok=True)
     return similarity
+
+
+def prepare_openvino_command(args) -> int:
+    """`prepare --extractor NAME --only-openvino`: the OpenVINO INT8 file from the existing fp32 file."""
+    from inferences.prepare import (
+        CALIBRATION_CLIPS,
+        EVALUATION_CLIPS,
+        PrepareError,
+        default_calibration_sources,
+        extractor_spec,
+        real_clips,
+        run_onnx,
+        split_clips,
+        video_sources,
+    )
+    from inferences.runtime import openvino_int8_file
+
+    fp32 = args.output_dir / f"{args.extractor}-fp32.onnx"
+    if not fp32.is_file():
+        raise PrepareError(f"{fp32}: not built yet (run prepare without --only-openvino first)")
+    if not openvino_available():
+        raise PrepareError("openvino / nncf not installed (pip install -r requirements.txt)")
+    sources = video_sources(args.calibration) if args.calibration else default_calibration_sources()
+    spec = extractor_spec(args.extractor, input_size=args.input_size)
+    evaluation, calibration = split_clips(
+        real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
+    )
+    if len(calibration) == 0 or len(evaluation) == 0:
+        raise PrepareError("too few real clips to calibrate and check (use --calibration)")
+    path = openvino_int8_file(args.output_dir / f"{args.extractor}-int8.onnx")
+    print(f"quantizing {fp32.name} for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
+    similarity = quantize_openvino(fp32, path, calibration, evaluation, run_onnx(fp32, evaluation))
+    state = f"wrote {path}" if path.is_file() else "OpenVINO INT8 not written"
+    print(
+        f"{state}: feature cosine vs fp32 on unseen real clips {similarity:.5f} (kept when >= {MIN_COSINE})"
+    )
+    return 0
