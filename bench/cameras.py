@@ -203,6 +203,8 @@ def run_step(count: int, clip: Path, config, args, stages: Stages) -> dict:
         for c in cameras
     )
     return {
+        "models": detectors[0].models,
+        "cues": detectors[0].cues,
         "ok": ok,
         "cameras": cameras,
         "busy": busy,
