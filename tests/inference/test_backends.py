@@ -14,7 +14,7 @@ from inferences.backends import Capabilities, Choice, cosine, cpu_flags, detect,
 from inferences.checks import real_clip, real_frames
 from inferences.config import REPO_ROOT, ConfigError, config_from_dict
 from inferences.preprocess import Preprocessor
-from inferences.runtime import FeatureExtractor
+from inferences.runtime import AnomalyDetectorModel, FeatureExtractor
 from tests.inference import tiny_models
 from tests.inference.conftest import SIZE, make_config
 
@@ -161,6 +161,11 @@ def test_config_overrides_backend_and_precision(tiny: Path) -> None:
     assert FeatureExtractor(
         make_config(tiny, extraction_backend="onnxruntime", precision="int8")
     ).path.name == ("tiny-fp32.onnx")
+    detector = tiny / "random-detector.onnx"
+    for backend, expected in (("auto", "onnxruntime fp32"), ("openvino", "openvino fp32")):
+        model = AnomalyDetectorModel(make_config(tiny, detector=str(detector), detection_backend=backend), 0)
+        assert str(model.runner.choice) == expected
+        assert model(np.ones((3, model.feature_dim), np.float32)).shape == (3,)
     for field, value in (
         ("extraction-backend", "tensorrt"),
         ("objects-backend", 1),
@@ -185,8 +190,9 @@ def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path
     assert path.is_file() == (similarity >= 0.999), similarity
     assert path.is_file(), f"the tiny extractor's INT8 should keep its features (cosine {similarity})"
     (tmp_path / "tiny-fp32.onnx").symlink_to(fp32)
-    config = make_config(tmp_path, detector=str(tiny / "random-detector.onnx"), extraction_backend="openvino",
-                         precision="int8")
+    config = make_config(
+        tmp_path, detector=str(tiny / "random-detector.onnx"), extraction_backend="openvino", precision="int8"
+    )
     assert extractor_file(config, Choice("openvino", "int8")) == path
     assert extractor_file(config, Choice("onnxruntime", "int8")).name == "tiny-int8.onnx"
     extractor = FeatureExtractor(config)
