@@ -487,7 +487,8 @@ class StreamDetector:
         per_segment = -(-self.config.segment_length // self.config.objects_every)
         ahead = ObjectScores(limit=2 * per_segment)
         while not self._stop.is_set() or not self._segments.empty():  # a file's last segment too
-            self._score_ahead(ahead, [])
+            if self._segments.empty():  # keeping up: a waiting segment goes first (its frames may be lost)
+                self._score_ahead(ahead, [])
             try:
                 segment, samples = self._segments.get(timeout=0.05)
             except queue.Empty:
@@ -536,7 +537,8 @@ class StreamDetector:
             elif alert_start is not None:
                 self._emit(AlertEnd(now, peak, now - alert_start))
                 alert_start = None
-            self._score_ahead(ahead, segment.object_frames)  # those queued meanwhile are scored already
+            if self._segments.empty():  # this segment's frames queued meanwhile were scored with it
+                self._score_ahead(ahead, segment.object_frames)
         if alert_start is not None:
             self._emit(AlertEnd(time.time(), peak, time.time() - alert_start))
 
