@@ -201,3 +201,18 @@ def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path
     other = run_onnx(tiny / "tiny-int8.onnx", evaluation)
     assert quantize_openvino(fp32, path, calibration, evaluation, other) < 0.999
     assert not path.is_file() and not path.with_suffix(".bin").exists()
+
+
+def test_prepare_only_openvino_needs_the_fp32_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "inferences", "prepare", "--only-openvino", "--output-dir", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{tmp_path / 'i3d-fp32.onnx'}: not built yet" in result.stderr
