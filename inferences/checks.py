@@ -1,5 +1,7 @@
 """Real inputs for the load-time check of a non-fp32 path (`inferences.backends.open_model`): a segment
-and frames of the first real video beside the repository (the Ped2 clips, else the Kinetics sample)."""
+and frames of real footage: `inferences/models/check-footage.mp4` (a few seconds of the calibration footage,
+written by `prepare`), else the first real video beside the repository (the Ped2 clips, else the Kinetics
+sample)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,30 @@ import numpy as np
 
 from inferences.preprocess import Preprocessor
 
+CHECK_SECONDS = 4.0  # of footage kept for the check: a full segment at the default 10 fps sampling
+
 
 def _first_source():
-    from inferences.prepare import default_calibration_sources
+    from inferences.prepare import MODELS_DIR, default_calibration_sources
 
+    if (MODELS_DIR / "check-footage.mp4").is_file():
+        return MODELS_DIR / "check-footage.mp4"
     sources = default_calibration_sources()
     return sources[0] if sources else None
+
+
+def write_check_footage(sources, path) -> None:
+    """The first CHECK_SECONDS of the first of `sources` (real footage) as `path`, for the load-time check
+    on machines without the calibration footage."""
+    from inferences.video import VideoWriter, iter_frames, open_video
+
+    if not sources:
+        return
+    info = open_video(sources[0])
+    frames = itertools.islice(iter_frames(sources[0]), max(1, round(CHECK_SECONDS * info.fps)))
+    with VideoWriter(path, width=info.width, height=info.height, rate=info.rate, crf=18) as writer:
+        for frame in frames:
+            writer.write(frame)
 
 
 @functools.cache

@@ -261,6 +261,10 @@ def prepare(
         sources = default_calibration_sources()
     else:
         sources = video_sources(calibration_sources)
+    if sources and output_dir == MODELS_DIR:
+        from inferences.checks import write_check_footage
+
+        write_check_footage(sources, output_dir / "check-footage.mp4")
     step(f"reading real clips from {len(sources)} video(s)")
     clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
     evaluation, calibration = split_clips(clips)

@@ -79,9 +79,11 @@ def quantize_openvino(
 
 def prepare_openvino_command(args) -> int:
     """`prepare --extractor NAME --only-openvino`: the OpenVINO INT8 file from the existing fp32 file."""
+    from inferences.checks import write_check_footage
     from inferences.prepare import (
         CALIBRATION_CLIPS,
         EVALUATION_CLIPS,
+        MODELS_DIR,
         PrepareError,
         default_calibration_sources,
         extractor_spec,
@@ -98,6 +100,8 @@ def prepare_openvino_command(args) -> int:
     if not openvino_available():
         raise PrepareError("openvino / nncf not installed (pip install -r requirements.txt)")
     sources = video_sources(args.calibration) if args.calibration else default_calibration_sources()
+    if sources and args.output_dir == MODELS_DIR:
+        write_check_footage(sources, args.output_dir / "check-footage.mp4")
     spec = extractor_spec(args.extractor, input_size=args.input_size)
     evaluation, calibration = split_clips(
         real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)

@@ -216,3 +216,15 @@ def test_prepare_only_openvino_needs_the_fp32_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{tmp_path / 'i3d-fp32.onnx'}: not built yet" in result.stderr
+
+
+def test_check_footage_keeps_a_real_segment(tmp_path: Path) -> None:
+    from inferences.checks import write_check_footage
+    from inferences.prepare import default_calibration_sources, real_clips
+
+    sources = default_calibration_sources()[:1]
+    write_check_footage(sources, tmp_path / "check-footage.mp4")
+    prep = Preprocessor(SIZE, SIZE, 16)
+    kept, original = real_clips([tmp_path / "check-footage.mp4"], prep, 1), real_clips(sources, prep, 1)
+    assert kept.shape == original.shape == (1, 3, 16, SIZE, SIZE)
+    assert np.abs(kept - original).mean() < 0.02  # the same frames, re-encoded at high quality
