@@ -9,7 +9,9 @@ OpenVINO runs it with int8 dot-product instructions (VNNI, AMX-INT8) where the C
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -71,10 +73,42 @@ def quantize_openvino(
     similarity = float(cosine(reference, features).min())
     if similarity >= MIN_COSINE:
         ov.save_model(quantized, str(path))
+        record_speed(fp32_path, path, evaluation[:1], threads=threads)
     else:
-        path.unlink(missing_ok=True)
-        path.with_suffix(".bin").unlink(missing_ok=True)
+        for stale in (path, path.with_suffix(".bin"), speed_file(path)):
+            stale.unlink(missing_ok=True)
     return similarity
+
+
+def speed_file(path: Path) -> Path:
+    """Where `record_speed` writes the measured speeds of the INT8 file `path`."""
+    return path.with_suffix(".speed.json")
+
+
+def record_speed(fp32_path: Path, path: Path, clip: np.ndarray, *, threads: int = 0, rounds: int = 3) -> dict:
+    """Segments/s of the INT8 file and of the best floating-point OpenVINO path (bf16 where the CPU has it,
+    else fp32) on this CPU, interleaved, best call of `rounds`; written beside `path` with the CPU flags,
+    so the engine uses INT8 by default only where it measured faster (`inferences.runtime`)."""
+    from inferences.backends import OpenVinoRunner, detect
+
+    capabilities = detect()
+    floating = "bf16" if capabilities.bf16 else "fp32"
+    runners = {
+        "int8": OpenVinoRunner(path, precision="int8", threads=threads, role="extractor"),
+        floating: OpenVinoRunner(fp32_path, precision=floating, threads=threads, role="extractor"),
+    }
+    best = dict.fromkeys(runners, float("inf"))
+    for _ in range(rounds + 1):  # the first round warms up
+        for name, runner in runners.items():
+            started = time.perf_counter()
+            runner.run(["features"], {"clip": clip})
+            best[name] = min(best[name], time.perf_counter() - started)
+    record = {
+        "cpu_flags": sorted(capabilities.cpu_flags),
+        **{name: 1 / seconds for name, seconds in best.items()},
+    }
+    speed_file(path).write_text(json.dumps(record, indent=1))
+    return record
 
 
 def prepare_openvino_command(args) -> int:

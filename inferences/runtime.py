@@ -71,6 +71,8 @@ class FeatureExtractor:
             precision=config.precision,
             providers=config.providers,
         )
+        if config.precision == "auto":
+            paths = [c for c in paths if not self._slower_here(config, c)]
 
         def check(runner: Runner) -> np.ndarray | None:
             from inferences.checks import real_clip
@@ -113,6 +115,25 @@ class FeatureExtractor:
                     f"({key} = {meta[key]})"
                 )
         self.feature_dim = int(meta.get("feature_dim", self.runner.output_dim or 0))
+
+    @staticmethod
+    def _slower_here(config: InferenceConfig, choice: Choice) -> bool:
+        """Whether `prepare` measured this OpenVINO INT8 file slower than floating point on this CPU."""
+        from inferences.prepare_openvino import speed_file
+
+        if choice != Choice("openvino", "int8"):
+            return False
+        record_path = speed_file(extractor_file(config, choice))
+        if not record_path.is_file():
+            return False
+        record = json.loads(record_path.read_text())
+        floating = [v for k, v in record.items() if k in ("fp32", "bf16")]
+        if set(record.get("cpu_flags", [])) != set(detect().cpu_flags) or not floating:
+            return False  # measured on another CPU: the capabilities decide
+        if record.get("int8", 0.0) > max(floating):
+            return False
+        log.info("extraction model: openvino int8 skipped, prepare measured it slower here (%s)", record_path)
+        return True
 
     @property
     def choice(self) -> Choice:

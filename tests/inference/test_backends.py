@@ -197,10 +197,23 @@ def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path
     assert extractor_file(config, Choice("onnxruntime", "int8")).name == "tiny-int8.onnx"
     extractor = FeatureExtractor(config)
     assert (str(extractor.choice), extractor.path) == ("openvino int8", path)
+    # auto uses it only where `prepare` measured it faster on this CPU (its record beside the file)
+    import json
+
+    from inferences.prepare_openvino import speed_file
+
+    record = json.loads(speed_file(path).read_text())
+    assert record["cpu_flags"] == sorted(detect().cpu_flags) and record["int8"] > 0
+    auto = dataclasses.replace(config, precision="auto")
+    for int8_speed, expected in ((2.0, "openvino int8"), (0.5, "openvino fp32")):
+        speed_file(path).write_text(
+            json.dumps({"cpu_flags": record["cpu_flags"], "int8": int8_speed, "fp32": 1.0})
+        )
+        assert str(FeatureExtractor(auto).choice) == (expected if detect().int8 else "openvino fp32")
     # a worse one is refused: the reference is another model's features
     other = run_onnx(tiny / "tiny-int8.onnx", evaluation)
     assert quantize_openvino(fp32, path, calibration, evaluation, other) < 0.999
-    assert not path.is_file() and not path.with_suffix(".bin").exists()
+    assert not path.is_file() and not path.with_suffix(".bin").exists() and not speed_file(path).exists()
 
 
 def test_prepare_only_openvino_needs_the_fp32_file(tmp_path: Path) -> None:
