@@ -13,10 +13,11 @@ waiting segment at the end, and its largest delay is <= one segment + 1 s. Stops
 not sustained and prints `cameras sustained: N`.
 
 The per-stage share is each stage's time (summed over the cameras and the measured window) over the total:
-wall time inside the call for the models (they run on their own thread pools), the segmenter (resizes and
-the motion cue), the annotation and the viewers' JPEG encoding; the reader thread's CPU less segmenting for
-decode and the pump thread's CPU less annotation for the frame conversion. The process's CPU use is printed
-beside it, and the loopback cameras' own (ffmpeg) apart.
+wall time inside the call for the models (they run on their own thread pools, so this overstates them on a
+busy machine); the calling thread's CPU time for the segmenter (resizes and the motion cue), the annotation
+and the viewers' JPEG encoding; the reader thread's CPU less segmenting for decode (FFmpeg's own decoding
+threads are not counted) and the pump thread's CPU less annotation for the frame conversion. The process's
+CPU use is printed beside it, and the loopback cameras' own (ffmpeg) apart.
 """
 
 from __future__ import annotations
@@ -66,15 +67,15 @@ class Stages:
         with self.lock:
             self.busy[stage] += seconds
 
-    def wrap(self, stage: str, function):
+    def wrap(self, stage: str, function, clock=time.perf_counter):
         """`function`, timing each call into `stage`."""
 
         def timed(*args, **kwargs):
-            started = time.perf_counter()
+            started = clock()
             try:
                 return function(*args, **kwargs)
             finally:
-                self.add(stage, time.perf_counter() - started)
+                self.add(stage, clock() - started)
 
         return timed
 
@@ -91,8 +92,10 @@ def instrument(detector: StreamDetector, stages: Stages) -> None:
         cues.objects = _Timed(cues.objects, stages.wrap("objects", cues.objects))
     model = detector.models.detector
     object.__setattr__(detector.models, "detector", _Timed(model, stages.wrap("detector", model)))
-    detector._segmenter.add = stages.wrap("segmenting + motion", detector._segmenter.add)
-    detector.annotator = _Timed(detector.annotator, stages.wrap("annotation", detector.annotator))
+    segmenting = stages.wrap("segmenting + motion", detector._segmenter.add, time.thread_time)
+    detector._segmenter.add = segmenting
+    annotation = stages.wrap("annotation", detector.annotator, time.thread_time)
+    detector.annotator = _Timed(detector.annotator, annotation)
 
 
 def thread_cpu(threads) -> float:
@@ -131,9 +134,9 @@ def child_cpu(pid: int | str) -> float:
 def viewer(detector: StreamDetector, stop: threading.Event, stages: Stages) -> None:
     """One MJPEG viewer: the newest JPEG every VIEWER_INTERVAL."""
     while not stop.wait(VIEWER_INTERVAL):
-        started = time.perf_counter()
+        started = time.thread_time()
         detector.latest_jpeg()
-        stages.add("JPEG (viewers)", time.perf_counter() - started)
+        stages.add("JPEG (viewers)", time.thread_time() - started)
 
 
 def run_step(count: int, clip: Path, config, args, stages: Stages) -> dict:
