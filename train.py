@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from inferences.errors import exit_status
 from models.config import DEFAULT_CONFIG, load_research_config
 from models.training import train_detector
 
@@ -16,12 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
     args = parser.parse_args(argv)
-    try:
-        config = load_research_config(args.config)
-        history = train_detector(config, progress=not args.quiet)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return exit_status(lambda: _train(args.config, quiet=args.quiet))
+
+
+def _train(path: str, *, quiet: bool) -> int:
+    config = load_research_config(path)
+    history = train_detector(config, progress=not quiet)
     if history:
         print(
             f"trained to epoch {history[-1]['epoch']}: best checkpoint {config.best_checkpoint_path}, "

@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 
+from inferences.errors import exit_status
 from models.classifier.config import DEFAULT_CONFIG, load_classifier_config
 from models.classifier.training import train_classifier
 
@@ -25,12 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = load_classifier_config(args.config)
-        result = train_classifier(config, export=not args.no_export)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return exit_status(lambda: _train(args.config, export=not args.no_export))
+
+
+def _train(path: str, *, export: bool) -> int:
+    config = load_classifier_config(path)
+    result = train_classifier(config, export=export)
     print(
         f"best test accuracy {result.best_accuracy:.4f} at epoch {result.best_epoch}; "
         f"checkpoint {config.best_checkpoint}" + (f"; ONNX {result.onnx_path}" if result.onnx_path else "")

@@ -30,7 +30,7 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
         config = dataclasses.replace(config, detection_model_path=str(work / "detector.onnx"))
         label = "I3D fp32 extractor + UNTRAINED detector (shipped detector not built yet; cost is the same)"
     else:
-        from tests.inference import tiny_models
+        from harness import tiny_models
 
         tiny_models.build_extractor(work / "tiny-fp32.onnx", size=224)
         tiny_models.build_random_detector(work / "detector.onnx")

@@ -17,7 +17,6 @@ import argparse
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +24,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from servers.storage import RecordRepository, connect_database  # noqa: E402
-from servers.storage.repositories import new_id  # noqa: E402
-from tests.conftest import SHARED_DATA  # noqa: E402
-from tests.server.harness import Client, ServerProcess  # noqa: E402
+from harness.server import Client, ServerProcess
+from inferences.paths import SHARED_DATA
+from servers.storage import RecordRepository, connect_database
+from servers.storage.repositories import new_id
 
 PED2 = SHARED_DATA / "ucsd-ped2" / "Test001.mp4"
 

@@ -3,7 +3,7 @@
     python bench/cameras.py [--max 8] [--warmup 8] [--seconds 32] [--threads 2]
 
 Step N = 1, 2, 3, ...: N loopback cameras (ffmpeg serving a real Ped2 clip scaled to 1280x720 at 25 fps,
-MPEG-TS over HTTP, `tests/loopback.py`), one `StreamDetector` each on the default config (models shared:
+MPEG-TS over HTTP, `harness/camera.py`), one `StreamDetector` each on the default config (models shared:
 decode, segmenting with the motion cue, extractor, object cue, scene profile + detector, annotation) and one
 MJPEG viewer each (`latest_jpeg()` every 40 ms, what the server's stream endpoint does). The anomaly
 threshold is 0, so every scored segment turns the border red and is one delay measurement: from the arrival
@@ -32,15 +32,13 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np
 
 from bench._models import bench_config, model_paths
 from bench.cues import scaled_clip
+from harness.camera import FfmpegStream
 from inferences.backends import cpu_model, detect
 from inferences.stream import StreamDetector
-from tests.loopback import FfmpegStream
 
 FRAME_RATE = 25.0
 VIEWER_INTERVAL = 0.04

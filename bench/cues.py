@@ -14,19 +14,17 @@ it over threads).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av
 import numpy as np
 
 from bench._models import model_paths
 from inferences.backends import cpu_model, detect
-from inferences.config import REPO_ROOT, load_inference_config
+from inferences.config import load_inference_config
 from inferences.cues import motion_size
+from inferences.paths import REPO_ROOT, SHARED_DATA
 from inferences.pipeline import CueModels, SegmentScorer
 from inferences.preprocess import Preprocessor, scale
 from inferences.profile import SceneProfile, SegmentCues
@@ -34,7 +32,7 @@ from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
 from inferences.video import VideoWriter, iter_video_frames
 
-PED2_CLIP = REPO_ROOT.parent / "shared" / "data" / "ucsd-ped2" / "Test002.mp4"
+PED2_CLIP = SHARED_DATA / "ucsd-ped2" / "Test002.mp4"
 FPS, WIDTH, HEIGHT = 25, 1280, 720
 
 

@@ -4,7 +4,7 @@
 
 Prints the CPU's model, flags and OpenVINO's capabilities. For each extractor at its default input
 (16 x 224 x 224, batch 1): segments per second of PyTorch eager, ONNX Runtime fp32 and INT8 (the QDQ file
-`python -m inferences prepare` writes), OpenVINO fp32, bf16 (only where the CPU has bf16 matrix
+`python -m models prepare` writes), OpenVINO fp32, bf16 (only where the CPU has bf16 matrix
 instructions) and INT8 (the NNCF file `prepare` writes, else the QDQ file), and the path the engine picks
 by default (`inferences.runtime.FeatureExtractor`, with its load-time check). Each row gives the achieved
 GFLOP/s (FLOPs of one segment counted by PyTorch's FlopCounterMode, 2 per multiply-add), that as a share of
@@ -31,12 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from inferences.backends import OpenVinoRunner, cpu_model, create_session, detect  # noqa: E402
-from inferences.config import load_inference_config  # noqa: E402
-from inferences.prepare import (  # noqa: E402
+from inferences.backends import OpenVinoRunner, cpu_model, detect, load_onnx_session
+from inferences.config import load_inference_config
+from inferences.runtime import FeatureExtractor, openvino_int8_file
+from models.prepare import (
     MODELS_DIR,
     build_extractor,
     cosine,
@@ -47,7 +45,6 @@ from inferences.prepare import (  # noqa: E402
     real_clips,
     split_clips,
 )
-from inferences.runtime import FeatureExtractor, openvino_int8_file  # noqa: E402
 
 SIZE = 2048
 MATMUL_FLOPS = 2 * SIZE**3
@@ -119,8 +116,8 @@ def matmul_runs(threads: int, folder: Path, bf16: bool) -> dict[str, Callable[[]
         f32,
         [scale, zero],
     )
-    ort_fp32 = create_session(fp32_file, providers=["CPUExecutionProvider"], threads=threads)
-    ort_int8 = create_session(integer_file, providers=["CPUExecutionProvider"], threads=threads)
+    ort_fp32 = load_onnx_session(fp32_file, providers=["CPUExecutionProvider"], threads=threads)
+    ort_int8 = load_onnx_session(integer_file, providers=["CPUExecutionProvider"], threads=threads)
     u8 = (q.astype(np.int16) + 128).astype(np.uint8)
     runs: dict[str, Callable[[], object]] = {
         "peak fp32 torch": lambda: ta @ ta,
@@ -184,7 +181,7 @@ def bench_extractor(name: str, threads: int, seconds: float, folder: Path) -> tu
     capabilities = detect()
     runners: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
     for precision in ("fp32", "int8"):
-        session = create_session(files[precision], providers=["CPUExecutionProvider"], threads=threads)
+        session = load_onnx_session(files[precision], providers=["CPUExecutionProvider"], threads=threads)
         runners[f"onnxruntime {precision}"] = lambda c, s=session: s.run(["features"], {"clip": c})[0]
     if capabilities.openvino:
         ov_paths = [("fp32", files["fp32"]), ("int8", files["openvino int8"])]

@@ -4,7 +4,7 @@ and optionally the UCSD Ped2 frame AUC of the "bicycle" class score alone at eac
     python bench/objects.py [--sizes 512 416 320] [--threads 2 1] [--seconds 3] [--auc]
 
 Speed: ms per frame at batch 1 (square input of each size, one file with dynamic H and W: the one
-`python -m inferences prepare --objects centernet` writes, exported on the fly into a temporary folder when
+`python -m models prepare --objects centernet` writes, exported on the fly into a temporary folder when
 absent), best call of round-robin runs (`bench/extract.py`'s `best_rates`), and PyTorch eager / ONNX
 Runtime as the baseline ratio. AUC: every frame of the 12 Ped2 test clips through `ObjectDetector` (FFmpeg
 bilinear resize of the whole frame), the bicycle score against the frame labels, pooled over all frames.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,18 +21,28 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from bench.extract import best_rates
+from inferences.objects import ObjectDetector
+from inferences.runtime import load_onnx_session
+from models.objects.centernet import create_centernet, default_weights_dir
+from models.prepare import MODELS_DIR, SHARED_DATA
+from models.prepare_objects import prepare_objects
 
-from bench.extract import best_rates  # noqa: E402
-from inferences.objects import ObjectDetector  # noqa: E402
-from inferences.prepare import MODELS_DIR, SHARED_DATA  # noqa: E402
-from inferences.prepare_objects import prepare_objects  # noqa: E402
-from inferences.runtime import create_session  # noqa: E402
-from models.objects.centernet import create_centernet, default_weights_dir  # noqa: E402
-
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
-              "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
 
 
 def cpu_description() -> str:
@@ -54,7 +63,7 @@ def bench_speed(path: Path, sizes: list[int], threads: list[int], seconds: float
     print(f"{'threads':>7} {'size':>9} {'ORT ms/frame':>13} {'eager ms/frame':>15} {'eager/ORT':>10}")
     for count in threads:
         torch.set_num_threads(count)
-        session = create_session(path, providers=["CPUExecutionProvider"], threads=count, role="objects")
+        session = load_onnx_session(path, providers=["CPUExecutionProvider"], threads=count, role="objects")
         for size in sizes:
             image = rng.uniform(0, 255, (1, 3, size, size)).astype(np.float32)
             tensor = torch.from_numpy(image)
@@ -80,8 +89,10 @@ def bench_auc(path: Path, sizes: list[int], threads: int) -> None:
 
     folder = SHARED_DATA / "ucsd-ped2"
     labels = json.loads((folder / "labels.json").read_text())
-    detectors = {size: ObjectDetector(path, providers=["CPUExecutionProvider"], threads=threads,
-                                      input_size=size) for size in sizes}
+    detectors = {
+        size: ObjectDetector(path, providers=["CPUExecutionProvider"], threads=threads, input_size=size)
+        for size in sizes
+    }
     bicycle = detectors[sizes[0]].classes.index("bicycle")
     truth: list[int] = []
     scores: dict[int, list[float]] = {size: [] for size in sizes}
@@ -92,7 +103,7 @@ def bench_auc(path: Path, sizes: list[int], threads: int) -> None:
             raise SystemExit(f"{video['video']}: {len(frames)} frames, {len(video['frame_labels'])} labels")
         truth += video["frame_labels"]
         for size, detector in detectors.items():
-            batches = [detector(frames[i:i + 8])[:, bicycle] for i in range(0, len(frames), 8)]
+            batches = [detector(frames[i : i + 8])[:, bicycle] for i in range(0, len(frames), 8)]
             scores[size] += np.concatenate(batches).tolist()
     print(f"Ped2 test, {len(truth)} frames ({sum(truth)} abnormal), {time.perf_counter() - started:.0f} s:")
     for size in sizes:

@@ -19,18 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from bench._models import bench_config, model_paths
-from inferences.config import REPO_ROOT
+from harness.videos import write_video
 from inferences.intervals import frame_scores
 from inferences.offline import VideoDetector
+from inferences.paths import SHARED_DATA
 from inferences.pipeline import SegmentScorer, load_profile
 from inferences.sampling import FrameSampler
 from inferences.segments import frame_time
+from inferences.smoothing import smooth_scores
 from inferences.video import VideoWriter, even_size, iter_video_frames, open_video
-from models.smoothing import smooth_scores
-from tests.inference.videos import write_video
 
 
 def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
@@ -132,7 +130,7 @@ def main() -> None:
         frames = round(args.seconds * 25)
         video = write_video(work / "720p.mp4", frames=frames, width=1280, height=720, rate=25, noise=6)
         rows = [measure(detector, onnxruntime, video, work, args.repeats)]
-        clips = sorted((REPO_ROOT.parent / "shared" / "data" / "ucsd-ped2").glob("Test*.mp4"))[: args.ped2]
+        clips = sorted((SHARED_DATA / "ucsd-ped2").glob("Test*.mp4"))[: args.ped2]
         rows += [measure(detector, onnxruntime, clip, work, args.repeats) for clip in clips]
         for row in rows:
             print(json.dumps(row))

@@ -38,20 +38,20 @@ from datasets.videos import (
     read_video_annotations,
     segment_labels,
 )
-from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.paths import MODELS_DIR, REPO_ROOT, SHARED_DATA
 from inferences.pipeline import CueModels
 from inferences.profile import CHANNELS, CueSetup, SceneProfile
 from inferences.runtime import FeatureExtractor
+from inferences.smoothing import smooth_scores
 from models.config import ResearchConfig
 from models.detector import load_detector
 from models.export import export_detector
 from models.metrics import average_precision, roc_auc
-from models.smoothing import smooth_scores
 from models.training import train_detector
 
-SHARED = REPO_ROOT.parent / "shared" / "data"
-TEST, TRAIN = SHARED / "ucsd-ped2", SHARED / "ucsd-ped2-train"
-MODELS = REPO_ROOT / "inferences" / "models"
+TEST, TRAIN = SHARED_DATA / "ucsd-ped2", SHARED_DATA / "ucsd-ped2-train"
+MODELS = MODELS_DIR
 SHIPPED_DETECTOR = MODELS / "ped2-cue-detector.onnx"
 SHIPPED_PROFILE = MODELS / "ped2-profile.npz"
 SEGMENT_LENGTH = 16

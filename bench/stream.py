@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy as np
 
 from bench._models import bench_config
+from harness.camera import FfmpegStream
+from harness.videos import write_video
 from inferences.stream import StreamDetector
-from tests.inference.videos import write_video
-from tests.loopback import FfmpegStream
 
 
 def main() -> None:

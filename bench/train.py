@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
 import sys
@@ -20,8 +19,6 @@ import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from datasets.synthetic import generate_synthetic_dataset
 from models.config import REPO_ROOT, load_research_config
@@ -35,13 +32,14 @@ VIDEOS, CROPS, SEGMENTS, FEATURE_DIM = 238, 10, 300, 2304
 def synthetic_auc(workdir: Path) -> float:
     """Train with configs/synthetic.toml on a fresh synthetic dataset; the best valid AUC."""
     root = generate_synthetic_dataset(workdir / "data", seed=7)
-    config = dataclasses.replace(
-        load_research_config(REPO_ROOT / "configs" / "synthetic.toml"),
-        device="cpu",
-        train_dataset=root / "train",
-        valid_dataset=root / "valid",
-        best_checkpoint_path=workdir / "best.pt",
-        last_checkpoint_path=workdir / "last.pt",
+    config = load_research_config(REPO_ROOT / "configs" / "synthetic.toml").model_copy(
+        update={
+            "device": "cpu",
+            "train_dataset": root / "train",
+            "valid_dataset": root / "valid",
+            "best_checkpoint_path": workdir / "best.pt",
+            "last_checkpoint_path": workdir / "last.pt",
+        }
     )
     train_detector(config, progress=False)
     return float(read_checkpoint(config.best_checkpoint_path)["best_auc"])
@@ -50,7 +48,7 @@ def synthetic_auc(workdir: Path) -> float:
 def epoch_time(batches: int) -> tuple[float, float, int]:
     """(wall seconds per training step, CPU seconds per step, steps per epoch) at ShanghaiTech size."""
     config = load_research_config(REPO_ROOT / "configs" / "config.toml")
-    model = create_detector(**{**config.model_config(), "feature_dim": FEATURE_DIM})
+    model = create_detector(**{**config.detector_options(), "feature_dim": FEATURE_DIM})
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )

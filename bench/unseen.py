@@ -20,12 +20,12 @@ from pathlib import Path
 import av
 import numpy as np
 
-from inferences.config import REPO_ROOT, load_inference_config
+from inferences.config import load_inference_config
 from inferences.explain import summary
 from inferences.offline import VideoDetector
+from inferences.paths import SHARED_DATA
 
-SHARED = REPO_ROOT.parent / "shared" / "data"
-TRAIN, TEST = SHARED / "ucsd-ped2-train", SHARED / "ucsd-ped2"
+TRAIN, TEST = SHARED_DATA / "ucsd-ped2-train", SHARED_DATA / "ucsd-ped2"
 
 
 def joined(paths: list[Path], output: Path) -> Path:

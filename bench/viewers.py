@@ -15,19 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from bench.api import percentile, seed
+from harness.camera import FfmpegStream
+from harness.server import Client, ServerProcess, tiny_inference_config, wait_for
+from inferences.paths import SHARED_DATA
 from servers.storage.repositories import new_id
-from tests.conftest import SHARED_DATA
-from tests.loopback import FfmpegStream
-from tests.server.harness import Client, ServerProcess, tiny_inference_config, wait_for
 
 CLIP = SHARED_DATA / "ucsd-ped2" / "Test002.mp4"
 BOUNDARY = b"--frame\r\n"

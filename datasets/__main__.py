@@ -1,13 +1,16 @@
-"""Dataset tools: `python -m datasets synthetic ...`, `... import-rtfm ...` and `... from-videos ...`."""
+"""Dataset tools: `python -m datasets synthetic ...`, `... import-rtfm ...`, `... from-videos ...` and
+`... download ped2 --output DIR` (a public labelled dataset, checked and unpacked)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from datasets.download import DATASETS, download_dataset
 from datasets.rtfm import import_rtfm
 from datasets.synthetic import generate_synthetic_dataset
 from datasets.videos import DEFAULT_EXTRACTOR, SEGMENT_RULES, build_video_dataset, dataset_models
+from inferences.errors import exit_status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON like ucsd-ped2/labels.json: per video frames, 1-based anomaly intervals")
     videos.add_argument("--output", required=True, help="dataset root to write (train/ and valid/)")
     videos.add_argument("--extractor-model", default=str(DEFAULT_EXTRACTOR),
-                        help="extractor ONNX from `python -m inferences prepare` (default %(default)s)")
+                        help="extractor ONNX from `python -m models prepare` (default %(default)s)")
     videos.add_argument("--objects-model", default=None,
                         help="object detector ONNX for the object cue (default: the inference config's; "
                              "'' = none)")
@@ -51,47 +54,56 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the videos without a 'split' field that go to valid/")
     videos.add_argument("--seed", type=int, default=0, help="seed of the train/valid split")
     videos.add_argument("--batch-size", type=int, default=4, help="segments per extractor call")
+    download = commands.add_parser("download", help="download a public labelled dataset and unpack it")
+    download.add_argument("name", choices=sorted(DATASETS), help="dataset")
+    download.add_argument("--output", required=True,
+                          help="folder to unpack into (e.g. ../shared/data, which the tests read)")
+    download.add_argument("--url", help="a mirror of the archive (default: the dataset's public URL)")
+    download.add_argument("--sha256", help="expected sha256 of the archive (default: the pinned one, if any)")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "synthetic":
-            root = generate_synthetic_dataset(
-                args.output,
-                feature_dim=args.feature_dim,
-                train_videos=args.train_videos,
-                valid_videos=args.valid_videos,
-                min_segments=args.min_segments,
-                max_segments=args.max_segments,
-                crops=args.crops,
-                strength=args.strength,
-                seed=args.seed,
-            )
-            print(f"wrote a synthetic dataset to {root}")
-        elif args.command == "from-videos":
-            report = build_video_dataset(
-                videos_dir=args.videos, annotations_path=args.annotations, output=args.output,
-                models=dataset_models(args.extractor_model, objects_model=args.objects_model,
-                                      prepare_interval=args.prepare_interval),
-                ten_crop=args.ten_crop,
-                segment_rule=args.segment_label, valid_fraction=args.valid_fraction, seed=args.seed,
-                batch_size=args.batch_size,
-            )
-            print(f"{len(report.built)} videos extracted, {len(report.finished_before)} already done, "
-                  f"{len(report.failed)} skipped, into {args.output}")
-            for video, reason in report.failed:
-                print(f"skipped {video}: {reason}")
-        else:
-            counts = import_rtfm(
-                features_dir=args.features,
-                list_path=args.list,
-                gt_path=args.gt,
-                output=args.output,
-                valid_fraction=args.valid_fraction,
-                seed=args.seed,
-            )
-            print(f"imported {counts['train']} train and {counts['valid']} valid videos into {args.output}")
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return exit_status(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "download":
+        for folder in download_dataset(args.name, args.output, url=args.url, sha256=args.sha256):
+            print(f"wrote {folder}")
+    elif args.command == "synthetic":
+        root = generate_synthetic_dataset(
+            args.output,
+            feature_dim=args.feature_dim,
+            train_videos=args.train_videos,
+            valid_videos=args.valid_videos,
+            min_segments=args.min_segments,
+            max_segments=args.max_segments,
+            crops=args.crops,
+            strength=args.strength,
+            seed=args.seed,
+        )
+        print(f"wrote a synthetic dataset to {root}")
+    elif args.command == "from-videos":
+        report = build_video_dataset(
+            videos_dir=args.videos, annotations_path=args.annotations, output=args.output,
+            models=dataset_models(args.extractor_model, objects_model=args.objects_model,
+                                  prepare_interval=args.prepare_interval),
+            ten_crop=args.ten_crop,
+            segment_rule=args.segment_label, valid_fraction=args.valid_fraction, seed=args.seed,
+            batch_size=args.batch_size,
+        )
+        print(f"{len(report.built)} videos extracted, {len(report.finished_before)} already done, "
+              f"{len(report.failed)} skipped, into {args.output}")
+        for video, reason in report.failed:
+            print(f"skipped {video}: {reason}")
+    else:
+        counts = import_rtfm(
+            features_dir=args.features,
+            list_path=args.list,
+            gt_path=args.gt,
+            output=args.output,
+            valid_fraction=args.valid_fraction,
+            seed=args.seed,
+        )
+        print(f"imported {counts['train']} train and {counts['valid']} valid videos into {args.output}")
     return 0
 
 

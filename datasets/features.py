@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from inferences.errors import SurveillanceError
+
 ANNOTATIONS = "annotations.json"
 
 
-class DatasetError(ValueError):
+class DatasetError(SurveillanceError):
     """A dataset file that is missing or malformed."""
 
 
@@ -107,7 +109,7 @@ def load_labels(path: str | Path, *, num_segments: int, per_frame: bool, segment
     return labels.astype(np.float32)
 
 
-def load_split(
+def load_feature_split(
     split_dir: str | Path, *, feature_dim: int, per_frame_labels: bool, segment_length: int
 ) -> list[Video]:
     """Every video of one split, validated."""

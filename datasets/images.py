@@ -17,13 +17,14 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
-from models.classifier.preprocess import normalize_images, resize_rgb
+from inferences.errors import SurveillanceError
+from inferences.imaging import normalize_images, resize_rgb
 
 logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp"})
 
 
-class ImageDatasetError(ValueError):
+class ImageDatasetError(SurveillanceError):
     """A dataset folder that does not follow the folder-per-class layout."""
 
 

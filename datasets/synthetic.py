@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.features import write_split
+from datasets.features import DatasetError, write_split
 
 
 def synthetic_video(
@@ -58,15 +58,15 @@ def generate_synthetic_dataset(
 ) -> Path:
     """Write a synthetic dataset in the training layout under `root` (train/ and valid/); returns root."""
     if feature_dim < 1 or train_videos < 1 or valid_videos < 2 or crops < 1:
-        raise ValueError(
+        raise DatasetError(
             "synthetic dataset: feature_dim, crops, train_videos >= 1 and valid_videos >= 2 needed"
         )
     if not 1 <= min_segments <= max_segments:
-        raise ValueError(
+        raise DatasetError(
             f"synthetic dataset: need 1 <= min_segments <= max_segments, got {min_segments}, {max_segments}"
         )
     if not 0.0 < abnormal_fraction < 1.0:
-        raise ValueError(f"synthetic dataset: abnormal_fraction must be in (0, 1), got {abnormal_fraction}")
+        raise DatasetError(f"synthetic dataset: abnormal_fraction must be in (0, 1), got {abnormal_fraction}")
     rng = np.random.default_rng(seed)
     direction = rng.standard_normal(feature_dim).astype(np.float32)
     root = Path(root)

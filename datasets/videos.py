@@ -7,7 +7,7 @@ Output: the training layout of `datasets/features.py`, plus each video's other c
 Each video is cut by the inference engine's one segmenting path (`inferences/segments.py`: a frame every
 `prepare-interval` of presentation time, 16 sampled frames a segment, the last one padded by repeating its
 last frame) and run through the engine's cue models (`inferences/pipeline.py`: the extractor ONNX file
-built by `python -m inferences prepare`, the object detector, the motion cue), so training features match
+built by `python -m models prepare`, the object detector, the motion cue), so training features match
 inference. Train videos get one label per segment (abnormal when any of its frames is, or with `majority`
 when at least half of its frames are), valid videos one label per sampled frame. A finished video (both
 `.npy` files present; each written atomically) is skipped on a rerun; a video that cannot be decoded or
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,9 @@ import numpy as np
 from tqdm import tqdm
 
 from datasets.features import ANNOTATIONS, DatasetError
-from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.atomic import atomic_path
+from inferences.config import InferenceConfig
+from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels
 from inferences.preprocess import ten_crops
 from inferences.profile import SegmentCues
@@ -127,15 +128,16 @@ def dataset_config(
 ) -> InferenceConfig:
     """The inference config a dataset is built with: the default engine config, with the extractor's own
     input size and normalisation (from its metadata), and optionally another object model / frame rate."""
-    from inferences.runtime import create_session, model_metadata
+    from inferences.runtime import load_onnx_session, model_metadata
 
     path = Path(extractor_model)
     if not path.is_file():
         raise DatasetError(
             f"{path}: extractor model not found (build it with "
-            "`python -m inferences prepare --extractor i3d`)"
+            "`python -m models prepare --extractor i3d`)"
         )
-    meta = model_metadata(create_session(path, providers=["CPUExecutionProvider"], role="extraction model"))
+    session = load_onnx_session(path, providers=["CPUExecutionProvider"], role="extraction model")
+    meta = model_metadata(session)
     base = InferenceConfig()
     try:
         return dataclasses.replace(
@@ -187,9 +189,7 @@ class VideoCues:
         """Features to `input_path`, the other cues to `../cues/<name>.npz` (both atomic)."""
         _save_atomic(input_path, self.features)
         cues = input_path.parent.parent / "cues" / f"{input_path.stem}.npz"
-        cues.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cues.with_name(f".{cues.stem}.{os.getpid()}.tmp.npz")
-        try:
+        with atomic_path(cues) as temporary:
             np.savez(
                 temporary,
                 objects=self.objects,
@@ -197,9 +197,6 @@ class VideoCues:
                 indices=self.indices,
                 frames=np.array(self.frames),
             )
-            os.replace(temporary, cues)
-        finally:
-            temporary.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, input_path: Path) -> VideoCues:
@@ -252,12 +249,8 @@ def extract_video_cues(
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-    try:
+    with atomic_path(path) as temporary:
         np.save(temporary, array)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 @dataclass

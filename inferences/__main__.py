@@ -2,8 +2,9 @@
 
 Each command is a function `add_<name>_command(subparsers)` that adds its subparser and sets
 `handler=<callable(args) -> int>` with `set_defaults`; adding a command is one import plus one entry in
-`COMMANDS`. Handlers import the heavy modules themselves so `--help` stays fast. Errors derived from
-ValueError (bad video, bad config, bad source) print `error: ...` and exit with status 2.
+`COMMANDS`. Handlers import the heavy modules themselves so `--help` stays fast. A SurveillanceError (bad
+video, bad config, bad source) prints `error: ...` and exits with status 2; anything else is a bug and keeps
+its traceback. The model files are built by `python -m models prepare` (PyTorch, outside the engine).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inferences.calibrate import add_calibrate_command
-from inferences.prepare import add_prepare_command
+from inferences.errors import exit_status
 
 
 def _load_config(path: str | None):
@@ -136,7 +137,6 @@ def add_watch_command(subparsers: argparse._SubParsersAction) -> None:
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_detect_command,
     add_watch_command,
-    add_prepare_command,
     add_calibrate_command,
 ]
 
@@ -148,11 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     for add_command in COMMANDS:
         add_command(subparsers)
     args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return exit_status(lambda: args.handler(args))
 
 
 if __name__ == "__main__":

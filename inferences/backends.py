@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from inferences.errors import SurveillanceError
+
 log = logging.getLogger("inferences")
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -42,7 +44,7 @@ SHOWN_FLAGS = (
 _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(bool)": np.bool_}
 
 
-class ModelError(ValueError):
+class ModelError(SurveillanceError):
     """A model file is missing, unreadable or does not follow the ONNX contract."""
 
 
@@ -181,7 +183,7 @@ def select_providers(requested: Sequence[str]) -> list[str]:
     return selected
 
 
-def create_session(path: Path, *, providers: Sequence[str], threads: int = 0, role: str = "model"):
+def load_onnx_session(path: Path, *, providers: Sequence[str], threads: int = 0, role: str = "model"):
     """An ONNX Runtime InferenceSession for `path`; ModelError naming the file when it is missing or not
     ONNX."""
     if not path.is_file():
@@ -201,7 +203,7 @@ class OnnxRuntimeRunner(Runner):
 
     def __init__(self, path: Path, *, precision: str, providers: Sequence[str], threads: int, role: str):
         self.choice, self.path = Choice("onnxruntime", precision), path
-        self.session = create_session(path, providers=providers, threads=threads, role=role)
+        self.session = load_onnx_session(path, providers=providers, threads=threads, role=role)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.input_types = [_NUMPY_TYPES.get(i.type, np.float32) for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]

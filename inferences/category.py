@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.runtime import ModelError, check_io, create_session, model_metadata
-from models.classifier.preprocess import normalize_images, resize_rgb
+from inferences.imaging import normalize_images, resize_rgb
+from inferences.runtime import ModelError, check_io, load_onnx_session, model_metadata
 
 
 class CategoryClassifier:
@@ -25,7 +25,7 @@ class CategoryClassifier:
     ) -> None:
         self.path = Path(onnx_path)
         role = "category model"
-        self.session = create_session(self.path, providers=list(providers), threads=threads, role=role)
+        self.session = load_onnx_session(self.path, providers=list(providers), threads=threads, role=role)
         check_io(self.session, self.path, role, ["image"], ["probabilities"])
         meta = model_metadata(self.session)
         try:

@@ -8,7 +8,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from inferences.errors import SurveillanceError
+from inferences.paths import REPO_ROOT
+
 DEFAULT_CONFIG_PATH = REPO_ROOT / "inferences" / "configs" / "config.toml"
 PRECISIONS = ("auto", "fp32", "fp16", "int8", "bf16")
 FILE_PRECISIONS = ("fp32", "fp16", "int8")  # what `{precision}` in a path becomes (bf16 computes fp32 files)
@@ -16,7 +18,7 @@ OBJECTS_PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("auto", "onnxruntime", "openvino")
 
 
-class ConfigError(ValueError):
+class ConfigError(SurveillanceError):
     """An inference config file or field is invalid; the message names the field."""
 
 

@@ -1,4 +1,4 @@
-"""Object-class scores of whole frames from an objects ONNX file (`python -m inferences prepare --objects`).
+"""Object-class scores of whole frames from an objects ONNX file (`python -m models prepare --objects`).
 
 The file's contract: input `image` float32 [N, 3, H, W] (RGB, `pixel * input_scale + input_offset`),
 outputs `class_scores` [N, C] (per-class maximum of the heatmap over the frame) and `heatmap`; metadata

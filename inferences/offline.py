@@ -15,7 +15,6 @@ stays flat in the video length (at most a few segments / frames are in flight):
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +26,7 @@ import av
 import numpy as np
 
 from inferences.annotate import Annotator
+from inferences.atomic import atomic_path
 from inferences.config import ConfigError, InferenceConfig
 from inferences.explain import causes
 from inferences.intervals import Interval, find_intervals, frame_scores
@@ -34,8 +34,8 @@ from inferences.pipeline import CueModels, SegmentScorer, load_profile
 from inferences.profile import SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.segments import batches, video_segments
+from inferences.smoothing import smooth_scores
 from inferences.video import VideoInfo, VideoWriter, even_size, iter_video_frames, open_video
-from models.smoothing import smooth_scores
 
 T = TypeVar("T")
 CATEGORY_SAMPLES = 8  # frames per abnormal interval given to the category classifier
@@ -191,20 +191,8 @@ class VideoDetector:
                     [c.objects for c in cues[first : last + 1]],
                     self.cues.setup.classes,
                 )
-        output_path, cover_path = Path(output_path), Path(cover_path)
-        for folder in {output_path.parent, cover_path.parent}:
-            folder.mkdir(parents=True, exist_ok=True)
-        temporary = [
-            p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.part")
-            for p in (output_path, cover_path)
-        ]
-        try:
-            self._render(info, scores, intervals, temporary[0], temporary[1], report, cancel)
-            os.replace(temporary[0], output_path)
-            os.replace(temporary[1], cover_path)
-        finally:
-            for path in temporary:
-                path.unlink(missing_ok=True)
+        with atomic_path(output_path) as video, atomic_path(cover_path) as cover:
+            self._render(info, scores, intervals, video, cover, report, cancel)
         report(0.0, 1.0, 1.0)
         return DetectionResult(
             fps=info.fps,

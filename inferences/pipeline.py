@@ -131,7 +131,7 @@ def load_object_detector(config: InferenceConfig):
     if not path.is_file():
         raise ConfigError(
             f"config field 'objects-model-path': {path} not found (build it with "
-            "`python -m inferences prepare --objects centernet`, part of `make install`)"
+            "`python -m models prepare --objects centernet`, part of `make install`)"
         )
     from inferences.objects import ObjectDetector
 

@@ -80,6 +80,6 @@ def ten_crops(clip: np.ndarray, height: int, width: int) -> np.ndarray:
     top, left = (full_h - height) // 2, (full_w - width) // 2
     bottom, right = full_h - height, full_w - width
     origins = [(0, 0), (0, right), (bottom, 0), (bottom, right), (top, left)]
-    crops = [clip[0, :, :, y:y + height, x:x + width] for y, x in origins]
+    crops = [clip[0, :, :, y : y + height, x : x + width] for y, x in origins]
     crops += [crop[..., ::-1] for crop in crops]
     return np.ascontiguousarray(np.stack(crops))

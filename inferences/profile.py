@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from inferences.atomic import atomic_path
 from inferences.cues import MOTION_STATS
+from inferences.errors import SurveillanceError
 
 CUE_VERSION = 1  # bump when the definition of a cue changes: older profiles are then refused
 CHANNELS = ("objects", "motion", "activity", "scene")
@@ -41,7 +42,7 @@ RUNNING_GAP = 2  # uncalibrated: the newest segments are left out of the novelty
 FLOORS = {"objects": 0.05, "motion": 0.5, "activity": 0.1, "scene": 0.02}  # smallest scale of each z
 
 
-class ProfileError(ValueError):
+class ProfileError(SurveillanceError):
     """A profile that cannot be built, read or used with these models; the message names the problem."""
 
 
@@ -220,23 +221,18 @@ class SceneProfile:
             "source": self.source,
             "channels": list(CHANNELS),
         }
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-        try:
-            with open(temporary, "wb") as file:
-                np.savez(
-                    file,
-                    meta=np.array(json.dumps(meta)),
-                    objects_median=stats.objects[0],
-                    objects_scale=stats.objects[1],
-                    motion_median=stats.motion[0],
-                    motion_scale=stats.motion[1],
-                    scene_median=stats.scene[0],
-                    scene_scale=stats.scene[1],
-                    bank=stats.bank,
-                )
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        with atomic_path(path) as temporary, open(temporary, "wb") as file:
+            np.savez(
+                file,
+                meta=np.array(json.dumps(meta)),
+                objects_median=stats.objects[0],
+                objects_scale=stats.objects[1],
+                motion_median=stats.motion[0],
+                motion_scale=stats.motion[1],
+                scene_median=stats.scene[0],
+                scene_scale=stats.scene[1],
+                bank=stats.bank,
+            )
         return path
 
     @classmethod

@@ -16,14 +16,14 @@ from inferences.backends import (
     ModelError,
     Runner,
     choices,
-    create_session,
     detect,
+    load_onnx_session,
     open_model,
     select_providers,
 )
 from inferences.config import ConfigError, InferenceConfig
 
-__all__ = ["ModelError", "check_io", "create_session", "model_metadata", "select_providers"]
+__all__ = ["ModelError", "check_io", "load_onnx_session", "model_metadata", "select_providers"]
 log = logging.getLogger("inferences")
 
 
@@ -45,6 +45,11 @@ def check_io(runner, path: Path, role: str, inputs: list[str], outputs: list[str
             f"{role} {path}: expected inputs {inputs} and output {outputs[0]!r}, "
             f"got inputs {names_in} and outputs {names_out}"
         )
+
+
+def speed_file(path: Path) -> Path:
+    """Where `prepare` records the measured speeds of the OpenVINO INT8 file `path` on its CPU."""
+    return path.with_suffix(".speed.json")
 
 
 def openvino_int8_file(int8_onnx: Path) -> Path:
@@ -119,8 +124,6 @@ class FeatureExtractor:
     @staticmethod
     def _slower_here(config: InferenceConfig, choice: Choice) -> bool:
         """Whether `prepare` measured this OpenVINO INT8 file slower than floating point on this CPU."""
-        from inferences.prepare_openvino import speed_file
-
         if choice != Choice("openvino", "int8"):
             return False
         record_path = speed_file(extractor_file(config, choice))

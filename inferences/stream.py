@@ -27,7 +27,6 @@ import collections
 import io
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -48,16 +47,13 @@ from inferences.profile import LearningProfile, SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
 from inferences.segments import Segment, frame_time
+from inferences.smoothing import smooth_scores
+from inferences.sources import NetworkPolicy, StreamError, open_arguments, parse_source
 from inferences.video import VideoWriter, stream_rate
-from models.smoothing import smooth_scores
 
 log = logging.getLogger("inferences")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
 EARLY_OBJECTS = 4  # object frames of segments still filling, scored while the inference thread waits
-
-
-class StreamError(ValueError):
-    """A stream source that cannot be opened at all (bad URL, missing file, refused connection)."""
 
 
 @dataclass
@@ -109,46 +105,6 @@ class AlertEnd:
 Event = ScoreEvent | AlertStart | AlertEnd
 
 
-@dataclass(frozen=True)
-class Source:
-    """A parsed source: what to pass to av.open and how to treat it."""
-
-    url: str
-    kind: str  # "network" | "file" | "camera"
-    format: str | None = None
-
-
-# The URL schemes of network sources (the one list: the server's config allows a subset of these + file).
-NETWORK_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
-
-
-def parse_source(source: str) -> Source:
-    """Check a source string; StreamError naming it when it cannot be a stream."""
-    if not isinstance(source, str) or not source.strip():
-        raise StreamError(f"stream source {source!r}: empty")
-    source = source.strip()
-    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", source)
-    if scheme:
-        if scheme.group(1).lower() not in NETWORK_SCHEMES:
-            raise StreamError(
-                f"stream source {source!r}: unsupported scheme {scheme.group(1)!r} "
-                f"(use {', '.join(NETWORK_SCHEMES)}, a file path or /dev/videoN)"
-            )
-        if not source.split("://", 1)[1].split("/", 1)[0]:
-            raise StreamError(f"stream source {source!r}: no host")
-        return Source(source, "network")
-    path = Path(source).expanduser()
-    if re.fullmatch(r"/dev/video\d+", source):
-        if not path.exists():
-            raise StreamError(f"stream source {source!r}: no such camera device")
-        return Source(source, "camera", "v4l2")
-    if not path.exists():
-        raise StreamError(f"stream source {source!r}: file not found")
-    if not path.is_file():
-        raise StreamError(f"stream source {source!r}: not a file")
-    return Source(str(path), "file")
-
-
 def encode_jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
     """JPEG bytes of an RGB uint8 frame."""
     buffer = io.BytesIO()
@@ -171,9 +127,11 @@ class StreamDetector:
         calibrate_segments: int = 0,
         on_calibrated: Callable[[SceneProfile], None] | None = None,
         profile_name: str = "",
+        network_policy: NetworkPolicy | None = None,
     ) -> None:
         self.config = config
         self.source = parse_source(source)
+        self.network_policy = network_policy or NetworkPolicy()
         self.models = load_models(config)
         self.cues = CueModels(config, self.models.extractor)
         if calibrate_segments:
@@ -311,14 +269,13 @@ class StreamDetector:
         return self._stop.wait(max(0.0, seconds))
 
     def _open(self) -> av.container.InputContainer:
-        options = {"rtsp_transport": "tcp"} if self.source.url.lower().startswith("rtsp") else {}
+        url, options = open_arguments(self.source, self.network_policy)  # checked on every connection
         timeout = self.config.open_timeout
         try:
-            container = av.open(
-                self.source.url, format=self.source.format, options=options, timeout=(timeout, timeout)
-            )
+            container = av.open(url, format=self.source.format, options=options, timeout=(timeout, timeout))
         except (av.FFmpegError, OSError) as error:
-            raise StreamError(f"stream source {self.source.url!r}: cannot open ({error})") from None
+            reason = getattr(error, "strerror", None) or str(error)  # the text without the URL again
+            raise StreamError(f"stream source {self.source.url!r}: cannot open ({reason})") from None
         if not container.streams.video:
             container.close()
             raise StreamError(f"stream source {self.source.url!r}: no video stream")

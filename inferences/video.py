@@ -10,8 +10,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from inferences.errors import SurveillanceError
 
-class VideoError(ValueError):
+
+class VideoError(SurveillanceError):
     """A video file is missing, empty, not a video, or cannot be decoded; the message names the file."""
 
 

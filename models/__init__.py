@@ -1,1 +1,2 @@
-"""Models of Surveillance: the anomaly detector, its smoothing, metrics and ONNX export."""
+"""Research side of Surveillance (PyTorch): the anomaly detector, metrics, ONNX export and the extractor and
+object-model builders (`python -m models prepare`)."""

@@ -7,7 +7,7 @@ segments t - context_length < j <= t (`AnomalyDetector.context_length`), never o
 how many came before. So changing future segments never changes past scores, scoring the newest segment
 live over a deque of `history-length >= context_length` segments equals offline scoring, and nothing in
 the model reveals a segment's index (no zero padding, no unbounded attention).
-Smoothing is not part of the model (see `models.smoothing`).
+Smoothing is not part of the model (see `inferences.smoothing`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from inferences.errors import SurveillanceError
 from models.attention import ContextBlock
 from models.temporal_conv import TemporalConvClassifier
 
 
-class CheckpointError(ValueError):
+class DetectorCheckpointError(SurveillanceError):
     """A detector checkpoint that is missing or unreadable."""
 
 
@@ -129,16 +130,16 @@ def create_detector(
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a detector checkpoint dict (on CPU); `CheckpointError` names the file and the problem."""
+    """Read a detector checkpoint dict (on CPU); `DetectorCheckpointError` names the file and the problem."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
+        raise DetectorCheckpointError(f"{path}: checkpoint file not found")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises many types for a corrupt file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
+        raise DetectorCheckpointError(f"{path}: not a readable checkpoint ({error})") from None
     if not isinstance(checkpoint, dict) or not {"model", "model_config"} <= checkpoint.keys():
-        raise CheckpointError(f"{path}: not a detector checkpoint (needs 'model' and 'model_config')")
+        raise DetectorCheckpointError(f"{path}: not a detector checkpoint (needs 'model' and 'model_config')")
     return checkpoint
 
 
@@ -149,5 +150,5 @@ def load_detector(path: str | Path) -> AnomalyDetector:
         model = create_detector(**checkpoint["model_config"])
         model.load_state_dict(checkpoint["model"])
     except (TypeError, RuntimeError, ValueError) as error:
-        raise CheckpointError(f"{path}: checkpoint does not match the detector ({error})") from None
+        raise DetectorCheckpointError(f"{path}: checkpoint does not match the detector ({error})") from None
     return model.eval()

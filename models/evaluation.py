@@ -11,6 +11,7 @@ import torch
 from tqdm import tqdm
 
 from datasets.features import Video
+from inferences.smoothing import smooth_scores
 from models.detector import AnomalyDetector
 from models.metrics import (
     MetricError,
@@ -24,7 +25,6 @@ from models.metrics import (
     roc_curve,
     segment_to_frame_scores,
 )
-from models.smoothing import smooth_scores
 
 
 @dataclass

@@ -10,7 +10,6 @@ the test suite checks parity with ONNX Runtime at sequence lengths 1, 9 and 45.
 from __future__ import annotations
 
 import copy
-import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import onnx
 import torch
 from torch import nn
+
+from inferences.atomic import atomic_path
 
 OPSET = 18
 
@@ -37,12 +38,10 @@ def export_onnx(
     bad = {key: value for key, value in metadata.items() if not isinstance(value, str)}
     if bad:
         raise ValueError(f"export_onnx: metadata values must be strings, got {bad!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with atomic_path(path) as temporary, torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python values in shape arithmetic
             torch.onnx.export(
                 model,
@@ -54,14 +53,12 @@ def export_onnx(
                 opset_version=OPSET,
                 dynamo=False,
             )
-        graph = onnx.load(str(temporary))
-        for key, value in metadata.items():
-            graph.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
-        onnx.checker.check_model(graph)
-        onnx.save(graph, str(temporary))
-        os.replace(temporary, path)
+            graph = onnx.load(str(temporary))
+            for key, value in metadata.items():
+                graph.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+            onnx.checker.check_model(graph)
+            onnx.save(graph, str(temporary))
     finally:
-        temporary.unlink(missing_ok=True)
         model.train(was_training)
     return path
 

@@ -1,7 +1,6 @@
 """Evaluation metrics: frame-level ROC AUC and AP, false alarm rate, IoU; model parameters and FLOPs.
 
-AUC and AP are computed here in NumPy (ties handled like scikit-learn: one curve point per distinct
-score); the tests compare them with scikit-learn.
+ROC, AUC and AP come from scikit-learn, behind checks that name the problem (MetricError).
 """
 
 from __future__ import annotations
@@ -10,13 +9,16 @@ import math
 
 import numpy as np
 import torch
+from sklearn import metrics as sk
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from inferences.errors import SurveillanceError
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 
 
-class MetricError(ValueError):
+class MetricError(SurveillanceError):
     """Inputs a metric cannot be computed from."""
 
 
@@ -50,40 +52,26 @@ def _check_binary(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, n
     return labels.astype(np.int64), scores
 
 
-def _ranked_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True and false positive counts at each distinct score threshold, highest threshold first."""
-    order = np.argsort(-scores, kind="stable")
-    ranked_scores, ranked_labels = scores[order], labels[order]
-    last_of_each = np.r_[np.flatnonzero(np.diff(ranked_scores)), ranked_scores.size - 1]
-    true_positives = np.cumsum(ranked_labels)[last_of_each]
-    false_positives = last_of_each + 1 - true_positives
-    return true_positives, false_positives
-
-
 def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """False positive rates and true positive rates, starting at (0, 0)."""
-    true_positives, false_positives = _ranked_counts(*_check_binary(labels, scores))
-    tpr = np.r_[0.0, true_positives / true_positives[-1]]
-    fpr = np.r_[0.0, false_positives / false_positives[-1]]
+    """False positive rates and true positive rates, one point per distinct score, starting at (0, 0)."""
+    fpr, tpr, _ = sk.roc_curve(*_check_binary(labels, scores), drop_intermediate=False)
     return fpr, tpr
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (trapezoids)."""
-    fpr, tpr = roc_curve(labels, scores)
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    """Area under the ROC curve (ties count half)."""
+    return float(sk.roc_auc_score(*_check_binary(labels, scores)))
 
 
 def precision_recall_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Precision and recall at each distinct threshold, highest threshold first."""
-    true_positives, false_positives = _ranked_counts(*_check_binary(labels, scores))
-    return true_positives / (true_positives + false_positives), true_positives / true_positives[-1]
+    precision, recall, _ = sk.precision_recall_curve(*_check_binary(labels, scores))
+    return precision[-2::-1], recall[-2::-1]  # without scikit-learn's closing (recall 0, precision 1)
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     """AP = sum over thresholds of (recall increase) x precision (no interpolation)."""
-    precision, recall = precision_recall_curve(labels, scores)
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    return float(sk.average_precision_score(*_check_binary(labels, scores)))
 
 
 def false_alarm_rates(

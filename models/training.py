@@ -4,17 +4,16 @@ atomic best/last checkpoints, exact resume (epoch count, optimizer and RNG state
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from datasets.features import DatasetError, Video, load_split
+from datasets.features import DatasetError, Video, load_feature_split
+from inferences.configfile import ConfigFileError
 from models.checkpoints import save_checkpoint
-from models.config import ConfigError, ResearchConfig
+from models.config import ResearchConfig
 from models.detector import AnomalyDetector, create_detector, read_checkpoint
 from models.evaluation import evaluate_detector, require_both_classes
 from models.losses import detection_loss
@@ -23,7 +22,7 @@ from models.losses import detection_loss
 def resolve_device(name: str, *, field: str = "device") -> torch.device:
     """ "auto" -> CUDA when available, else CPU; "cuda[:N]" without a GPU is an error naming `field`."""
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"field '{field}' is \"{name}\" but no CUDA device is available")
+        raise ConfigFileError(f"field '{field}' is \"{name}\" but no CUDA device is available")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
@@ -31,7 +30,7 @@ def resolve_device(name: str, *, field: str = "device") -> torch.device:
 
 def load_config_split(config: ResearchConfig, *, valid: bool) -> list[Video]:
     """The config's valid split (per-frame labels) or train split (per-segment labels), validated."""
-    return load_split(
+    return load_feature_split(
         config.valid_dataset if valid else config.train_dataset,
         feature_dim=config.feature_dim,
         per_frame_labels=valid,
@@ -135,15 +134,13 @@ def _checkpoint(
 ) -> dict[str, object]:
     return {
         "model": {key: value.cpu() for key, value in model.state_dict().items()},
-        "model_config": config.model_config(),
+        "model_config": config.detector_options(),
         "epoch": epoch,
         "optimizer": optimizer.state_dict(),
         "auc": auc,
         "best_auc": best_auc,
         "rng": _rng_state(),
-        "config": {
-            key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()
-        },
+        "config": config.model_dump(mode="json"),  # paths as strings
         "segment_length": config.segment_length,
         "smoothing_window": config.smoothing_window,
     }
@@ -163,17 +160,17 @@ def train_detector(config: ResearchConfig, *, progress: bool = True) -> list[dic
         temporal_crop=config.temporal_crop,
         splice=config.splice,
     )
-    model = create_detector(**config.model_config()).to(device)
+    model = create_detector(**config.detector_options()).to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     start_epoch, best_auc = 0, -math.inf
     if config.load_checkpoint:
         checkpoint = read_checkpoint(config.load_checkpoint_path)
-        if checkpoint["model_config"] != config.model_config():
-            raise ConfigError(
+        if checkpoint["model_config"] != config.detector_options():
+            raise ConfigFileError(
                 f"{config.load_checkpoint_path}: checkpoint model {checkpoint['model_config']} "
-                f"differs from the config's {config.model_config()}"
+                f"differs from the config's {config.detector_options()}"
             )
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])

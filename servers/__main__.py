@@ -26,16 +26,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return stack_main(args[1:])
     options = parser.parse_args(args)
+    from inferences.errors import exit_status
     from servers.app import create_app
     from servers.wsgi import serve as run
 
-    try:
-        app = create_app(options.config)
-    except ValueError as error:  # ConfigError and the inference engine's config errors
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    run(app)
-    return 0
+    def serve() -> int:
+        run(create_app(options.config))  # a bad server or engine config fails before serving
+        return 0
+
+    return exit_status(serve)
 
 
 if __name__ == "__main__":

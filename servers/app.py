@@ -16,6 +16,7 @@ from typing import IO, Any
 from flask import Flask, Request, current_app, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
+from inferences.errors import SurveillanceError
 from servers.auth import (
     ADMIN_PASSWORD_ENV,
     CSRF_HEADER,
@@ -28,10 +29,13 @@ from servers.auth import (
 )
 from servers.config import ServerConfig, load_server_config
 from servers.errors import ApiError, register_error_handlers
+from servers.events import EventLog
 from servers.files import FileStore
 from servers.jobs import JobManager
 from servers.live import LIVE_STATES, LiveManager
+from servers.notify.notifier import Notifier
 from servers.redaction import redact, redact_logs
+from servers.retention import apply_retention
 from servers.storage import (
     Database,
     DatabaseUnavailable,
@@ -40,7 +44,8 @@ from servers.storage import (
     UserRepository,
     connect_database,
 )
-from servers.storage.repositories import DuplicateUsername
+from servers.storage.reviews import AlertReviews
+from servers.storage.users import DuplicateUsername
 from servers.streams import StreamSlots
 
 log = logging.getLogger("servers")
@@ -69,16 +74,19 @@ class Services:
     users: UserRepository
     jobs: JobManager
     live: LiveManager
+    notifier: Notifier
     throttle: LoginThrottle
     streams: StreamSlots
     inference_config: InferenceConfig
+    alerts: AlertReviews
+    events: EventLog
     admin_password: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _remover: threading.Thread | None = None
 
     def prepare(self) -> None:
         """What the start needs from the database: indexes and the first admin (DatabaseUnavailable)."""
-        for repository in (self.records, self.sessions, self.users):
+        for repository in (self.records, self.sessions, self.users, self.alerts):
             repository.ensure_indexes()
         self.admin_password = ensure_admin(self.users)
         if self.admin_password:
@@ -111,9 +119,10 @@ class Services:
             return
 
     def shutdown(self) -> None:
-        """Stop live sessions, workers and the removal task; close the database."""
+        """Stop live sessions, workers, notifications and the removal task; close the database."""
         self._stop.set()
         self.live.stop_all()
+        self.notifier.close()
         self.jobs.stop()
         if self._remover is not None:
             self._remover.join(5)
@@ -122,10 +131,17 @@ class Services:
     def _remove_loop(self) -> None:
         while not self._stop.wait(self.config.remove_interval):
             try:
+                apply_retention(
+                    self.files,
+                    self.records,
+                    self.alerts,
+                    days=self.config.retention_days,
+                    max_gigabytes=self.config.retention_max_size,
+                )
                 removed = self.files.remove_expired(self.config.remove_interval)
                 if removed:
                     log.info("removal task deleted %d entries", removed)
-            except OSError:
+            except (OSError, DatabaseUnavailable):
                 log.exception("removal task failed")
 
 
@@ -162,7 +178,7 @@ def ensure_admin(users: UserRepository) -> str | None:
         return None
     password = os.environ.get(ADMIN_PASSWORD_ENV) or None
     if password is not None and (problem := password_problem(password, "admin")):
-        raise ValueError(f"{ADMIN_PASSWORD_ENV}: the password {problem}")
+        raise SurveillanceError(f"{ADMIN_PASSWORD_ENV}: the password {problem[1]}")
     generated = password is None
     password = password or secrets.token_urlsafe(12)
     try:
@@ -235,6 +251,8 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         UserRepository(database),
     )
     inference_config = load_inference(config)
+    alerts = AlertReviews(database)
+    notifier = Notifier(config.notifications)
     svc = Services(
         config=config,
         database=database,
@@ -243,7 +261,14 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         sessions=sessions,
         users=users,
         jobs=JobManager(config=config, records=records, files=files, inference_config=inference_config),
-        live=LiveManager(sessions=sessions, files=files, inference_config=inference_config),
+        live=LiveManager(
+            sessions=sessions,
+            files=files,
+            inference_config=inference_config,
+            network_policy=config.network_policy(),
+            notifier=notifier,
+        ),
+        notifier=notifier,
         throttle=LoginThrottle(
             free_attempts=config.login_free_attempts,
             max_delay=config.login_max_delay,
@@ -251,6 +276,8 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         ),
         streams=StreamSlots(total=config.stream_max, per_user=config.stream_max_per_user),
         inference_config=inference_config,
+        alerts=alerts,
+        events=EventLog(alerts, records),
     )
     app.extensions["surveillance"] = svc
     try:

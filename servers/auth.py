@@ -58,45 +58,53 @@ def check_username(value: Any) -> str:
     """A valid username or ApiError 400."""
     if not isinstance(value, str) or not USERNAME_PATTERN.fullmatch(value):
         raise ApiError(
-            400, "invalid-field", "field 'username' must be 1-64 characters of letters, digits, '_', '.', '-'"
+            400,
+            "invalid-field",
+            "field 'username' must be 1-64 characters of letters, digits, '_', '.', '-'",
+            params={"field": "username", "reason": "username-format"},
         )
     return value
 
 
-def password_problem(password: Any, username: str) -> str | None:
-    """Why `password` is not acceptable for `username`, or None: 8-256 characters, no control characters,
-    not blank, at least 4 different characters, not a run like 12345678 or abcdefgh, not the username, not
-    one of the most common passwords."""
+def password_problem(password: Any, username: str) -> tuple[str, str] | None:
+    """Why `password` is not acceptable for `username` as (rule code, English text), or None: 8-256
+    characters, no control characters, not blank, at least 4 different characters, not a run like 12345678
+    or abcdefgh, not the username, not one of the most common passwords."""
     if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        return f"must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters"
+        return "password-length", f"must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters"
     if any(unicodedata.category(char) == "Cc" for char in password):
-        return "must not contain control characters"
+        return "password-control", "must not contain control characters"
     if not password.strip():
-        return "must not be blank"
+        return "password-blank", "must not be blank"
     if len(set(password)) < 4:
-        return "must have at least 4 different characters"
+        return "password-variety", "must have at least 4 different characters"
     steps = {ord(second) - ord(first) for first, second in itertools.pairwise(password.lower())}
     if steps in ({1}, {-1}):
-        return "must not be a run of consecutive characters"
+        return "password-run", "must not be a run of consecutive characters"
     if password.casefold() in (username.casefold(), username.casefold()[::-1]):
-        return "must not be the username"
+        return "password-username", "must not be the username"
     if password.casefold() in COMMON_PASSWORDS:
-        return "is one of the most common passwords"
+        return "password-common", "is one of the most common passwords"
     return None
 
 
 def check_password(value: Any, username: str, field: str = "password") -> str:
-    """An acceptable password for `username` (see password_problem) or ApiError 400 naming the field."""
+    """An acceptable password for `username` (see password_problem) or ApiError 400 naming the field and,
+    in `params.reason`, the rule."""
     problem = password_problem(value, username)
     if problem is not None:
-        raise ApiError(400, "invalid-field", f"field '{field}' {problem}")
+        reason, text = problem
+        params = {"field": field, "reason": reason, "min": PASSWORD_MIN, "max": PASSWORD_MAX}
+        raise ApiError(400, "invalid-field", f"field '{field}' {text}", params=params)
     return value
 
 
 def check_role(value: Any) -> str:
     """A known role or ApiError 400."""
     if value not in ROLES:
-        raise ApiError(400, "invalid-field", f"field 'role' must be one of {', '.join(ROLES)}")
+        raise ApiError(
+            400, "invalid-field", f"field 'role' must be one of {', '.join(ROLES)}", params={"field": "role"}
+        )
     return value
 
 
@@ -214,6 +222,7 @@ class LoginThrottle:
                         "too-many-attempts",
                         f"too many failed logins for {who}; retry in {wait:.0f} s",
                         headers={"Retry-After": str(max(1, round(wait)))},
+                        params={"seconds": max(1, round(wait))},
                     )
             if len(self._failures) >= self._capacity:
                 self._failures = {key: value for key, value in self._failures.items() if value[1] > now}

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inferences.stream import NETWORK_SCHEMES
+from inferences.errors import SurveillanceError
+from inferences.paths import REPO_ROOT
+from inferences.sources import NETWORK_SCHEMES, NetworkPolicy
+from servers.notify.config import NotifyConfig, NotifyConfigError, parse_notify_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
 CONFIG_ENV = "SURVEILLANCE_SERVER_CONFIG"
 KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
@@ -21,7 +24,7 @@ KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
 DENIED_NETWORKS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128")
 
 
-class ConfigError(ValueError):
+class ConfigError(SurveillanceError):
     """A configuration file or field is missing or invalid."""
 
 
@@ -33,13 +36,15 @@ class ServerConfig:
     db_connection_max: int = 16
     db_name: str = "surveillance"
     storage_directory: Path = REPO_ROOT / "storage"
-    video_speed: float = 10.0
-    video_width: int = 360
-    video_height: int = 240
+    video_speed: float = 30.0  # upper bounds of what the server stores of an upload (servers.media)
+    video_width: int = 1920
+    video_height: int = 1080
     video_max_pixels: int = 7680 * 4320
     cover_width: int = 320
     cover_height: int = 180
     remove_interval: float = 60.0
+    retention_days: float = 0.0  # 0 = results, clips and snapshots are kept until deleted (servers.retention)
+    retention_max_size: float = 0.0  # gigabytes of stored videos and snapshots; 0 = no budget
     frames_interval: float = 0.2
     upload_max_size: float = 512.0
     workers: int = 1
@@ -56,14 +61,19 @@ class ServerConfig:
     stream_max_duration: float = 3600.0
     login_free_attempts: int = 3
     login_max_delay: float = 60.0
-    login_concurrency: int = 2
+    login_concurrency: int = 1
     trusted_proxy: str = "127.0.0.1"
     cookie_secure: bool = False
+    notifications: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)  # [notifications]
 
     @property
     def upload_max_bytes(self) -> int:
         """The upload limit in bytes."""
         return int(self.upload_max_size * 1024 * 1024)
+
+    def network_policy(self) -> NetworkPolicy:
+        """The addresses live sources may reach (checked at creation and on every connection)."""
+        return NetworkPolicy.from_strings(self.stream_denied_networks, self.stream_allowed_networks)
 
     def replace(self, **changes: Any) -> ServerConfig:
         """A copy with some fields changed (validated like a file)."""
@@ -102,6 +112,11 @@ def validate_config(config: ServerConfig) -> ServerConfig:
                 raise ConfigError(f"config field '{key}' must be a positive number, got {value!r}")
             if field.type == "int" and not isinstance(value, int):
                 raise ConfigError(f"config field '{key}' must be an integer, got {value!r}")
+    for key in ("retention_days", "retention_max_size"):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+            name = key.replace("_", "-")
+            raise ConfigError(f"config field '{name}' must be a number >= 0 (0 = off), got {value!r}")
     if not isinstance(config.login_free_attempts, int) or config.login_free_attempts < 0:
         raise ConfigError(
             f"config field 'login-free-attempts' must be >= 0, got {config.login_free_attempts!r}"
@@ -145,7 +160,12 @@ def load_server_config(path: str | Path | None = None) -> ServerConfig:
         if name not in names:
             raise ConfigError(f"{path}: unknown config field '{key}'")
         default = names[name].default
-        if isinstance(default, Path):
+        if name == "notifications":
+            try:
+                value = parse_notify_config(value)
+            except NotifyConfigError as error:
+                raise ConfigError(f"{path}: {error}") from None
+        elif isinstance(default, Path):
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: config field '{key}' must be a non-empty path string")
             value = Path(value) if Path(value).is_absolute() else REPO_ROOT / value

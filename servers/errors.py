@@ -1,8 +1,11 @@
-"""JSON errors `{"error": code, "message": text}` for every failure; never a stack trace to the client."""
+"""JSON errors `{"error": code, "message": text, "params": {...}}` for every failure; never a stack trace to
+the client. `error` is a stable code and `params` the values a client needs to say the message in its own
+language (the English `message` stays for API users)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -30,18 +33,31 @@ class ApiError(Exception):
     """An error answered as JSON with an HTTP status and a short machine-readable code."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.params = params or {}
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+) -> Response:
     """The JSON error response."""
-    response = jsonify({"error": code, "message": message})
+    response = jsonify({"error": code, "message": message, "params": params or {}})
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -52,7 +68,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.code, error.message, error.headers)
+        return error_response(error.status, error.code, error.message, error.headers, error.params)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
@@ -65,7 +81,10 @@ def register_error_handlers(app: Flask) -> None:
         elif status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body larger than the upload limit of {limit} bytes"
-        response = error_response(status, _HTTP_CODES.get(status, "error"), message)
+        params: dict[str, Any] = {}
+        if status == 413:
+            params = {"limit_mb": round((app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024, 1)}
+        response = error_response(status, _HTTP_CODES.get(status, "error"), message, params=params)
         valid_methods = getattr(error, "valid_methods", None)
         if status == 405 and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)

@@ -8,7 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
-from inferences.config import REPO_ROOT
+from inferences.atomic import atomic_write_text
+from inferences.paths import REPO_ROOT
 from servers.storage.repositories import is_valid_id
 
 SHIPPED_PROFILES = REPO_ROOT / "inferences" / "models"
@@ -94,10 +95,9 @@ class FileStore:
 
     def write_scores(self, record_id: str, scores: list[float]) -> None:
         """Store per-frame scores atomically."""
-        path = self.scores_path(record_id)
-        partial = path.with_suffix(".part")
-        partial.write_text(json.dumps([round(float(score), 6) for score in scores]))
-        os.replace(partial, path)
+        atomic_write_text(
+            self.scores_path(record_id), json.dumps([round(float(score), 6) for score in scores])
+        )
 
     def read_scores(self, record_id: str) -> list[float] | None:
         """Per-frame scores, or None when not (yet) there."""

@@ -75,6 +75,7 @@ class JobManager:
                     "queue-full",
                     f"{self._config.queue_max} videos are waiting already; try again later",
                     headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
+                    params={"count": self._config.queue_max, "seconds": QUEUE_RETRY_AFTER},
                 )
             self._cancel[record_id] = threading.Event()
             self._waiting.add(record_id)
@@ -135,9 +136,9 @@ class JobManager:
                 transcode(
                     files.upload_path(record_id),
                     source,
-                    fps=self._config.video_speed,
-                    width=self._config.video_width,
-                    height=self._config.video_height,
+                    max_fps=self._config.video_speed,
+                    max_width=self._config.video_width,
+                    max_height=self._config.video_height,
                     cover=files.cover_path(record_id),
                     cover_size=(self._config.cover_width, self._config.cover_height),
                     max_pixels=self._config.video_max_pixels,

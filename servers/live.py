@@ -9,14 +9,18 @@ import queue
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from inferences.sources import NetworkPolicy
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent
 from servers.files import FileStore
 from servers.redaction import redact
 from servers.storage import SessionRepository
 from servers.storage.repositories import new_id, utc_now
+
+if TYPE_CHECKING:
+    from servers.notify.notifier import Notifier
 
 log = logging.getLogger("servers.live")
 LIVE_STATES = ("starting", "running", "reconnecting")
@@ -74,10 +78,20 @@ def _offer(subscriber: queue.Queue, item: Any) -> None:
 class LiveManager:
     """Starts, stops and observes the StreamDetectors of live sessions."""
 
-    def __init__(self, *, sessions: SessionRepository, files: FileStore, inference_config: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionRepository,
+        files: FileStore,
+        inference_config: Any,
+        network_policy: NetworkPolicy | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._notifier = notifier
         self._files = files
         self._inference_config = inference_config
+        self._network_policy = network_policy or NetworkPolicy()
         self._live: dict[str, _Live] = {}
         self._gates: dict[str, threading.Lock] = {}  # one start at a time per session
         self._lock = threading.Lock()
@@ -129,6 +143,7 @@ class LiveManager:
                 calibrate_segments=segments,
                 on_calibrated=lambda learned: self._on_calibrated(session_id, created[0], learned),
                 profile_name=str(session.get("name", "")),
+                network_policy=self._network_policy,
             )
             created.append(detector)
             return detector
@@ -188,7 +203,7 @@ class LiveManager:
         if open_alert is not None:
             alert = self._sessions.close_alert(open_alert, end_time=now, peak_score=live.current_score or 0.0)
             if alert is not None:
-                self._send(live, "alert-end", alert_to_api(alert))
+                self._alert_event(session_id, live, "alert-end", alert)
         self._sessions.update(session_id, state=state, stopped_at=now, current_score=None)
         self._send(live, "state", {"state": state, "message": "session stopped"})
         self._end_streams(live)
@@ -232,6 +247,16 @@ class LiveManager:
     def _send(self, live: _Live, name: str, data: dict[str, Any]) -> None:
         for subscriber in list(live.subscribers):
             _offer(subscriber, (name, data))
+
+    def _alert_event(self, session_id: str, live: _Live, kind: str, alert: dict[str, Any]) -> None:
+        """Tell the subscribers and the notifier (which never blocks) that an alert started or ended."""
+        data = alert_to_api(alert)
+        self._send(live, kind, data)
+        if self._notifier is not None and self._notifier.enabled:
+            try:  # the camera's name and `notify` as they are now (editable while it runs)
+                self._notifier.alert(kind, data, self._sessions.get(session_id) or {})
+            except Exception:
+                log.exception("session %s: cannot notify %s", session_id, kind)
 
     def _end_streams(self, live: _Live) -> None:
         for subscriber in list(live.subscribers):
@@ -292,7 +317,7 @@ class LiveManager:
                         peak_score=float(event.peak_score),
                     )
                     if alert is not None:
-                        self._send(live, "alert-end", alert_to_api(alert))
+                        self._alert_event(session_id, live, "alert-end", alert)
         except Exception:
             log.exception("session %s: cannot record event %s", session_id, type(event).__name__)
 
@@ -317,4 +342,4 @@ class LiveManager:
                 causes=event.causes,
             )
             live.open_alert = alert_id
-        self._send(live, "alert-start", alert_to_api(alert))
+        self._alert_event(session_id, live, "alert-start", alert)

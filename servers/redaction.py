@@ -9,7 +9,7 @@ import re
 # The user information of every URL in a text: from `scheme://` up to the last `@` before the path.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 # Loggers whose records may name a stream source: the inference engine's and the server's.
-REDACTED_LOGGERS = ("inferences", "servers", "servers.live", "servers.jobs")
+REDACTED_LOGGERS = ("inferences", "servers", "servers.live", "servers.jobs", "servers.notify")
 
 
 def redact(text: str) -> str:

@@ -18,10 +18,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import jinja2
+import jinja2.meta
+
+from inferences.errors import SurveillanceError
+from inferences.paths import REPO_ROOT
 from servers.auth import ADMIN_PASSWORD_ENV
 from servers.config import ConfigError, load_server_config
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NGINX_TEMPLATE = REPO_ROOT / "nginx" / "nginx.conf"
 CLIENT_INDEX = REPO_ROOT / "clients" / "dist" / "index.html"
 DEFAULT_RUN_DIR = REPO_ROOT / "runs" / "stack"
@@ -30,28 +34,31 @@ LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)/api")
 ADMIN_CREATED = re.compile(r"created user 'admin' with password: (\S+)")
 
 
-class StackError(ValueError):
+class StackError(SurveillanceError):
     """The stack cannot start: a missing build, binary or port, or a child that failed."""
 
 
-def _substitute(text: str, pattern: str, replacement: str, *, what: str) -> str:
-    """Replace the one match of `pattern` in the Nginx template; StackError when there is not exactly one."""
-    result, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
-    if count != 1:
-        raise StackError(f"{NGINX_TEMPLATE}: expected one {what} line, found {count}")
-    return result
+PLACEHOLDERS = ("listen", "api", "upload_limit_mb", "run_dir")
 
 
 def render_nginx_conf(template: str, *, listen: str, api: str, upload_limit_mb: int, run_dir: Path) -> str:
-    """nginx/nginx.conf with the listen address, the API address, the upload limit and the run folder."""
-    text = _substitute(template, r"^(\s*listen\s+)\S+;", rf"\g<1>{listen};", what="listen")
-    text = _substitute(text, r"^(\s*server\s+)[\d.]+:\d+;", rf"\g<1>{api};", what="upstream server")
-    text = _substitute(
-        text, r"^(\s*client_max_body_size\s+)\S+;", rf"\g<1>{upload_limit_mb}m;", what="client_max_body_size"
+    """nginx/nginx.conf (a Jinja2 template) with the listen address, the API address, the upload limit and
+    the run folder; StackError when the template lacks a placeholder or names an unknown one."""
+    environment = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
-    if "runs/stack" not in text:
-        raise StackError(f"{NGINX_TEMPLATE}: no runs/stack paths to place in the run folder")
-    return text.replace("runs/stack", run_dir.as_posix())
+    try:
+        parsed = environment.parse(template)
+    except jinja2.TemplateSyntaxError as error:
+        raise StackError(f"{NGINX_TEMPLATE}: line {error.lineno}: {error.message}") from None
+    used = jinja2.meta.find_undeclared_variables(parsed)
+    missing, unknown = sorted(set(PLACEHOLDERS) - used), sorted(used - set(PLACEHOLDERS))
+    if missing or unknown:
+        raise StackError(
+            f"{NGINX_TEMPLATE}: placeholders missing: {missing or 'none'}, unknown: {unknown or 'none'}"
+        )
+    values = {"listen": listen, "api": api, "upload_limit_mb": upload_limit_mb, "run_dir": run_dir.as_posix()}
+    return environment.from_string(parsed).render(values)
 
 
 class Stack:

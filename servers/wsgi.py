@@ -1,4 +1,9 @@
-"""Serving the app with waitress (one process, many threads: live sessions live in this process)."""
+"""Serving the app with waitress (one process, many threads: live sessions live in this process).
+
+Waitress reads a whole request body before the app sees the request; so that an anonymous client cannot
+make it spool large bodies to disk, a body over PREAUTH_BODY_BYTES (or chunked) is read only when the
+request's cookie names a logged-in session, checked right after the headers (Nginx checks the same before
+proxying an upload)."""
 
 from __future__ import annotations
 
@@ -8,14 +13,67 @@ from typing import Any
 
 from flask import Flask
 from waitress import create_server
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.utilities import BadRequest
+
+from servers.auth import session_user
 
 API_CONNECTIONS = 100  # open connections (idle keep-alive ones too) beside the streams: waitress's default
+PREAUTH_BODY_BYTES = 64 * 1024  # larger bodies (uploads) are read only for a logged-in session
+
+
+class Unauthorized(BadRequest):
+    """Waitress's answer to a large body without a logged-in session (the body is not read)."""
+
+    code = 401
+    reason = "Unauthorized"
+
+
+class AnonymousBodyTooLarge(BadRequest):
+    """A public endpoint's (login's) body over PREAUTH_BODY_BYTES: nothing it takes is that large."""
+
+    code = 413
+    reason = "Request Entity Too Large"
+
+
+PUBLIC_BODY_PATHS = {"/api/auth/login"}
+
+
+def body_admitted(app: Flask, cookie: str) -> bool:
+    """Whether a request with this Cookie header comes from a logged-in, unrevoked session."""
+    with app.test_request_context(headers={"Cookie": cookie} if cookie else None):
+        return session_user(app.extensions["surveillance"].users) is not None
+
+
+def authenticated_body_channel(app: Flask) -> type[HTTPChannel]:
+    """A waitress channel whose parser refuses a large or chunked body of an anonymous request as soon as
+    its headers are in."""
+
+    class Parser(HTTPRequestParser):
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            large = self.chunked or self.content_length > PREAUTH_BODY_BYTES
+            if large and not body_admitted(app, self.headers.get("COOKIE", "")):
+                public = self.path.rstrip("/") in PUBLIC_BODY_PATHS
+                self.error = (
+                    AnonymousBodyTooLarge(f"bodies over {PREAUTH_BODY_BYTES} bytes need a logged-in session")
+                    if public
+                    else Unauthorized("log in first")
+                )
+                self.completed = True
+                self.content_length = 0  # who asks comes before how much: no 413 over the 401
+
+    class Channel(HTTPChannel):
+        parser_class = Parser
+
+    return Channel
 
 
 def create_wsgi_server(app: Flask, *, host: str | None = None, port: int | None = None) -> Any:
     """A waitress server for `app` on host:port (port 0 = any free port; see `.effective_port`)."""
     config = app.extensions["surveillance"].config
-    return create_server(
+    server = create_server(
         app,
         host=host or config.host,
         port=config.port if port is None else port,
@@ -38,6 +96,8 @@ def create_wsgi_server(app: Flask, *, host: str | None = None, port: int | None 
             else {}
         ),
     )
+    server.channel_class = authenticated_body_channel(app)
+    return server
 
 
 def _interrupt(signum: int, frame: Any) -> None:

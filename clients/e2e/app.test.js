@@ -53,9 +53,10 @@ describe('surveillance web client', { concurrency: false }, () => {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ username: 'admin', password: 'not-the-password' }),
       })
-      return (await response.json()).message
+      return response.json()
     })
-    assert.equal(message.trim(), direct)
+    assert.equal(direct.error, 'invalid-credentials')
+    assert.equal(message.trim(), '用户名或密码错误') // the server's code said in the UI's language
     await page.fill('[data-test=password]', config.adminPassword)
     await page.click('[data-test=login-submit]')
     await page.waitForURL('**/videos')
@@ -69,17 +70,19 @@ describe('surveillance web client', { concurrency: false }, () => {
     await page.setInputFiles('.upload-box input[type=file]', bad)
     const alert = await page.waitForSelector('[data-test=upload-error]')
     const text = (await alert.textContent()).trim()
-    // The client shows "<upload failed>: <the server's message>"; the message is the server's own.
+    // The client shows "<upload failed>: <the server's error said in the UI's language>".
     const serverMessage = await page.evaluate(async () => {
       const me = await (await fetch('/api/auth/me')).json()
       const form = new FormData()
       form.append('file', new Blob(['this is text, not a video\n'.repeat(50)], { type: 'video/mp4' }), 'not-a-video.mp4')
       const response = await fetch('/api/videos', { method: 'POST', body: form, headers: { 'X-CSRF-Token': me.csrf_token } })
-      return { status: response.status, message: (await response.json()).message }
+      const body = await response.json()
+      return { status: response.status, message: body.message, code: body.error }
     })
     assert.ok(serverMessage.status >= 400 && serverMessage.status < 500, `status ${serverMessage.status}`)
     assert.ok(!serverMessage.message.includes('.part'), `the message names a server file: ${serverMessage.message}`)
-    assert.ok(text.includes(serverMessage.message), `"${text}" should include "${serverMessage.message}"`)
+    assert.equal(serverMessage.code, 'not-a-video')
+    assert.ok(text.includes('文件“not-a-video.mp4”不是可以解码的视频'), text)
     await screenshot(page, '02-videos-bad-upload')
   })
 

@@ -1,10 +1,19 @@
-// HTTP client for the server's /api (see the Server section of the README).
+// HTTP client for the server's /api (see docs/server.md).
 // Every state-changing request carries the CSRF token handed out by login and /auth/me.
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 let csrfToken = null
 let unauthorizedHandler = null
+let errorTranslator = null
+
+/**
+ * Say server errors in the UI's language: `translator(code, params)` returns the text for an error's stable
+ * code and parameters, or nothing to keep the server's English message.
+ */
+export function setErrorTranslator(translator) {
+  errorTranslator = translator
+}
 
 /** Call `handler()` when the server answers 401 outside /auth (the session expired): back to login. */
 export function onUnauthorized(handler) {
@@ -20,20 +29,29 @@ export function getCsrfToken() {
   return csrfToken
 }
 
-/** An error answered by the server (`{error, message}`) or a network failure (status 0). */
+/**
+ * An error answered by the server (`{error, message, params}`) or a network failure (status 0). `message`
+ * is in the UI's language where a translator knows the code; `serverMessage` keeps the server's text.
+ */
 export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message)
+  constructor(status, code, message, params = {}) {
+    const translated = errorTranslator ? errorTranslator(code, params) : null
+    super(translated || message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
+    this.params = params
+    this.serverMessage = message
   }
 }
 
-/** The ApiError for a failed answer: the body's `{error, message}`, else the status line. */
+/** The ApiError for a failed answer: the body's `{error, message, params}`, else the status line. */
 function errorFromBody(status, statusText, body) {
   const fields = body && typeof body === 'object' ? body : {}
-  return new ApiError(status, fields.error || `http_${status}`, fields.message || `${status} ${statusText}`.trim())
+  const params = fields.params && typeof fields.params === 'object' ? fields.params : {}
+  return new ApiError(
+    status, fields.error || `http_${status}`, fields.message || `${status} ${statusText}`.trim(), params,
+  )
 }
 
 async function errorFromResponse(response) {
@@ -86,6 +104,7 @@ export const api = {
   get: (path, options) => request('GET', path, options),
   post: (path, body, options = {}) => request('POST', path, { ...options, body }),
   put: (path, body, options = {}) => request('PUT', path, { ...options, body }),
+  patch: (path, body, options = {}) => request('PATCH', path, { ...options, body }),
   delete: (path, options) => request('DELETE', path, options),
 }
 

@@ -22,6 +22,20 @@ export function createAppI18n(locale = initialLocale()) {
   return createI18n({ legacy: false, locale, fallbackLocale: 'en', messages })
 }
 
+/**
+ * The translator of server errors for `setErrorTranslator`: `errors.<params.reason>`, else `errors.<code>`,
+ * in the current language with the error's parameters; null when neither key exists.
+ */
+export function errorTranslator(i18n) {
+  const { t, te } = i18n.global
+  return (code, params = {}) => {
+    for (const key of [params.reason, code]) {
+      if (typeof key === 'string' && /^[a-z0-9-]+$/.test(key) && te(`errors.${key}`)) return t(`errors.${key}`, params)
+    }
+    return null
+  }
+}
+
 /** Switch the UI language (`localeRef` is the global composer's `locale`) and remember it. */
 export function setLocale(localeRef, locale) {
   if (!messages[locale]) throw new Error(`unknown locale ${locale}`)

@@ -1,4 +1,6 @@
 // UI strings. Keys are shared by both languages; a test checks that they match.
+import { mergeMessages, reviewMessages } from './locales-review.js'
+
 export const messages = {
   'zh-CN': {
     app: { title: '异常行为检测', logout: '退出登录', language: '语言' },
@@ -129,3 +131,5 @@ export const messages = {
     notFound: { title: 'Page not found', home: 'Home' },
   },
 }
+
+mergeMessages(messages, reviewMessages)

@@ -9,6 +9,7 @@ export const routes = [
   { path: '/videos/:id', name: 'video', component: () => import('./views/VideoDetailView.vue'), props: true },
   { path: '/live', name: 'live', component: () => import('./views/LiveView.vue') },
   { path: '/live/:id', name: 'session', component: () => import('./views/SessionView.vue'), props: true },
+  { path: '/review', name: 'review', component: () => import('./views/ReviewView.vue') },
   { path: '/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { admin: true } },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue'), meta: { public: true } },
 ]

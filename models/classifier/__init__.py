@@ -1,3 +1,3 @@
 """UCF-Crime anomaly category classifier: backbones (`densenet`, `efficientnet_lite`), the baseline `head`,
-the builder and checkpoints (`model`), image preprocessing (`preprocess`, NumPy only), `config`,
-`training`, `evaluation` and `export`."""
+the builder and checkpoints (`model`), `config`, `training`, `evaluation` and `export` (its image
+preprocessing is the engine's `inferences.imaging`)."""

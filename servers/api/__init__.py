@@ -14,9 +14,9 @@ MAX_PAGE_SIZE = 100
 
 def register_blueprints(app: Flask) -> None:
     """Mount every blueprint under /api."""
-    from servers.api import auth, health, openapi, profiles, sessions, users, videos
+    from servers.api import auth, events, health, openapi, profiles, sessions, users, videos
 
-    for module in (health, auth, videos, sessions, profiles, users, openapi):
+    for module in (health, auth, videos, sessions, profiles, users, openapi, events):
         app.register_blueprint(module.blueprint, url_prefix="/api")
 
 

@@ -20,9 +20,13 @@ def login() -> dict[str, Any]:
     body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not username or len(username) > 64:
-        raise ApiError(400, "invalid-field", "field 'username' must be a non-empty string")
+        raise ApiError(
+            400, "invalid-field", "field 'username' must be a non-empty string", params={"field": "username"}
+        )
     if not isinstance(password, str) or not password or len(password) > 256:
-        raise ApiError(400, "invalid-field", "field 'password' must be a non-empty string")
+        raise ApiError(
+            400, "invalid-field", "field 'password' must be a non-empty string", params={"field": "password"}
+        )
     svc = services()
     address = request.remote_addr or "-"  # the client's, from X-Forwarded-For when sent by `trusted-proxy`
     svc.throttle.attempt(username, address)

@@ -1,4 +1,4 @@
-"""GET /api/health: database, models and workers (no login)."""
+"""GET /api/health: database, models and workers (no login); notification channels for admins."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Blueprint
 
 from inferences.config import InferenceConfig
 from servers.app import services
+from servers.auth import session_user
 from servers.storage import DatabaseUnavailable
 
 blueprint = Blueprint("health", __name__)
@@ -29,7 +30,8 @@ def _models(inference_config: InferenceConfig) -> dict[str, Any]:
 
 @blueprint.get("/health")
 def health() -> tuple[dict[str, Any], int]:
-    """Status of the database, the models and the job workers; 503 when the database is down."""
+    """Status of the database, the models and the job workers (and, to an admin, the notification
+    channels); 503 when the database is down."""
     svc = services()
     try:
         svc.database.ping()
@@ -44,4 +46,6 @@ def health() -> tuple[dict[str, Any], int]:
         "models": models,
         "workers": svc.jobs.status(),
     }
+    if database["status"] == "ok" and (session_user(svc.users) or {}).get("role") == "admin":
+        body["notifications"] = svc.notifier.status()
     return body, 200 if database["status"] == "ok" else 503

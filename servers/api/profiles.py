@@ -17,10 +17,20 @@ blueprint = Blueprint("profiles", __name__)
 def profile_file(profile_id: Any) -> Path:
     """The file of a profile id (a shipped name or a calibrated camera's id), or ApiError 400."""
     if not isinstance(profile_id, str) or not profile_id or len(profile_id) > 64:
-        raise ApiError(400, "invalid-field", "field 'profile' must be a profile id from GET /api/profiles")
+        raise ApiError(
+            400,
+            "invalid-field",
+            "field 'profile' must be a profile id from GET /api/profiles",
+            params={"field": "profile"},
+        )
     path = services().files.scene_profile(profile_id)
     if path is None:
-        raise ApiError(400, "unknown-profile", f"no scene profile '{profile_id}' (see GET /api/profiles)")
+        raise ApiError(
+            400,
+            "unknown-profile",
+            f"no scene profile '{profile_id}' (see GET /api/profiles)",
+            params={"profile": profile_id},
+        )
     return path
 
 

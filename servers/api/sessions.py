@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import queue
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request, send_file
 
-from inferences.stream import StreamError
+from inferences.sources import HostNotAllowed, StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.app import services
 from servers.auth import current_user, require_role
@@ -39,46 +37,72 @@ def check_source(source: Any, allowed: tuple[str, ...]) -> str:
     """A stream URL with an allowed scheme (and a host, or an existing file for file://), or ApiError 400."""
     if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
         raise ApiError(
-            400, "invalid-field", f"field 'source' must be a URL of 1-{MAX_SOURCE_LENGTH} characters"
+            400,
+            "invalid-field",
+            f"field 'source' must be a URL of 1-{MAX_SOURCE_LENGTH} characters",
+            params={"field": "source", "reason": "source-length", "max": MAX_SOURCE_LENGTH},
         )
     if any(ord(char) < 33 or ord(char) == 127 for char in source):
-        raise ApiError(400, "invalid-source", "field 'source' must not contain spaces or control characters")
+        raise ApiError(
+            400,
+            "invalid-source",
+            "field 'source' must not contain spaces or control characters",
+            params={"reason": "source-characters"},
+        )
     try:
         parts = urlsplit(source)
         parts.port  # noqa: B018 - raises ValueError for an invalid port
     except ValueError as error:
-        raise ApiError(400, "invalid-source", f"field 'source' is not a valid URL ({error})") from None
+        raise ApiError(
+            400,
+            "invalid-source",
+            f"field 'source' is not a valid URL ({error})",
+            params={"reason": "source-url"},
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in allowed:
         raise ApiError(
             400,
             "invalid-source",
             f"stream scheme '{scheme or '(none)'}' is not allowed (allowed: {', '.join(allowed)})",
+            params={"reason": "source-scheme", "scheme": scheme, "allowed": ", ".join(allowed)},
         )
     if scheme == "file":
         if parts.netloc or not Path(engine_source(source)).is_file():
-            raise ApiError(400, "invalid-source", f"file source '{parts.path}' does not exist on the server")
+            raise ApiError(
+                400,
+                "invalid-source",
+                f"file source '{parts.path}' does not exist on the server",
+                params={"reason": "source-file"},
+            )
     elif not parts.hostname:
-        raise ApiError(400, "invalid-source", "field 'source' must name a host (scheme://host/...)")
+        raise ApiError(
+            400,
+            "invalid-source",
+            "field 'source' must name a host (scheme://host/...)",
+            params={"reason": "source-host"},
+        )
     return source
 
 
 def check_source_address(source: str, config: ServerConfig) -> None:
     """ApiError 400 when the source's host resolves into a denied network that is not allowed (file:// has
-    no host); the message does not tell which address or why, only that the host is not allowed."""
+    no host); the message does not tell which address or why, only that the host is not allowed. The
+    engine checks again on every connection (`inferences.sources.NetworkPolicy`)."""
     host = urlsplit(source).hostname
     if not host:
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
-    except (OSError, UnicodeError):
+        config.network_policy().checked_addresses(host)
+    except HostNotAllowed:
+        raise ApiError(
+            400,
+            "invalid-source",
+            f"stream host '{host}' is not allowed on this server",
+            params={"reason": "source-denied", "host": host},
+        ) from None
+    except StreamError:
         raise ApiError(400, "stream-unavailable", "cannot open the stream source") from None
-    denied = [ipaddress.ip_network(network, strict=False) for network in config.stream_denied_networks]
-    allowed = [ipaddress.ip_network(network, strict=False) for network in config.stream_allowed_networks]
-    for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-        if any(address in network for network in denied) and not any(address in net for net in allowed):
-            raise ApiError(400, "invalid-source", f"stream host '{host}' is not allowed on this server")
 
 
 def _session(session_id: str) -> dict[str, Any]:
@@ -99,6 +123,7 @@ def _with_live_score(item: dict[str, Any]) -> dict[str, Any]:
     if score is not None:
         item["current_score"] = score
     item["threshold"] = float(svc.inference_config.anomaly_threshold)
+    item.setdefault("notify", True)  # sessions made before the field existed
     return item
 
 
@@ -108,7 +133,10 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or not 0 <= value <= MAX_CALIBRATE_MINUTES:
         raise ApiError(
-            400, "invalid-field", f"field '{field}' must be a number of minutes in 0..{MAX_CALIBRATE_MINUTES}"
+            400,
+            "invalid-field",
+            f"field '{field}' must be a number of minutes in 0..{MAX_CALIBRATE_MINUTES}",
+            params={"field": field, "reason": "minutes-range", "max": MAX_CALIBRATE_MINUTES},
         )
     minimum = max(MIN_CALIBRATE_MINUTES, services().live.min_calibrate_minutes)
     if 0 < value < minimum:
@@ -117,6 +145,7 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
             "invalid-field",
             f"field '{field}': at least {minimum:g} minutes of normal footage "
             "are needed to calibrate a scene",
+            params={"field": field, "reason": "minutes-minimum", "minimum": minimum},
         )
     return float(value)
 
@@ -135,22 +164,34 @@ def _start(session_id: str, source: str, *, calibrate_minutes: float = 0.0, crea
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
 
 
+def _notify(body: dict[str, Any], *, default: bool | None = None) -> bool | None:
+    """The optional `notify` field (whether the camera's alerts are sent out), or ApiError 400."""
+    value = body.get("notify", default)
+    if value is not None and not isinstance(value, bool):
+        raise ApiError(400, "invalid-field", "field 'notify' must be true or false")
+    return value
+
+
 @blueprint.post("/sessions")
 @require_role("admin")
-def create_session() -> tuple[dict[str, Any], int]:
-    """Start a live session `{name, source, calibrate_minutes?}`; 201 with the session."""
+def start_live_session() -> tuple[dict[str, Any], int]:
+    """Start a live session `{name, source, calibrate_minutes?, notify?}`; 201 with the session."""
     body = json_body()
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ApiError(
-            400, "invalid-field", "field 'name' must be a non-empty string of at most 200 characters"
+            400,
+            "invalid-field",
+            "field 'name' must be a non-empty string of at most 200 characters",
+            params={"field": "name", "reason": "session-name"},
         )
     svc = services()
     source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
     check_source_address(source, svc.config)
     minutes = _calibrate_minutes(body, "calibrate_minutes")
+    notify = _notify(body, default=True)
     session_id = new_id()
-    svc.sessions.create(session_id=session_id, name=name.strip(), source=source)
+    svc.sessions.create(session_id=session_id, name=name.strip(), source=source, notify=notify)
     _start(session_id, source, calibrate_minutes=minutes, created=True)
     return _with_live_score(_session(session_id)), 201
 
@@ -162,7 +203,12 @@ def calibrate(session_id: str) -> dict[str, Any]:
     item = _session(session_id)
     minutes = _calibrate_minutes(json_body(), "minutes")
     if not minutes:
-        raise ApiError(400, "invalid-field", "field 'minutes' must be given")
+        raise ApiError(
+            400,
+            "invalid-field",
+            "field 'minutes' must be given",
+            params={"field": "minutes", "reason": "minutes-range", "max": MAX_CALIBRATE_MINUTES},
+        )
     _start(item["id"], item["source"], calibrate_minutes=minutes)  # stops the running detector first
     return _with_live_score(_session(session_id))
 
@@ -194,6 +240,18 @@ def list_sessions() -> dict[str, Any]:
 @blueprint.get("/sessions/<session_id>")
 def get_session(session_id: str) -> dict[str, Any]:
     """One session."""
+    return _with_live_score(_session(session_id))
+
+
+@blueprint.patch("/sessions/<session_id>")
+@require_role("admin")
+def update_session(session_id: str) -> dict[str, Any]:
+    """Change a session's settings `{notify}` (taken into account at its next alert event)."""
+    item = _session(session_id)
+    notify = _notify(json_body())
+    if notify is None:
+        raise ApiError(400, "invalid-field", "field 'notify' must be given")
+    services().sessions.update(item["id"], notify=notify)
     return _with_live_score(_session(session_id))
 
 

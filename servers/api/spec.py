@@ -9,6 +9,7 @@ _USERNAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}
 _PASSWORD = {"type": "string", "minLength": 8, "maxLength": 256}
 _TIME = {"type": "string", "format": "date-time"}
 _NULL_NUMBER = {"type": "number", "nullable": True}
+_SCORE = {"type": "number", "minimum": 0, "maximum": 1}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -30,6 +31,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "wrong role or missing CSRF token",
         404: "no such resource",
         409: "conflict with the resource's state",
+        410: "removed by retention",
         413: "upload too large",
         415: "wrong content type",
         429: "too many failed logins, or too many streams of this user",
@@ -107,7 +109,11 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error", "message"],
-        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+        "properties": {
+            "error": {"type": "string", "description": "stable code"},
+            "message": {"type": "string", "description": "English text"},
+            "params": {"type": "object", "description": "the values a client translates the code with"},
+        },
     },
     "User": {
         "type": "object",
@@ -173,6 +179,17 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string", "nullable": True},
             "scores": {"type": "array", "items": {"type": "number"}},
             "profile": {"type": "string", "nullable": True},
+            "original": {
+                "type": "object",
+                "nullable": True,
+                "description": "the uploaded file's size and frame rate, before the server stored it",
+                "properties": {
+                    "width": {"type": "integer"},
+                    "height": {"type": "integer"},
+                    "fps": {"type": "number"},
+                },
+            },
+            "removed": _ref("Removed"),
         },
     },
     "Session": {
@@ -190,6 +207,7 @@ SCHEMAS: dict[str, Any] = {
             "current_score": _NULL_NUMBER,
             "threshold": _NULL_NUMBER,
             "error": {"type": "string", "nullable": True},
+            "notify": {"type": "boolean"},
             "profile": {
                 "type": "object",
                 "required": ["state"],
@@ -201,6 +219,39 @@ SCHEMAS: dict[str, Any] = {
                     "error": {"type": "string"},
                 },
             },
+        },
+    },
+    "Removed": {
+        "type": "object",
+        "nullable": True,
+        "description": "what retention removed (null: nothing)",
+        "properties": {
+            "at": _TIME,
+            "reason": {"enum": ["age", "disk-budget"]},
+            "files": {"type": "array", "items": {"enum": ["result", "source", "snapshot", "clip"]}},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["id", "kind", "source_id", "time", "peak_score", "reviewed", "removed"],
+        "properties": {
+            "id": {"type": "string", "description": "alert-<alert id> or video-<record id>-<interval index>"},
+            "kind": {"enum": ["camera", "upload"]},
+            "source_id": _ID,
+            "source_name": {"type": "string", "nullable": True},
+            "time": _TIME,
+            "end_time": {**_TIME, "nullable": True},
+            "start": {**_NULL_NUMBER, "description": "an upload interval's start in the video (s)"},
+            "end": {**_NULL_NUMBER, "description": "an upload interval's end in the video (s)"},
+            "peak_score": _NULL_NUMBER,
+            "category": {"type": "string", "nullable": True},
+            "causes": {"type": "array", "items": _ref("Cause")},
+            "image_url": {"type": "string", "nullable": True},
+            "clip_url": {"type": "string", "nullable": True},
+            "reviewed": {"type": "boolean"},
+            "reviewed_at": {**_TIME, "nullable": True},
+            "reviewed_by": {"type": "string", "nullable": True},
+            "removed": _ref("Removed"),
         },
     },
     "Alert": {
@@ -223,7 +274,7 @@ SCHEMAS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/api/health": {
         "get": _op(
-            "Status of the database, models and workers (no login)",
+            "Status of the database, models and workers (no login); notifications for admins",
             {"200": _json({"type": "object"}, "healthy or degraded")},
             503,
             public=True,
@@ -307,6 +358,7 @@ PATHS: dict[str, Any] = {
             *_AUTH,
             404,
             409,
+            410,
             parameters=_VIDEO,
         )
     },
@@ -353,6 +405,7 @@ PATHS: dict[str, Any] = {
                         "name": {"type": "string", "minLength": 1, "maxLength": 200},
                         "source": {"type": "string", "minLength": 1, "maxLength": 2048},
                         "calibrate_minutes": {"type": "number", "minimum": 0, "maximum": 240},
+                        "notify": {"type": "boolean"},
                     },
                 }
             ),
@@ -364,6 +417,18 @@ PATHS: dict[str, Any] = {
         ),
         "delete": _op(
             "Stop and delete a session and its alerts", _NO_CONTENT, 400, *_WRITE, 404, parameters=_SESSION
+        ),
+        "patch": _op(
+            "Change a session's settings (whether its alerts are notified)",
+            {"200": _json(_ref("Session"), "the updated session")},
+            400,
+            *_WRITE,
+            404,
+            415,
+            parameters=_SESSION,
+            body=_body(
+                {"type": "object", "required": ["notify"], "properties": {"notify": {"type": "boolean"}}}
+            ),
         ),
     },
     "/api/sessions/{session_id}/stop": {
@@ -517,6 +582,38 @@ PATHS: dict[str, Any] = {
                     },
                     "description": "`current_password` is required when changing your own password",
                 }
+            ),
+        )
+    },
+    "/api/events": {
+        "get": _op(
+            "Review events (camera alerts, upload intervals), newest first",
+            {"200": _json(_page("Event"), "a page of events")},
+            400,
+            *_AUTH,
+            parameters=[
+                *_PAGING,
+                {"name": "kind", "in": "query", "schema": {"enum": ["camera", "upload"]}},
+                {"name": "camera", "in": "query", "schema": _ID},
+                {"name": "video", "in": "query", "schema": _ID},
+                {"name": "from", "in": "query", "schema": _TIME},
+                {"name": "to", "in": "query", "schema": _TIME},
+                {"name": "min_score", "in": "query", "schema": _SCORE},
+                {"name": "reviewed", "in": "query", "schema": {"enum": ["true", "false"]}},
+            ],
+        )
+    },
+    "/api/events/{event_id}": {
+        "patch": _op(
+            "Mark an event reviewed or not",
+            {"200": _json(_ref("Event"), "the event")},
+            400,
+            *_WRITE,
+            404,
+            415,
+            parameters=[{"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            body=_body(
+                {"type": "object", "required": ["reviewed"], "properties": {"reviewed": {"type": "boolean"}}}
             ),
         )
     },

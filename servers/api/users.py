@@ -21,7 +21,7 @@ from servers.auth import (
     verify_password,
 )
 from servers.errors import ApiError
-from servers.storage.repositories import DuplicateUsername
+from servers.storage.users import DuplicateUsername
 
 blueprint = Blueprint("users", __name__)
 
@@ -80,10 +80,18 @@ def change_password(user_id: str) -> tuple[str, int]:
         current = body.get("current_password")
         if not isinstance(current, str) or not current or len(current) > PASSWORD_MAX:
             raise ApiError(
-                400, "invalid-field", "field 'current_password' is needed to change your own password"
+                400,
+                "invalid-field",
+                "field 'current_password' is needed to change your own password",
+                params={"field": "current_password", "reason": "current-password-missing"},
             )
         if not verify_password(user["password_hash"], current):
-            raise ApiError(403, "invalid-credentials", "field 'current_password' is wrong")
+            raise ApiError(
+                403,
+                "invalid-credentials",
+                "field 'current_password' is wrong",
+                params={"field": "current_password", "reason": "current-password"},
+            )
     updated = services().users.set_password(user_id, hash_password(password))
     if updated is None:
         raise ApiError(404, "not-found", f"user {user_id} does not exist")

@@ -62,35 +62,46 @@ def upload() -> tuple[dict[str, Any], int]:
     video, queue it; 202 with the record."""
     if request.mimetype != "multipart/form-data":
         raise ApiError(
-            415, "unsupported-media-type", "upload the video as multipart/form-data with field 'file'"
+            415,
+            "unsupported-media-type",
+            "upload the video as multipart/form-data with field 'file'",
+            params={"expected": "multipart/form-data"},
         )
     svc = services()
     storage = request.files.get("file")
     temporary = _uploaded_paths()
     try:
         if storage is None:
-            raise ApiError(400, "missing-file", "multipart field 'file' is missing")
+            raise ApiError(400, "missing-file", "multipart field 'file' is missing", params={"field": "file"})
         upload_path = Path(storage.stream.name)  # type: ignore[attr-defined]
         size = upload_path.stat().st_size
-        if size == 0:
-            raise ApiError(400, "empty-file", "the uploaded file is empty")
         name = _display_name(storage.filename)
+        if size == 0:
+            raise ApiError(400, "empty-file", "the uploaded file is empty", params={"name": name})
         try:
             check_frame_size(upload_path, svc.config.video_max_pixels)
         except MediaError as error:
-            raise ApiError(400, "frames-too-large", f"file '{name}': {error}") from None
+            raise ApiError(
+                400,
+                "frames-too-large",
+                f"file '{name}': {error}",
+                params={"name": name, "max": svc.config.video_max_pixels},
+            ) from None
         try:
-            open_video(upload_path)
+            info = open_video(upload_path)
         except VideoError as error:  # its message starts with the server's temporary path: not shown
             reason = str(error).removeprefix(f"{upload_path}: ")
-            raise ApiError(400, "not-a-video", f"file '{name}': {reason}") from None
+            raise ApiError(400, "not-a-video", f"file '{name}': {reason}", params={"name": name}) from None
         profile = request.form.get("profile") or None
         if profile is not None:
             profile_file(profile)  # 400 for an unknown profile
         record_id = new_id()
         svc.files.video_dir(record_id).mkdir(parents=True)
         os.replace(upload_path, svc.files.upload_path(record_id))
-        record = svc.records.create(record_id=record_id, name=name, size=size, profile=profile)
+        original = {"width": info.width, "height": info.height, "fps": round(info.fps, 3)}
+        record = svc.records.create(
+            record_id=record_id, name=name, size=size, profile=profile, original=original
+        )
         try:
             svc.jobs.submit(record_id)
         except ApiError:
@@ -127,22 +138,39 @@ def get_video(record_id: str) -> dict[str, Any]:
     return record
 
 
-def _file(path: Path, mimetype: str, what: str) -> Response:
+def download_name(record: dict[str, Any], suffix: str) -> str:
+    """`<video name without its extension>-<suffix>`: every download of a video is named after it."""
+    return f"{Path(record['name']).stem or 'video'}-{suffix}"
+
+
+def _file(path: Path, mimetype: str, what: str, name: str | None = None) -> Response:
     try:  # send_file opens the path once; a later removal does not disturb the open handle
-        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0)
+        return send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=0, download_name=name)
     except FileNotFoundError:
         raise ApiError(404, "not-found", f"the {what} does not exist (yet)") from None
 
 
 @blueprint.get("/videos/<record_id>/result")
 def result(record_id: str) -> Response:
-    """The annotated MP4 (HTTP Range supported)."""
+    """The annotated MP4 (HTTP Range supported), inline, named `<video name>-result.mp4`."""
     record = _record(record_id)
     if record["status"] != "done":
         raise ApiError(
-            409, "not-ready", f"video {record_id} is {record['status']}; the result exists once done"
+            409,
+            "not-ready",
+            f"video {record_id} is {record['status']}; the result exists once done",
+            params={"status": record["status"]},
         )
-    return _file(services().files.result_path(record["id"]), "video/mp4", "result video")
+    if record.get("removed"):
+        removed = record["removed"]
+        raise ApiError(
+            410,
+            "removed",
+            f"the result video was removed by retention ({removed['reason']}) at {removed['at']}",
+            params={"reason": removed["reason"], "at": removed["at"]},
+        )
+    path = services().files.result_path(record["id"])
+    return _file(path, "video/mp4", "result video", download_name(record, "result.mp4"))
 
 
 @blueprint.get("/videos/<record_id>/cover")
@@ -164,10 +192,11 @@ def scores_csv(record_id: str) -> Response:
     text.write("frame,time,score\n")
     for index, score in enumerate(scores):
         text.write(f"{index},{index / fps:.3f},{score}\n")
-    return Response(
-        text.getvalue(),
+    return send_file(
+        io.BytesIO(text.getvalue().encode()),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{record["id"]}-scores.csv"'},
+        as_attachment=True,
+        download_name=download_name(record, "scores.csv"),
     )
 
 

@@ -99,8 +99,16 @@ class RecordRepository:
             records.create_index([("status", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)])
 
     @staticmethod
-    def new_document(*, record_id: str, name: str, size: int, profile: str | None = None) -> dict[str, Any]:
-        """The stored document of a new queued record (`profile`: the scene profile id to score it with)."""
+    def new_document(
+        *,
+        record_id: str,
+        name: str,
+        size: int,
+        profile: str | None = None,
+        original: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The stored document of a new queued record (`profile`: the scene profile id to score it with;
+        `original`: the uploaded file's width, height and fps, before the server stores it)."""
         now = utc_now()
         return {
             "_id": record_id,
@@ -120,11 +128,13 @@ class RecordRepository:
             "intervals": [],
             "error": None,
             "profile": profile,
+            "original": original,
+            "removed": None,
         }
 
-    def create(self, *, record_id: str, name: str, size: int, profile: str | None = None) -> dict[str, Any]:
-        """Insert a queued record and return it."""
-        document = self.new_document(record_id=record_id, name=name, size=size, profile=profile)
+    def create(self, **fields: Any) -> dict[str, Any]:
+        """Insert a queued record (the keyword arguments of `new_document`) and return it."""
+        document = self.new_document(**fields)
         with self._db.access(self.COLLECTION) as records:
             records.insert_one(dict(document))
             if self._cache is not None:
@@ -219,6 +229,19 @@ class RecordRepository:
             cursor = records.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
             return [_public(document) for document in cursor]  # type: ignore[misc]
 
+    def with_intervals(self, record_id: str | None = None) -> list[dict[str, Any]]:
+        """Every done record (or just `record_id`) that has abnormal intervals (the review page's events)."""
+        if self._cache is not None:
+            documents = [self._documents().get(record_id)] if record_id else list(self._documents().values())
+            found = [d for d in documents if d and d["status"] == "done" and d.get("intervals")]
+        else:
+            selector: dict[str, Any] = {"status": "done", "intervals.0": {"$exists": True}}
+            if record_id:
+                selector["_id"] = record_id
+            with self._db.access(self.COLLECTION) as records:
+                found = list(records.find(selector))
+        return [_public(document) for document in found]  # type: ignore[misc]
+
     def delete(self, record_id: str) -> bool:
         """Delete a record; whether it existed."""
         with self._db.access(self.COLLECTION) as records:
@@ -246,8 +269,8 @@ class SessionRepository:
         with self._db.access(self.ALERTS) as alerts:
             alerts.create_index([("session_id", pymongo.ASCENDING), ("start_time", pymongo.DESCENDING)])
 
-    def create(self, *, session_id: str, name: str, source: str) -> dict[str, Any]:
-        """Insert a starting session and return it."""
+    def create(self, *, session_id: str, name: str, source: str, notify: bool = True) -> dict[str, Any]:
+        """Insert a starting session and return it (`notify`: whether its alerts are sent out)."""
         document = {
             "_id": session_id,
             "name": name,
@@ -260,6 +283,7 @@ class SessionRepository:
             "current_score": None,
             "error": None,
             "profile": {"state": "uncalibrated"},
+            "notify": notify,
         }
         with self._db.access(self.SESSIONS) as sessions:
             sessions.insert_one(document)
@@ -346,86 +370,3 @@ class SessionRepository:
             return _page(
                 alerts, {"session_id": session_id}, [("start_time", pymongo.DESCENDING)], page, page_size
             )
-
-
-class DuplicateUsername(ValueError):
-    """A user with this name exists already."""
-
-
-class UserRepository:
-    """Accounts (`users`); usernames are unique (checked under a lock, and by an index on MongoDB)."""
-
-    COLLECTION = "users"
-
-    def __init__(self, database: Database) -> None:
-        self._db = database
-        self._create_lock = threading.Lock()
-
-    def ensure_indexes(self) -> None:
-        """Unique username index (a no-op on the embedded engine, where create() checks)."""
-        self._db.ensure_collection(self.COLLECTION)
-        with self._db.access(self.COLLECTION) as users:
-            users.create_index([("username", pymongo.ASCENDING)], unique=True)
-
-    def create(self, *, username: str, password_hash: str, role: str) -> dict[str, Any]:
-        """Insert a user; DuplicateUsername when the name is taken."""
-        document = {
-            "_id": new_id(),
-            "username": username,
-            "password_hash": password_hash,
-            "role": role,
-            "created_at": utc_now(),
-        }
-        with self._create_lock, self._db.access(self.COLLECTION) as users:
-            if users.find_one({"username": username}) is not None:
-                raise DuplicateUsername(f"user '{username}' exists already")
-            try:
-                users.insert_one(document)
-            except pymongo.errors.DuplicateKeyError:
-                raise DuplicateUsername(f"user '{username}' exists already") from None
-        return _public(document)  # type: ignore[return-value]
-
-    def get(self, user_id: str) -> dict[str, Any] | None:
-        """One user or None."""
-        with self._db.access(self.COLLECTION) as users:
-            return _public(users.find_one({"_id": user_id}))
-
-    def by_username(self, username: str) -> dict[str, Any] | None:
-        """The user with this name or None."""
-        with self._db.access(self.COLLECTION) as users:
-            return _public(users.find_one({"username": username}))
-
-    def list(self, *, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
-        """A page of users by name, and the total."""
-        with self._db.access(self.COLLECTION) as users:
-            return _page(users, {}, [("username", pymongo.ASCENDING)], page, page_size)
-
-    def count(self, *, role: str | None = None) -> int:
-        """How many users (of a role)."""
-        with self._db.access(self.COLLECTION) as users:
-            return users.count_documents({"role": role} if role else {})
-
-    def set_password(self, user_id: str, password_hash: str) -> dict[str, Any] | None:
-        """Replace a password hash and revoke the user's sessions; the updated user, or None."""
-        with self._db.access(self.COLLECTION) as users:
-            return _public(
-                users.find_one_and_update(
-                    {"_id": user_id},
-                    {"$set": {"password_hash": password_hash}, "$inc": {"session_version": 1}},
-                    return_document=ReturnDocument.AFTER,
-                )
-            )
-
-    def revoke_sessions(self, user_id: str) -> dict[str, Any] | None:
-        """Revoke every session of the user (raises its session version); the updated user, or None."""
-        with self._db.access(self.COLLECTION) as users:
-            return _public(
-                users.find_one_and_update(
-                    {"_id": user_id}, {"$inc": {"session_version": 1}}, return_document=ReturnDocument.AFTER
-                )
-            )
-
-    def delete(self, user_id: str) -> bool:
-        """Delete a user; whether it existed."""
-        with self._db.access(self.COLLECTION) as users:
-            return users.delete_one({"_id": user_id}).deleted_count == 1

@@ -12,7 +12,7 @@ from PIL import Image
 
 from models.classifier.densenet import create_densenet121
 from models.classifier.efficientnet_lite import create_efficientnet_lite0, shipped_weights_path
-from models.classifier.model import CheckpointError, create_category_classifier
+from models.classifier.model import ClassifierCheckpointError, create_category_classifier
 
 # Derived from torchvision's densenet.py: growth 32, bottleneck 4*32 = 128, blocks (6, 12, 24, 16), 64 initial
 # features, transitions halve the channels: block inputs 64, 128, 256, 512; final 1024.
@@ -86,13 +86,13 @@ def test_densenet_imagenet_checkpoint_with_legacy_keys_loads(
 def test_wrong_checkpoint_is_rejected_with_its_name(tmp_path: Path) -> None:
     path = tmp_path / "lite0.pth"
     torch.save(create_efficientnet_lite0().state_dict(), path)
-    with pytest.raises(CheckpointError, match=r"lite0\.pth: not a densenet121 checkpoint"):
+    with pytest.raises(ClassifierCheckpointError, match=r"lite0\.pth: not a densenet121 checkpoint"):
         create_category_classifier(backbone="densenet121", pretrained_path=path)
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"garbage\.pth: cannot read weights"):
+    with pytest.raises(ClassifierCheckpointError, match=r"garbage\.pth: cannot read weights"):
         create_category_classifier(backbone="efficientnet_lite0", pretrained_path=garbage)
-    with pytest.raises(CheckpointError, match="does not exist"):
+    with pytest.raises(ClassifierCheckpointError, match="does not exist"):
         create_category_classifier(backbone="efficientnet_lite0", pretrained_path=tmp_path / "absent.pth")
     with pytest.raises(ValueError, match="backbone: unknown 'resnet'"):
         create_category_classifier(backbone="resnet")

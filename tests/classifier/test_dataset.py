@@ -17,7 +17,8 @@ from datasets.images import (
     collate_skipping_corrupt,
     list_classes,
 )
-from models.classifier.config import DEFAULT_CONFIG, ClassifierConfigError, load_classifier_config
+from inferences.configfile import ConfigFileError
+from models.classifier.config import DEFAULT_CONFIG, load_classifier_config
 from models.classifier.model import UCF_CRIME_CLASSES
 from tests.classifier.conftest import CORRUPT, TEST_PER_CLASS, TRAIN_PER_CLASS, make_config
 
@@ -103,25 +104,25 @@ def test_shipped_config_loads_and_bad_fields_are_named(tmp_path: Path) -> None:
     lite = make_config(tmp_path, tmp_path, **{"model.backbone": "efficientnet_lite0"})
     assert lite.normalization_std == (0.5, 0.5, 0.5) and lite.pretrained_path is None
     cases = {
-        "training.learning-rate": (-1.0, "training.learning-rate: must be in"),
-        "training.batch-size": ("64", "training.batch-size: must be int"),
-        "model.backbone": ("vgg", "model.backbone: unknown 'vgg'"),
-        "training.device": ("cuda:x", r"training.device: must be auto, cpu or cuda\[:N\]"),
-        "training.epoch": (3, "training.epoch: unknown field"),
-        "data.normalization-std": ([0.5, 0.0, 0.5], "data.normalization-std: must be positive"),
+        "training.learning-rate": (-1.0, "field 'training.learning-rate' must be a number in"),
+        "training.batch-size": ("64", "field 'training.batch-size' must be an integer"),
+        "model.backbone": ("vgg", "field 'model.backbone' is unknown: 'vgg'"),
+        "training.device": ("cuda:x", r"field 'training.device' must be auto, cpu or cuda\[:N\]"),
+        "training.epoch": (3, "field 'training.epoch' is unknown"),
+        "data.normalization-std": ([0.5, 0.0, 0.5], "field 'data.normalization-std' must be positive"),
         "model.pretrained-path": (
             str(tmp_path / "none.pth"),
-            "model.pretrained-path: file .* does not exist",
+            "field 'model.pretrained-path' names file .* which does not exist",
         ),
     }
     for field, (value, message) in cases.items():
-        with pytest.raises(ClassifierConfigError, match=message):
+        with pytest.raises(ConfigFileError, match=message):
             make_config(tmp_path, tmp_path, **{field: value})
-    with pytest.raises(ClassifierConfigError, match="'shipped' is only available for efficientnet_lite0"):
+    with pytest.raises(ConfigFileError, match="'shipped' is only available for efficientnet_lite0"):
         make_config(
             tmp_path, tmp_path, **{"model.backbone": "densenet121", "model.pretrained-path": "shipped"}
         )
     bad = tmp_path / "bad.toml"
     bad.write_text("[model\n")
-    with pytest.raises(ClassifierConfigError, match=r"bad\.toml: cannot read config"):
+    with pytest.raises(ConfigFileError, match=r"bad\.toml: not valid TOML"):
         load_classifier_config(bad)

@@ -19,7 +19,7 @@ from models.classifier.efficientnet_lite import shipped_weights_path
 from models.classifier.evaluation import evaluate_classifier
 from models.classifier.export import export_category_onnx
 from models.classifier.model import UCF_CRIME_CLASSES, create_category_classifier, load_category_checkpoint
-from models.classifier.training import TrainResult, load_split
+from models.classifier.training import TrainResult, load_image_split
 from tests.classifier.conftest import TEST_PER_CLASS
 
 
@@ -51,7 +51,7 @@ def test_onnx_export_matches_pytorch(trained: tuple[ClassifierConfig, TrainResul
     assert [i.name for i in session.get_inputs()] == ["image"]
     assert [o.name for o in session.get_outputs()] == ["probabilities"]
     images = torch.stack(
-        [load_split(config, "Test", checkpoint["classes"], train=False)[i][0] for i in (0, 7, 20)]
+        [load_image_split(config, "Test", checkpoint["classes"], train=False)[i][0] for i in (0, 7, 20)]
     )
     model.eval()
     with torch.no_grad():

@@ -21,14 +21,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA
-from tests.loopback import free_port
-from tests.server.harness import tiny_inference_config, write_toml
+from harness.camera import free_port
+from harness.server import tiny_inference_config, write_toml
+from inferences.paths import REPO_ROOT, SHARED_DATA
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = REPO_ROOT / "clients"
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 ADMIN_PASSWORD = "admin-password-for-e2e"
+# Every browser test file, one after the other against the same stack (app.test.js first).
+E2E_FILES = sorted(
+    (str(path.relative_to(CLIENT)) for path in (CLIENT / "e2e").glob("*.test.js")),
+    key=lambda name: name != "e2e/app.test.js",
+)
 RUNNING = re.compile(r"Surveillance is running at (http://\S+?)/?$")
 # The real pipeline's models (the I3D extractor and the object detector built by `make install`, the
 # shipped Ped2 cue detector).
@@ -158,12 +162,12 @@ def test_browser_suite(stack: Stack) -> None:
         E2E_CHROMIUM=str(CHROMIUM),
     )
     result = subprocess.run(
-        ["node", "--test", "--test-reporter=tap", "e2e/app.test.js"],
+        ["node", "--test", "--test-reporter=tap", "--test-concurrency=1", *E2E_FILES],
         cwd=CLIENT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=480,
     )
     assert result.returncode == 0, (
         f"browser tests failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"

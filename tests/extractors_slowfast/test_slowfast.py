@@ -7,7 +7,6 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from inferences.prepare import cosine
 from models.export import export_onnx
 from models.extractors.slowfast import (
     FEATURE_DIM,
@@ -19,6 +18,7 @@ from models.extractors.slowfast import (
     create_slowfast_r50_detection,
     pack_pathways,
 )
+from models.prepare import cosine
 from models.zoo import load_checkpoint
 
 torch.set_num_threads(2)
@@ -206,8 +206,11 @@ def test_onnx_export_matches_pytorch_with_dynamic_batch(kinetics, detection, var
     state = _randomised(backbone.state_dict(), seed=2)
     extractor = create_slowfast_features(variant, state_dict=state)
     path = export_onnx(
-        extractor, tmp_path / f"{variant}.onnx", example_inputs=(torch.zeros(1, 3, 8, 32, 32),),
-        input_names=["clip"], output_names=["features"],
+        extractor,
+        tmp_path / f"{variant}.onnx",
+        example_inputs=(torch.zeros(1, 3, 8, 32, 32),),
+        input_names=["clip"],
+        output_names=["features"],
         dynamic_axes={"clip": {0: "batch"}, "features": {0: "batch"}},
         metadata={"extractor": variant, "feature_dim": str(FEATURE_DIM)},
     )

@@ -9,18 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from datasets.download import ChecksumError, DownloadError, download
 from models import zoo
 from models.extractors.slowfast import create_slowfast_features, create_slowfast_r50
-from models.zoo import (
-    ZOO,
-    CheckpointError,
-    ChecksumError,
-    DownloadError,
-    ZooEntry,
-    ZooError,
-    download,
-    load_checkpoint,
-)
+from models.zoo import ZOO, CheckpointFileError, ZooEntry, ZooError, load_checkpoint
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -104,16 +96,24 @@ def test_zoo_lists_the_pytorchvideo_checkpoints():
 def test_random_slowfast_checkpoint_downloads_verifies_and_loads_strictly(
     server: _Server, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
-    state = {key: torch.rand_like(value) if value.is_floating_point() else value
-             for key, value in create_slowfast_r50().state_dict().items()}
+    state = {
+        key: torch.rand_like(value) if value.is_floating_point() else value
+        for key, value in create_slowfast_r50().state_dict().items()
+    }
     source = tmp_path / "SLOWFAST_8x8_R50.pyth"
     torch.save({"model_state": state}, source)
     server.files["/kinetics/SLOWFAST_8x8_R50.pyth"] = source.read_bytes()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    monkeypatch.setitem(ZOO, "slowfast_r50", ZooEntry(
-        name="slowfast_r50", url=server.url("/kinetics/SLOWFAST_8x8_R50.pyth"), sha256=digest,
-        description="random test checkpoint",
-    ))
+    monkeypatch.setitem(
+        ZOO,
+        "slowfast_r50",
+        ZooEntry(
+            name="slowfast_r50",
+            url=server.url("/kinetics/SLOWFAST_8x8_R50.pyth"),
+            sha256=digest,
+            description="random test checkpoint",
+        ),
+    )
 
     loaded = load_checkpoint("slowfast_r50")
     assert "SLOWFAST_8x8_R50.pyth" in capsys.readouterr().err  # the tqdm progress bar
@@ -195,13 +195,13 @@ def test_corrupt_cached_file_is_downloaded_again(server: _Server, cache: Path):
 def test_files_that_are_not_checkpoints_are_rejected(tmp_path: Path):
     text = tmp_path / "notes.pyth"
     text.write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"notes\.pyth: not a checkpoint file \("):
+    with pytest.raises(CheckpointFileError, match=r"notes\.pyth: not a checkpoint file \("):
         load_checkpoint(text)
     no_tensors = tmp_path / "config.pyth"
     torch.save({"model_state": {"epoch": 3}}, no_tensors)
-    with pytest.raises(CheckpointError, match="no 'model_state' dict of tensors"):
+    with pytest.raises(CheckpointFileError, match="no 'model_state' dict of tensors"):
         load_checkpoint(no_tensors)
-    with pytest.raises(CheckpointError, match="checkpoint file not found"):
+    with pytest.raises(CheckpointFileError, match="checkpoint file not found"):
         load_checkpoint(tmp_path / "absent.pyth")
     with pytest.raises(ZooError, match="unknown model zoo entry 'slowfast_r101'"):
         zoo.fetch("slowfast_r101")

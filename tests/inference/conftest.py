@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from harness import tiny_models
 from inferences.config import InferenceConfig
 from inferences.preprocess import Preprocessor
-from tests.inference import tiny_models
 
 SIZE = 64  # extractor input of the tiny models (segment-width = segment-height)
 PED2_CLIP = "Test002.mp4"  # frames 95..180 (1-based) abnormal: a normal part, then a cyclist

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness import tiny_models
 from inferences.backends import Capabilities, Choice, cosine, cpu_flags, detect, load_runner
 from inferences.checks import real_clip, real_frames
-from inferences.config import REPO_ROOT, ConfigError, config_from_dict
+from inferences.config import ConfigError, config_from_dict
+from inferences.paths import REPO_ROOT
 from inferences.preprocess import Preprocessor
 from inferences.runtime import AnomalyDetectorModel, FeatureExtractor
-from tests.inference import tiny_models
 from tests.inference.conftest import SIZE, make_config
 
 pytest.importorskip("openvino")
@@ -178,9 +179,9 @@ def test_config_overrides_backend_and_precision(tiny: Path) -> None:
 
 
 def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path) -> None:
-    from inferences.prepare import default_calibration_sources, real_clips, run_onnx, split_clips
-    from inferences.prepare_openvino import quantize_openvino
     from inferences.runtime import extractor_file, openvino_int8_file
+    from models.prepare import default_calibration_sources, real_clips, run_onnx, split_clips
+    from models.prepare_openvino import quantize_openvino
 
     clips = real_clips(default_calibration_sources()[:2], Preprocessor(SIZE, SIZE, 16), 6)
     evaluation, calibration = split_clips(clips)
@@ -200,7 +201,7 @@ def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path
     # auto uses it only where `prepare` measured it faster on this CPU (its record beside the file)
     import json
 
-    from inferences.prepare_openvino import speed_file
+    from inferences.runtime import speed_file
 
     record = json.loads(speed_file(path).read_text())
     assert record["cpu_flags"] == sorted(detect().cpu_flags) and record["int8"] > 0
@@ -221,7 +222,7 @@ def test_prepare_only_openvino_needs_the_fp32_file(tmp_path: Path) -> None:
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "inferences", "prepare", "--only-openvino", "--output-dir", str(tmp_path)],
+        [sys.executable, "-m", "models", "prepare", "--only-openvino", "--output-dir", str(tmp_path)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -233,7 +234,7 @@ def test_prepare_only_openvino_needs_the_fp32_file(tmp_path: Path) -> None:
 
 def test_check_footage_keeps_a_real_segment(tmp_path: Path) -> None:
     from inferences.checks import write_check_footage
-    from inferences.prepare import default_calibration_sources, real_clips
+    from models.prepare import default_calibration_sources, real_clips
 
     sources = default_calibration_sources()[:1]
     write_check_footage(sources, tmp_path / "check-footage.mp4")

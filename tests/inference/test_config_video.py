@@ -12,12 +12,12 @@ import av
 import numpy as np
 import pytest
 
+from harness.videos import write_video
 from inferences.annotate import PROMPT_FONTS, Annotator, _label
 from inferences.config import ConfigError, load_inference_config
 from inferences.preprocess import Preprocessor
-from inferences.runtime import ModelError, create_session, select_providers
+from inferences.runtime import ModelError, load_onnx_session, select_providers
 from inferences.video import VideoError, even_size, iter_frames, iter_video_frames, open_video
-from tests.inference.videos import write_video
 
 
 def test_shipped_config_loads_with_every_field() -> None:
@@ -66,10 +66,10 @@ def test_unavailable_providers_are_skipped_cpu_last(caplog: pytest.LogCaptureFix
 
 def test_missing_or_bad_model_file(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="file not found"):
-        create_session(tmp_path / "none.onnx", providers=["CPUExecutionProvider"])
+        load_onnx_session(tmp_path / "none.onnx", providers=["CPUExecutionProvider"])
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     with pytest.raises(ModelError, match="cannot load ONNX model"):
-        create_session(tmp_path / "junk.onnx", providers=["CPUExecutionProvider"])
+        load_onnx_session(tmp_path / "junk.onnx", providers=["CPUExecutionProvider"])
 
 
 @pytest.mark.parametrize(
@@ -156,10 +156,10 @@ def test_preprocess_crop_resize_normalise_and_pad() -> None:
         prep.pack([small] * 5)
 
 
-def test_preprocess_decoded_frames_like_rgb_arrays(shared_data: Path) -> None:
+def test_preprocess_decoded_frames_like_rgb_arrays(camera_clip: Path) -> None:
     """A decoded frame goes through one FFmpeg pass (colour conversion + resize); the result matches the
     RGB-array path within rounding, with and without a crop, so offline, live and training features agree."""
-    frame = next(iter_video_frames(shared_data / "ucsd-ped2" / "Test001.mp4"))
+    frame = next(iter_video_frames(camera_clip))
     results = []
     for crop in ((0.0, 0.0, 1.0, 1.0), (0.25, 0.1, 0.75, 0.9)):
         prep = Preprocessor(width=224, height=160, segment_length=16, crop=crop)

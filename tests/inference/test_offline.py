@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inferences.config import REPO_ROOT, load_inference_config
+from harness import tiny_models
+from harness.videos import write_video
+from inferences.config import load_inference_config
 from inferences.offline import DetectionCancelled, VideoDetector
+from inferences.paths import REPO_ROOT
 from inferences.sampling import FrameSampler
 from inferences.video import VideoError
 from models.detector import create_detector
-from tests.inference import tiny_models
 from tests.inference.conftest import make_config, write_colour_video
-from tests.inference.videos import write_video
 
 BORDER = 8
 

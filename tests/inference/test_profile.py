@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inferences.config import REPO_ROOT
 from inferences.explain import causes, summary
+from inferences.paths import REPO_ROOT
 from inferences.profile import (
     CHANNELS,
     MIN_SEGMENTS,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from datasets.videos import extract_video_cues
-from inferences.config import REPO_ROOT
 from inferences.offline import VideoDetector
+from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels, SegmentScorer
 from inferences.profile import RunningProfile, SegmentCues
 from inferences.runtime import load_models

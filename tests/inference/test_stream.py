@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inferences.config import REPO_ROOT
+from harness.camera import FFMPEG, FfmpegStream, free_port
+from harness.videos import write_video
+from inferences.paths import REPO_ROOT
 from inferences.preprocess import Preprocessor
 from inferences.stream import AlertEnd, AlertStart, ScoreEvent, StreamDetector, StreamError
 from tests.inference.conftest import make_config, write_colour_video
 from tests.inference.test_offline import red_border
-from tests.inference.videos import write_video
-from tests.loopback import FFMPEG, FfmpegStream, free_port
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -167,14 +167,14 @@ def test_bad_sources(config, source: str, message: str) -> None:
 
 def test_refused_connection_fails_on_start(config) -> None:
     states: list[str] = []
-    detector = StreamDetector(
-        config, f"http://127.0.0.1:{free_port()}/live", on_state=lambda s, m: states.append(s)
-    )
+    url = f"http://127.0.0.1:{free_port()}/live"
+    detector = StreamDetector(config, url, on_state=lambda s, m: states.append(s))
     with pytest.raises(StreamError, match="cannot open"):
         detector.start()
     assert (
         detector.state == "failed" and states == ["connecting", "failed"] and "cannot open" in detector.error
     )
+    assert detector.error.count(url) == 1, detector.error  # the URL said once, the reason without it
 
 
 class DroppingSource:

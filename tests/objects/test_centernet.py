@@ -16,7 +16,6 @@ import torch
 from onnx import TensorProto, helper
 
 from inferences.objects import ObjectDetector
-from inferences.prepare_objects import prepare_objects
 from inferences.runtime import ModelError
 from inferences.video import iter_video_frames
 from models.objects.centernet import (
@@ -27,6 +26,7 @@ from models.objects.centernet import (
     default_weights_dir,
 )
 from models.objects.tfjs_graph import ObjectModelError
+from models.prepare_objects import prepare_objects
 
 HERE = Path(__file__).resolve().parent
 TFJS_MAX_DIFF = 1e-5  # heatmap probabilities, ONNX Runtime vs TF.js; measured 2.4e-7
@@ -59,8 +59,9 @@ def module(weights_dir: Path) -> CenterNetObjects:
 def frames(shared_data: Path) -> list[np.ndarray]:
     """RGB frames 0 and CYCLIST_FRAME of Ped2 Test001 (240x360)."""
     decoded = iter_video_frames(shared_data / "ucsd-ped2" / "Test001.mp4")
-    chosen = [frame.to_ndarray(format="rgb24") for index, frame in enumerate(decoded)
-              if index in (0, CYCLIST_FRAME)]
+    chosen = [
+        frame.to_ndarray(format="rgb24") for index, frame in enumerate(decoded) if index in (0, CYCLIST_FRAME)
+    ]
     assert len(chosen) == 2
     return chosen
 
@@ -71,18 +72,32 @@ def detector(path: Path, **options) -> ObjectDetector:
                           **options)
 
 
-def test_heatmap_matches_the_original_tfjs_graph(onnx_file: Path, weights_dir: Path, frames: list[np.ndarray],
-                                                 tmp_path: Path) -> None:
+def test_heatmap_matches_the_original_tfjs_graph(
+    onnx_file: Path, weights_dir: Path, frames: list[np.ndarray], tmp_path: Path
+) -> None:
     node = shutil.which("node")
     if node is None or not (HERE / "node_modules" / "@tensorflow" / "tfjs-converter").is_dir():
-        pytest.skip("node or tests/objects/node_modules is missing "
-                    "(make tests/objects/node_modules/.package-lock.json installs it)")
+        pytest.skip(
+            "node or tests/objects/node_modules is missing "
+            "(make tests/objects/node_modules/.package-lock.json installs it)"
+        )
     objects = detector(onnx_file)
     image = objects.images(frames[1:])  # the cyclist, 512x512, RGB 0..255
     image.transpose(0, 2, 3, 1).astype("<f4").tofile(tmp_path / "image.f32")
-    subprocess.run([node, str(HERE / "tfjs_reference.mjs"), str(weights_dir / "centernet.json"),
-                    str(tmp_path / "image.f32"), "512", "512", str(tmp_path / "keypoints.f32")],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            node,
+            str(HERE / "tfjs_reference.mjs"),
+            str(weights_dir / "centernet.json"),
+            str(tmp_path / "image.f32"),
+            "512",
+            "512",
+            str(tmp_path / "keypoints.f32"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     reference = np.fromfile(tmp_path / "keypoints.f32", "<f4").reshape(1, 128, 128, 80).transpose(0, 3, 1, 2)
     scores, heatmap = objects.session.run(["class_scores", "heatmap"], {"image": image})
     diff = float(np.abs(heatmap - reference).max())
@@ -113,7 +128,7 @@ def test_dynamic_batch_and_class_scores(onnx_file: Path, frames: list[np.ndarray
     assert scores.shape == (2, 80) and heatmap.shape == (2, 80, 128, 128)
     np.testing.assert_array_equal(scores, heatmap.max(axis=(2, 3)))
     for index in range(2):
-        alone = objects.session.run(["heatmap"], {"image": images[index:index + 1]})[0]
+        alone = objects.session.run(["heatmap"], {"image": images[index : index + 1]})[0]
         np.testing.assert_allclose(alone[0], heatmap[index], atol=1e-6)
 
 
@@ -146,10 +161,14 @@ def test_object_detector_rejects_other_files(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="file not found"):
         detector(tmp_path / "missing.onnx")
     graph = helper.make_graph(
-        [helper.make_node("GlobalMaxPool", ["image"], ["pooled"]),
-         helper.make_node("Flatten", ["pooled"], ["class_scores"])], "no-metadata",
+        [
+            helper.make_node("GlobalMaxPool", ["image"], ["pooled"]),
+            helper.make_node("Flatten", ["pooled"], ["class_scores"]),
+        ],
+        "no-metadata",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 3, "h", "w"])],
-        [helper.make_tensor_value_info("class_scores", TensorProto.FLOAT, ["n", 3])])
+        [helper.make_tensor_value_info("class_scores", TensorProto.FLOAT, ["n", 3])],
+    )
     plain = tmp_path / "plain.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(plain))
     with pytest.raises(ModelError, match="not an objects model"):

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 from datasets.__main__ import main as datasets_main
-from datasets.features import DatasetError, load_split, read_annotations
+from datasets.features import DatasetError, load_feature_split, read_annotations
 
 from .conftest import FEATURE_DIM
 
 
 def test_synthetic_dataset_layout(synthetic_root: Path) -> None:
-    train = load_split(
+    train = load_feature_split(
         synthetic_root / "train", feature_dim=FEATURE_DIM, per_frame_labels=False, segment_length=16
     )
-    valid = load_split(
+    valid = load_feature_split(
         synthetic_root / "valid", feature_dim=FEATURE_DIM, per_frame_labels=True, segment_length=16
     )
     assert len(train) == 24 and len(valid) == 10
@@ -43,7 +43,7 @@ def _first(split: Path) -> tuple[Path, Path]:
 
 
 def _load(split: Path) -> None:
-    load_split(split, feature_dim=FEATURE_DIM, per_frame_labels=True, segment_length=16)
+    load_feature_split(split, feature_dim=FEATURE_DIM, per_frame_labels=True, segment_length=16)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_segment_label_length_is_checked(synthetic_root: Path, tmp_path: Path) -
     _, labels = _first(train)
     np.save(labels, np.zeros(3, np.uint8))
     with pytest.raises(DatasetError, match="3 segment labels disagree"):
-        load_split(train, feature_dim=FEATURE_DIM, per_frame_labels=False, segment_length=16)
+        load_feature_split(train, feature_dim=FEATURE_DIM, per_frame_labels=False, segment_length=16)
 
 
 def test_cli_writes_synthetic_dataset_and_reports_errors(
@@ -112,7 +112,11 @@ def test_cli_writes_synthetic_dataset_and_reports_errors(
         == 0
     )
     assert (
-        len(load_split(tmp_path / "s" / "train", feature_dim=8, per_frame_labels=False, segment_length=16))
+        len(
+            load_feature_split(
+                tmp_path / "s" / "train", feature_dim=8, per_frame_labels=False, segment_length=16
+            )
+        )
         == 3
     )
     assert datasets_main(["synthetic", "--output", str(tmp_path / "t"), "--valid-videos", "1"]) == 2

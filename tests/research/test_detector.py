@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from models.checkpoints import save_checkpoint
-from models.detector import CheckpointError, create_detector, load_detector
+from models.detector import DetectorCheckpointError, create_detector, load_detector
 from models.metrics import count_flops, count_parameters
 
 
@@ -67,21 +67,21 @@ def test_checkpoint_roundtrip_and_errors(tmp_path: Path) -> None:
     loaded = load_detector(path)
     features, mask = torch.randn(1, 7, 12), torch.ones(1, 7, dtype=torch.bool)
     torch.testing.assert_close(loaded(features, mask), model(features, mask))
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(DetectorCheckpointError, match="not found"):
         load_detector(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"junk\.pt"):
+    with pytest.raises(DetectorCheckpointError, match=r"junk\.pt"):
         load_detector(tmp_path / "junk.pt")
     save_checkpoint(
         tmp_path / "other.pt",
         {"model": model.state_dict(), "model_config": {"feature_dim": 13, "model_dim": 16}},
     )
-    with pytest.raises(CheckpointError, match="does not match"):
+    with pytest.raises(DetectorCheckpointError, match="does not match"):
         load_detector(tmp_path / "other.pt")
 
 
 def test_parameter_and_flop_counts() -> None:
-    """The README's size table: 0.459 M parameters, 28.75 M FLOPs on 16 segments at D = 2304 (with the
+    """docs/research.md size table: 0.459 M parameters, 28.75 M FLOPs on 16 segments at D = 2304 (with the
     37 replicated context segments the attention and convolutions see before the first one)."""
     model = create_detector(feature_dim=2304)
     parameters = count_parameters(model)

@@ -107,8 +107,9 @@ def test_the_constant_input_check_catches_zero_padding() -> None:
 def test_temporal_crops_start_anywhere() -> None:
     """Training windows start at every offset, also inside an anomaly."""
     labels = np.r_[np.zeros(20), np.ones(20)].astype(np.float32)
-    video = Video(name="v", input_path=None, features=np.arange(40, dtype=np.float32).reshape(1, 40, 1),
-                  labels=labels)
+    video = Video(
+        name="v", input_path=None, features=np.arange(40, dtype=np.float32).reshape(1, 40, 1), labels=labels
+    )
     dataset = GroupedCrops([video], group_size=1, seed=0, temporal_crop=8)
     starts = set()
     for epoch in range(60):

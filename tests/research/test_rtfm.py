@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from datasets.__main__ import main as datasets_main
-from datasets.features import DatasetError, load_split
+from datasets.features import DatasetError, load_feature_split
 from datasets.rtfm import import_rtfm, read_list
 
 GT_FRAMES = 142_912
@@ -68,10 +68,12 @@ def test_import_real_features(sample: Path, tmp_path: Path) -> None:
         ]
     )
     assert code == 0
-    train = load_split(
+    train = load_feature_split(
         tmp_path / "out" / "train", feature_dim=2048, per_frame_labels=False, segment_length=16
     )
-    valid = load_split(tmp_path / "out" / "valid", feature_dim=2048, per_frame_labels=True, segment_length=16)
+    valid = load_feature_split(
+        tmp_path / "out" / "valid", feature_dim=2048, per_frame_labels=True, segment_length=16
+    )
     videos = {v.name: v for v in train + valid}
     assert sorted(videos) == ["01_001_i3d", "01_002_i3d"]
     first = videos["01_001_i3d"]

@@ -16,11 +16,11 @@ import torch
 
 import eval as eval_cli
 import train as train_cli
-from models.config import ConfigError, ResearchConfig, load_research_config
+from inferences.configfile import ConfigFileError
+from inferences.paths import REPO_ROOT
+from models.config import ResearchConfig, load_research_config
 from models.detector import load_detector, read_checkpoint
 from models.training import train_detector
-
-from ..conftest import REPO_ROOT
 
 
 def test_training_lowers_loss_and_eval_reloads_the_checkpoint(
@@ -98,17 +98,17 @@ def test_resume_continues_exactly(write_config: Callable[..., Path], tmp_path: P
 
 
 def test_config_errors_name_the_field(write_config: Callable[..., Path], tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="field 'alpha' must be a number in"):
+    with pytest.raises(ConfigFileError, match="field 'alpha' must be a number in"):
         load_research_config(write_config(alpha=2))
-    with pytest.raises(ConfigError, match="field 'batch-size' must be an integer"):
+    with pytest.raises(ConfigFileError, match="field 'batch-size' must be an integer"):
         load_research_config(write_config(batch_size="8"))
-    with pytest.raises(ConfigError, match="missing field 'seed'"):
+    with pytest.raises(ConfigFileError, match="missing field 'seed'"):
         load_research_config(write_config(seed=None))
     path = write_config()
     path.write_text(path.read_text() + "colour = 1\n")
-    with pytest.raises(ConfigError, match="unknown field 'colour'"):
+    with pytest.raises(ConfigFileError, match="unknown field 'colour'"):
         load_research_config(path)
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigFileError, match="config file not found"):
         load_research_config(tmp_path / "nope.toml")
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.server import ServerProcess, tiny_inference_config
 from servers.storage.repositories import new_id
-from tests.server.harness import ServerProcess, tiny_inference_config
 
 ENGINES = ("montydb", "mongodb")
 

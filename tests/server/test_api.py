@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from harness.server import ADMIN_PASSWORD, Client, ServerProcess
 from servers.api.spec import SPEC
-from tests.server.harness import ADMIN_PASSWORD, Client, ServerProcess
 
 MISSING_ID = "0" * 32
 
@@ -25,7 +25,8 @@ def viewer(server: ServerProcess) -> Client:
 def assert_error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error", "message"} and body["message"], body
+    assert set(body) == {"error", "message", "params"} and body["message"], body
+    assert isinstance(body["params"], dict), body
     assert "Traceback" not in body["message"]
     if code is not None:
         assert body["error"] == code, body
@@ -106,6 +107,7 @@ ROLE_MATRIX = [  # (method, path, json, anonymous, viewer)
     ("GET", "/api/sessions", None, 401, 200),
     ("POST", "/api/sessions", {"name": "cam", "source": "rtsp://127.0.0.1:9/x"}, 401, 403),
     ("POST", f"/api/sessions/{MISSING_ID}/stop", None, 401, 403),
+    ("PATCH", f"/api/sessions/{MISSING_ID}", {"notify": False}, 401, 403),
     ("DELETE", f"/api/sessions/{MISSING_ID}", None, 401, 403),
     ("GET", f"/api/sessions/{MISSING_ID}/alerts", None, 401, 404),
     ("GET", "/api/users", None, 401, 403),

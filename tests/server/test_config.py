@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.server import write_toml
+from inferences.paths import REPO_ROOT
 from servers.config import DEFAULT_CONFIG_PATH, KNOWN_SCHEMES, ConfigError, ServerConfig, load_server_config
-from tests.server.harness import REPO_ROOT, write_toml
 
 
 def test_shipped_config_has_every_field() -> None:
@@ -20,10 +21,9 @@ def test_shipped_config_has_every_field() -> None:
     assert keys == fields
     config = load_server_config(DEFAULT_CONFIG_PATH)
     assert config.db_connection_uri == "" and config.allowed_stream_schemes == ("rtsp", "http", "https")
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme.split("## Server", 1)[1].split("\n## ", 1)[0]
+    section = (REPO_ROOT / "docs" / "server.md").read_text()
     missing = [key for key in keys if f"`{key}`" not in section]
-    assert not missing, f"README section 'Server' does not document {missing}"
+    assert not missing, f"docs/server.md does not document {missing}"
 
 
 def test_environment_variable_points_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,7 +89,7 @@ def test_first_start_prints_a_random_admin_password_once(
 
 @pytest.mark.parametrize("scheme", [scheme for scheme in KNOWN_SCHEMES if scheme != "file"])
 def test_every_allowed_scheme_is_one_the_engine_opens(scheme: str) -> None:
-    from inferences.stream import parse_source
+    from inferences.sources import parse_source
 
     config = ServerConfig().replace(allowed_stream_schemes=(scheme,))
     assert parse_source(f"{config.allowed_stream_schemes[0]}://127.0.0.1/live").kind == "network"

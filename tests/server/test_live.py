@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.loopback import FfmpegStream
-from tests.server.harness import ServerProcess, wait_for
+from harness.camera import FfmpegStream
+from harness.server import ServerProcess, wait_for
 from tests.server.live import mjpeg_frames, sse_events
 from tests.server.test_api import assert_error
 
 
 @pytest.fixture
-def stream(shared_data: Path):
+def stream(camera_clip: Path):
     """A fresh loopback camera per test (ffmpeg serves a single client: one per server variant)."""
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+    feed = FfmpegStream(camera_clip)
     yield feed
     feed.stop()
 
@@ -84,8 +84,8 @@ def test_live_session_frames_events_alerts(server: ServerProcess, stream: Ffmpeg
     assert_error(admin.get(alert["snapshot_url"]), 404)
 
 
-def test_session_survives_a_stream_drop(server: ServerProcess, shared_data: Path) -> None:
-    clip = shared_data / "ucsd-ped2" / "Test002.mp4"
+def test_session_survives_a_stream_drop(server: ServerProcess, camera_clip: Path) -> None:
+    clip = camera_clip
     feed = FfmpegStream(clip)
     admin = server.admin()
     session = admin.post("/api/sessions", json={"name": "flaky", "source": feed.url}).json()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.loopback import FfmpegStream
+from harness.camera import FfmpegStream
+from harness.server import ServerProcess, tiny_inference_config, wait_for
 from tests.server.conftest import ENGINES, database_values
-from tests.server.harness import ServerProcess, tiny_inference_config, wait_for
 from tests.server.test_api import assert_error
 
 CAUSE_CUES = {"objects", "motion", "activity", "scene"}

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.camera import FfmpegStream
+from harness.server import ADMIN_PASSWORD, ServerProcess, wait_for
 from servers.config import ServerConfig
 from servers.storage import RecordRepository, SessionRepository, connect_database
 from servers.storage.repositories import new_id
-from tests.loopback import FfmpegStream
-from tests.server.harness import ADMIN_PASSWORD, ServerProcess, wait_for
 from tests.server.test_videos import upload, wait_done
 
 ADMIN = {"username": "admin", "password": ADMIN_PASSWORD}
 
 
 def test_killed_server_resumes_jobs_and_sessions(
-    tmp_path: Path, inference_config: Path, shared_data: Path
+    tmp_path: Path, inference_config: Path, camera_clip: Path
 ) -> None:
-    clip = shared_data / "ucsd-ped2" / "Test003.mp4"
+    clip = camera_clip
     server = ServerProcess(tmp_path, inference_config=str(inference_config)).start()
     first = FfmpegStream(clip)
     gone = FfmpegStream(clip)
@@ -85,10 +85,10 @@ def test_database_unreachable_is_503(tmp_path: Path) -> None:
     assert "Traceback" not in login.get_data(as_text=True)
 
 
-def test_database_down_at_start_then_back(tmp_path: Path, inference_config: Path, shared_data: Path) -> None:
+def test_database_down_at_start_then_back(tmp_path: Path, inference_config: Path, camera_clip: Path) -> None:
     from secantus import SecantusDBServer
 
-    from tests.loopback import free_port
+    from harness.camera import free_port
 
     port = free_port()
     uri = f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500"
@@ -101,7 +101,7 @@ def test_database_down_at_start_then_back(tmp_path: Path, inference_config: Path
         wait_for(lambda: client.get("/api/health").status_code == 200, 30, message="health 200")
         wait_for(lambda: client.post("/api/auth/login", json=ADMIN).ok, 30, message="the admin created")
         admin = server.admin()
-        record = upload(admin, shared_data / "ucsd-ped2" / "Test003.mp4").json()
+        record = upload(admin, camera_clip).json()
         assert wait_done(admin, record["id"], timeout=120)["status"] == "done"
     finally:
         server.stop()

@@ -22,10 +22,11 @@ import numpy as np
 import pytest
 import requests
 
+from harness.camera import FfmpegStream, free_port, listening
+from harness.server import ADMIN_PASSWORD, Client, ServerProcess, wait_for, write_toml
+from harness.videos import write_video
+from inferences.paths import REPO_ROOT
 from servers.stack import NGINX_TEMPLATE, render_nginx_conf
-from tests.inference.videos import write_video
-from tests.loopback import FfmpegStream, free_port, listening
-from tests.server.harness import ADMIN_PASSWORD, REPO_ROOT, Client, ServerProcess, wait_for, write_toml
 from tests.server.live import sse_events
 from tests.server.test_api import assert_error
 from tests.server.test_videos import upload, wait_done
@@ -84,9 +85,9 @@ def test_user_deletion_revokes_sessions(server: ServerProcess) -> None:
     assert_error(client.get("/api/sessions"), 401)
 
 
-def test_camera_credentials_never_leave_the_server(server: ServerProcess, shared_data: Path) -> None:
+def test_camera_credentials_never_leave_the_server(server: ServerProcess, camera_clip: Path) -> None:
     secret = "cam-s3cret-pa55"
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+    feed = FfmpegStream(camera_clip)
     source = feed.url.replace("http://", f"http://cam-user:{secret}@")
     admin = server.admin()
     new_user(server, "onlooker", "onlooker-pass-1")
@@ -117,6 +118,8 @@ def test_camera_credentials_never_leave_the_server(server: ServerProcess, shared
         admin.post(f"/api/sessions/{session_id}/stop")
         feed.stop()
     assert all(secret not in data["message"] for _, data in events if "message" in data), events
+    refusals = [data["message"] for name, data in events if "cannot open" in data.get("message", "")]
+    assert all(message.count("127.0.0.1") == 1 for message in refusals), refusals  # the source said once
     assert secret not in server.log() and "***@127.0.0.1" in server.log()
 
 
@@ -148,11 +151,15 @@ def test_time_stretched_upload_stays_small(server: ServerProcess, tmp_path: Path
 
 
 def test_nested_json_is_a_400(server: ServerProcess) -> None:
-    body = "[" * 100_000
+    body = "[" * 60_000  # far deeper than the JSON parser recurses, under the anonymous body limit
     response = server.client().post(
         "/api/auth/login", data=body, headers={"Content-Type": "application/json"}
     )
     assert_error(response, 400, "malformed-json")
+    deeper = server.client().post(
+        "/api/auth/login", data="[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert deeper.status_code == 413, deeper.text  # over 64 KiB without a session: refused unread
 
 
 def test_several_file_parts_leave_no_temporary_file(server: ServerProcess, tmp_path: Path) -> None:
@@ -288,6 +295,33 @@ def test_nginx_refuses_an_anonymous_upload_before_reading_it(server: ServerProce
     finally:
         process.terminate()
         process.wait(10)
+
+
+def raw_post(server: ServerProcess, head: str, sent: bytes, cookie: str = "") -> bytes:
+    """The answer to a POST /api/videos of which only the headers and `sent` bytes are sent."""
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=10) as connection:
+        cookie_line = f"Cookie: {cookie}\r\n" if cookie else ""
+        connection.sendall(
+            f"POST /api/videos HTTP/1.1\r\nHost: localhost\r\n{cookie_line}{head}\r\n".encode()
+        )
+        connection.sendall(sent)
+        return connection.recv(65536)
+
+
+def test_the_server_refuses_an_anonymous_large_body_before_reading_it(server: ServerProcess) -> None:
+    """Without Nginx too: waitress would spool the whole body to disk before the app's 401."""
+    multipart = "Content-Type: multipart/form-data; boundary=x\r\n"
+    for size in (3_000_000, 600_000_000):  # within the test server's 4 MB upload limit, and far over it
+        answer = raw_post(server, f"Content-Length: {size}\r\n{multipart}", b"x" * 65536)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]  # answered before the body is sent
+    chunked = raw_post(server, f"Transfer-Encoding: chunked\r\n{multipart}", b"10000\r\n" + b"x" * 65536)
+    assert chunked.startswith(b"HTTP/1.1 401"), chunked[:200]
+    admin = server.admin()
+    cookie = "; ".join(f"{name}={value}" for name, value in admin.http.cookies.get_dict().items())
+    body = b"--x\r\n" + b"y" * 100_000 + b"\r\n--x--\r\n"
+    head = f"Content-Length: {len(body)}\r\n{multipart}X-CSRF-Token: {admin.http.headers['X-CSRF-Token']}\r\n"
+    logged_in = raw_post(server, head, body, cookie)  # the control: a session's body is read and judged
+    assert logged_in.startswith(b"HTTP/1.1 400"), logged_in[:200]
 
 
 @pytest.fixture(scope="module")

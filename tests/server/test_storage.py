@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from servers.storage import Database, RecordRepository, SessionRepository, UserRepository, connect_database
-from servers.storage.repositories import DuplicateUsername, new_id
+from servers.storage.repositories import new_id
+from servers.storage.users import DuplicateUsername
 
 
 @pytest.fixture(params=["montydb", "mongodb"])

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.loopback import FfmpegStream
-from tests.server.harness import Client, ServerProcess, wait_for
+from harness.camera import FfmpegStream
+from harness.server import Client, ServerProcess, wait_for
 from tests.server.test_api import assert_error
 from tests.server.test_security import new_user
 
@@ -46,8 +46,8 @@ def fast_health(client: Client, tries: int = 10) -> float:
     return slowest
 
 
-def test_streams_are_bounded_and_freed(small_server: ServerProcess, shared_data: Path) -> None:
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+def test_streams_are_bounded_and_freed(small_server: ServerProcess, camera_clip: Path) -> None:
+    feed = FfmpegStream(camera_clip)
     admin = small_server.admin()
     new_user(small_server, "watcher", "watcher-pass-1")
     new_user(small_server, "latecomer", "latecomer-pass-1")

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
-from tests.server.harness import Client, ServerProcess, wait_for
+from harness.server import Client, ServerProcess, wait_for
 from tests.server.test_api import assert_error
 
 PED2 = "Test001.mp4"

@@ -60,8 +60,9 @@ export function percent(progress) {
   return Math.max(0, Math.min(100, Math.round(progress * 100)))
 }
 
-/** File name stem for downloads: the video name without its extension, safe for file systems. */
+/** File name stem for downloads: the video name without its extension, as the server names its downloads
+ * (servers/api/videos.py `download_name`); only characters no file system takes become `_`. */
 export function downloadStem(name) {
   const stem = String(name || 'video').replace(/\.[^.]+$/, '')
-  return stem.replace(/[^\w\u4e00-\u9fff.-]+/g, '_') || 'video'
+  return stem.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '_') || 'video'
 }

@@ -48,8 +48,9 @@ describe('format helpers', () => {
 
   it('makes download names from video names', () => {
     expect(downloadStem('Test001.mp4')).toBe('Test001')
-    expect(downloadStem('a b/c?.avi')).toBe('a_b_c_')
-    expect(downloadStem('监控 录像.mp4')).toBe('监控_录像')
+    expect(downloadStem('a b/c?.avi')).toBe('a b_c_')
+    expect(downloadStem('监控 录像.mp4')).toBe('监控 录像')
+    expect(downloadStem('pal clip.mp4')).toBe('pal clip')
     expect(downloadStem('')).toBe('video')
   })
 })

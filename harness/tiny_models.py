@@ -1,7 +1,7 @@
 """Tiny REAL ONNX models for the inference tests and the benchmark fallback (small data, not mocks).
 
 - extractor: a small 3-D conv net exported to the extractor contract (`clip` [N,3,T,H,W] -> `features`
-  [N,D], metadata props as `python -m inferences prepare` writes them);
+  [N,D], metadata props as `python -m models prepare` writes them);
 - detector: `models.detector.create_detector` exported with `models.export.export_detector`, either with
   random weights or trained for a few seconds on one labelled Ped2 clip (so that its alerts mean something);
 - colour models: a category classifier (softmax over "red", "green", "blue" of the mean colour, exported to

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from inferences.backends import MIN_COSINE, cosine
+from inferences.runtime import speed_file
 
 MAX_DROP = 0.0008  # of the minimum cosine on the calibration clips: a margin above 1 - MIN_COSINE's 0.001
 
@@ -46,10 +47,10 @@ def quantize_openvino(
     import nncf
     import openvino as ov
 
-    from inferences.runtime import create_session
+    from inferences.runtime import load_onnx_session
 
     nncf.set_log_level(logging.ERROR)
-    fp32 = create_session(fp32_path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
+    fp32 = load_onnx_session(fp32_path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
     targets = [(clip, fp32.run(["features"], {"clip": clip[None]})[0]) for clip in calibration]
 
     def worst_cosine(compiled, items) -> float:
@@ -80,11 +81,6 @@ def quantize_openvino(
     return similarity
 
 
-def speed_file(path: Path) -> Path:
-    """Where `record_speed` writes the measured speeds of the INT8 file `path`."""
-    return path.with_suffix(".speed.json")
-
-
 def record_speed(fp32_path: Path, path: Path, clip: np.ndarray, *, threads: int = 0, rounds: int = 3) -> dict:
     """Segments/s of the INT8 file and of the best floating-point OpenVINO path (bf16 where the CPU has it,
     else fp32) on this CPU, interleaved, best call of `rounds`; written beside `path` with the CPU flags,
@@ -112,9 +108,11 @@ def record_speed(fp32_path: Path, path: Path, clip: np.ndarray, *, threads: int 
 
 
 def prepare_openvino_command(args) -> int:
-    """`prepare --extractor NAME --only-openvino`: the OpenVINO INT8 file from the existing fp32 file."""
+    """`python -m models prepare --extractor NAME --only-openvino`: the OpenVINO INT8 file from the fp32
+    file already built."""
     from inferences.checks import write_check_footage
-    from inferences.prepare import (
+    from inferences.runtime import openvino_int8_file
+    from models.prepare import (
         CALIBRATION_CLIPS,
         EVALUATION_CLIPS,
         MODELS_DIR,
@@ -126,7 +124,6 @@ def prepare_openvino_command(args) -> int:
         split_clips,
         video_sources,
     )
-    from inferences.runtime import openvino_int8_file
 
     fp32 = args.output_dir / f"{args.extractor}-fp32.onnx"
     if not fp32.is_file():

@@ -1,4 +1,5 @@
-"""Image preprocessing shared by training (datasets/images.py) and inference (inferences/category.py).
+"""Still-image preprocessing of the category classifier, shared by its training (datasets/images.py) and
+inference (inferences/category.py).
 
 NumPy and Pillow only, so the inference engine can use it without importing torch.
 """

@@ -14,7 +14,8 @@ from typing import Any
 
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from inferences.paths import REPO_ROOT
+
 ADMIN_PASSWORD = "admin-password-for-tests"
 
 
@@ -26,6 +27,8 @@ def toml_value(value: Any) -> str:
         return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table
+        return "{" + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + "}"
     return repr(value)
 
 
@@ -42,7 +45,7 @@ def tiny_inference_config(folder: Path, *, size: int = 64, cues: bool = False) -
     object model either way (the object cue is tested with the real one in tests/inference)."""
     import torch
 
-    from tests.inference import tiny_models
+    from harness import tiny_models
 
     torch.set_num_threads(1)
     tiny_models.build_extractor(folder / "tiny-fp32.onnx", size=size)
@@ -87,6 +90,9 @@ class Client:
 
     def put(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.smoothing import smooth_scores
+from inferences.smoothing import smooth_scores
 
 
 def test_centred_form_removes_isolated_spike_and_dip_and_keeps_stretches() -> None:

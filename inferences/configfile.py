@@ -1,0 +1,112 @@
+"""One way to read a TOML configuration file: a pydantic model whose fields carry the file's kebab-case names
+as aliases, unknown fields refused, and one error type that names the file and the field.
+
+A model derives from `ConfigModel`, describes each field's valid values in `Field(description=...)` (the
+error says "field 'batch-size' must be <description>, got ...") and raises `FieldProblem` from its own
+checks. `load_config_file(Model, path)` reads the file; `parse_config(Model, data, source)` validates data
+already parsed. Relative paths (`RepoPath`) are relative to the repository root.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
+
+from inferences.errors import SurveillanceError
+from inferences.paths import REPO_ROOT
+
+Model = TypeVar("Model", bound="ConfigModel")
+
+
+class ConfigFileError(SurveillanceError):
+    """A configuration file that is missing, is not TOML, or has a missing, unknown or invalid field; the
+    message names the file and the field."""
+
+
+class FieldProblem(ValueError):
+    """Raised by a model's own checks: `field` (its name in the file) `problem` (a phrase after the name)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"field '{field}' {problem}")
+        self.field, self.problem = field, problem
+
+
+def kebab(name: str) -> str:
+    """snake_case attribute -> kebab-case file name."""
+    return name.replace("_", "-")
+
+
+class ConfigModel(BaseModel):
+    """Base of the configuration models: kebab-case aliases, strict types, unknown fields refused, frozen."""
+
+    model_config = ConfigDict(
+        alias_generator=kebab, populate_by_name=True, extra="forbid", frozen=True, strict=True
+    )
+
+
+def _repo_path(value: Any) -> Path:
+    if isinstance(value, Path):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise PydanticCustomError("path", "a non-empty path string")
+    return REPO_ROOT / Path(value).expanduser()  # an absolute path stays as it is
+
+
+# A path in the file: a non-empty string, relative to the repository root.
+RepoPath = Annotated[Path, BeforeValidator(_repo_path)]
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The parsed TOML document at `path`; ConfigFileError when it is missing, unreadable or not TOML."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigFileError(f"{path}: config file not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigFileError(f"{path}: not valid TOML ({error})") from None
+
+
+def _describe(model: type[ConfigModel], alias: str) -> str | None:
+    for name, info in model.model_fields.items():
+        if alias in (name, info.alias):
+            return info.description
+    return None
+
+
+def _message(model: type[ConfigModel], error: Mapping[str, Any], name: Callable[[str], str]) -> str:
+    """One pydantic error as "field 'x' <problem>"."""
+    problem = error.get("ctx", {}).get("error")
+    if isinstance(problem, FieldProblem):
+        return str(problem)
+    loc = [str(part) for part in error["loc"]]
+    field = name(loc[0]) if loc else ""
+    if error["type"] == "missing":
+        return f"missing field '{field}'"
+    if error["type"] == "extra_forbidden":
+        return f"unknown field '{field}'"
+    if isinstance(problem, Exception):  # a plain ValueError from a validator
+        return f"field '{field}' {problem}"
+    valid = _describe(model, loc[0]) if loc else None
+    return f"field '{field}' must be {valid or error['msg']}, got {error['input']!r}"
+
+
+def parse_config(
+    model: type[Model], data: Mapping[str, Any], source: str | Path, *, name: Callable[[str], str] = str
+) -> Model:
+    """`data` validated as `model`; ConfigFileError "<source>: field '<name>' ..." for the first problem.
+    `name` turns a field's alias into the name the message shows (e.g. with its TOML section)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigFileError(f"{source}: {_message(model, error.errors()[0], name)}") from None
+
+
+def load_config_file(model: type[Model], path: str | Path, **options: Any) -> Model:
+    """Read the TOML file at `path` and validate it as `model` (see `parse_config`)."""
+    return parse_config(model, read_toml(path), path, **options)

@@ -1,0 +1,156 @@
+"""Review events: camera alerts and the abnormal intervals of uploads, one timeline, newest first.
+
+An event's id says where it lives: `alert-<alert id>`, or `video-<record id>-<interval index>`. An upload's
+events take the upload's time (`created_at`) on the timeline; their clip is the result video seeked to the
+interval (a media fragment `#t=start,end`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from servers.live import alert_to_api
+from servers.storage.repositories import RecordRepository, utc_now
+from servers.storage.reviews import AlertReviews, EventFilter
+
+EVENT_ID = re.compile(r"^(?:alert-([0-9a-f]{32})|video-([0-9a-f]{32})-(\d{1,6}))$")
+
+
+def _review_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "reviewed": bool(item.get("reviewed")),
+        "reviewed_at": item.get("reviewed_at"),
+        "reviewed_by": item.get("reviewed_by"),
+        "removed": item.get("removed"),
+    }
+
+
+def alert_event(alert: dict[str, Any], camera_name: str | None) -> dict[str, Any]:
+    """The event of a camera alert."""
+    api = alert_to_api(alert)
+    removed = alert.get("removed")
+    return {
+        "id": f"alert-{alert['id']}",
+        "kind": "camera",
+        "source_id": alert["session_id"],
+        "source_name": camera_name,
+        "time": alert["start_time"],
+        "end_time": alert.get("end_time"),
+        "start": None,
+        "end": None,
+        "peak_score": alert.get("peak_score"),
+        "category": alert.get("category"),
+        "causes": alert.get("causes") or [],
+        "image_url": None if removed else api.get("snapshot_url"),
+        "clip_url": None if removed else api.get("clip_url"),
+        **_review_fields(alert),
+    }
+
+
+def interval_events(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of an upload's abnormal intervals."""
+    base = f"/api/videos/{record['id']}"
+    removed = record.get("removed")
+    return [
+        {
+            "id": f"video-{record['id']}-{index}",
+            "kind": "upload",
+            "source_id": record["id"],
+            "source_name": record["name"],
+            "time": record["created_at"],
+            "end_time": None,
+            "start": interval["start_time"],
+            "end": interval["end_time"],
+            "peak_score": interval.get("peak_score"),
+            "category": interval.get("category"),
+            "causes": interval.get("causes") or [],
+            "image_url": f"{base}/cover",
+            "clip_url": None
+            if removed
+            else f"{base}/result#t={interval['start_time']:.2f},{interval['end_time']:.2f}",
+            **_review_fields({**interval, "removed": removed}),
+        }
+        for index, interval in enumerate(record.get("intervals") or [])
+    ]
+
+
+def _matches(event: dict[str, Any], selection: EventFilter) -> bool:
+    score = event["peak_score"] if event["peak_score"] is not None else 0.0
+    return (
+        (selection.since is None or event["time"] >= selection.since)
+        and (selection.until is None or event["time"] < selection.until)
+        and (selection.min_score is None or score >= selection.min_score)
+        and (selection.reviewed is None or event["reviewed"] == selection.reviewed)
+    )
+
+
+class EventLog:
+    """Pages of review events and review marks, over the alerts and the records."""
+
+    def __init__(self, alerts: AlertReviews, records: RecordRepository) -> None:
+        self._alerts = alerts
+        self._records = records
+
+    def _upload_events(self, selection: EventFilter) -> list[dict[str, Any]]:
+        if selection.kind == "camera" or selection.camera:
+            return []
+        events = [
+            event
+            for record in self._records.with_intervals(selection.video)
+            for event in interval_events(record)
+            if _matches(event, selection)
+        ]
+        events.sort(key=lambda event: event["start"])
+        events.sort(key=lambda event: event["time"], reverse=True)  # stable: a video's intervals in order
+        return events
+
+    def page(self, selection: EventFilter, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of the events matching `selection`, newest first, and how many match."""
+        uploads = self._upload_events(selection)
+        alerts: list[dict[str, Any]] = []
+        alert_total = 0
+        if selection.kind != "upload" and not selection.video:
+            alerts, alert_total = self._alerts.newest(selection, page * page_size)
+        names = self._alerts.session_names({alert["session_id"] for alert in alerts})
+        merged = [alert_event(alert, names.get(alert["session_id"])) for alert in alerts] + uploads
+        merged.sort(key=lambda event: event["time"], reverse=True)
+        start = (page - 1) * page_size
+        return merged[start : start + page_size], alert_total + len(uploads)
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """One event by id, or None (a malformed id included)."""
+        match = EVENT_ID.fullmatch(event_id)
+        if match is None:
+            return None
+        alert_id, record_id, index = match.groups()
+        if alert_id:
+            alert = self._alerts.get(alert_id)
+            if alert is None:
+                return None
+            names = self._alerts.session_names({alert["session_id"]})
+            return alert_event(alert, names.get(alert["session_id"]))
+        records = self._records.with_intervals(record_id)
+        events = interval_events(records[0]) if records else []
+        return events[int(index)] if int(index) < len(events) else None
+
+    def mark(self, event_id: str, *, reviewed: bool, by: str) -> dict[str, Any] | None:
+        """Mark an event reviewed (by whom, when) or not; the updated event, or None when there is none."""
+        event = self.get(event_id)
+        if event is None:
+            return None
+        fields = {"reviewed": reviewed, "reviewed_at": utc_now() if reviewed else None}
+        fields["reviewed_by"] = by if reviewed else None
+        match = EVENT_ID.fullmatch(event_id)
+        assert match is not None
+        alert_id, record_id, index = match.groups()
+        if alert_id:
+            self._alerts.update(alert_id, **fields)
+        else:
+            record = self._records.get(record_id)
+            if record is None:
+                return None
+            intervals = [dict(interval) for interval in record["intervals"]]
+            intervals[int(index)].update(fields)
+            self._records.update(record_id, intervals=intervals)
+        return self.get(event_id)
