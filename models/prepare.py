@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.checks import real_footage
+from inferences.checks import real_footage, write_check_footage
 from inferences.config import InferenceConfig
 from inferences.errors import SurveillanceError
 from inferences.paths import MODELS_DIR
@@ -260,8 +260,6 @@ def prepare(
     else:
         sources = video_sources(calibration_sources)
     if sources and output_dir == MODELS_DIR:
-        from inferences.checks import write_check_footage
-
         write_check_footage(sources, output_dir / "check-footage.mp4")
     step(f"reading real clips from {len(sources)} video(s)")
     clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
@@ -303,6 +301,8 @@ def prepare(
         int8_path.unlink(missing_ok=True)  # rejected or stale: precision = "int8" must not pick it up
     openvino_path = openvino_int8_file(int8_path)
     if int8 and openvino and len(calibration) and len(evaluation):
+        from models.prepare_openvino import openvino_int8
+
         openvino_int8(report, fp32, openvino_path, calibration, evaluation, fp32_features, step)
     if openvino_path not in report.written:  # stale: the engine must not pick it up
         openvino_path.unlink(missing_ok=True)
@@ -310,31 +310,36 @@ def prepare(
     return report
 
 
-def openvino_int8(report: PrepareReport, fp32: Path, path: Path, calibration: np.ndarray,
-                  evaluation: np.ndarray, fp32_features: np.ndarray, step: Callable[[str], None]) -> None:
-    """The NNCF-quantised OpenVINO INT8 file `path` when OpenVINO and NNCF are installed
-    (`models.prepare_openvino`)."""
+def _only_openvino(args: argparse.Namespace) -> int:
+    """`prepare --only-openvino`: the OpenVINO INT8 file (and the check footage) from the fp32 file."""
     from models.prepare_openvino import openvino_available, quantize_openvino
 
+    fp32 = args.output_dir / f"{args.extractor}-fp32.onnx"
+    if not fp32.is_file():
+        raise PrepareError(f"{fp32}: not built yet (run prepare without --only-openvino first)")
     if not openvino_available():
-        report.notes.append("OpenVINO INT8 not written: openvino / nncf not installed")
-        return
-    step(f"quantizing int8 for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
-    report.openvino_int8_cosine = quantize_openvino(fp32, path, calibration, evaluation, fp32_features)
-    if path.is_file():
-        report.written.append(path)
-    else:
-        cos = report.openvino_int8_cosine
-        report.notes.append(f"OpenVINO INT8 not written: cosine {cos:.5f} against fp32 on unseen clips")
+        raise PrepareError("openvino / nncf not installed (pip install -r requirements.txt)")
+    sources = video_sources(args.calibration) if args.calibration else default_calibration_sources()
+    if sources and args.output_dir == MODELS_DIR:
+        write_check_footage(sources, args.output_dir / "check-footage.mp4")
+    spec = extractor_spec(args.extractor, input_size=args.input_size)
+    clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
+    evaluation, calibration = split_clips(clips)
+    if len(calibration) == 0 or len(evaluation) == 0:
+        raise PrepareError("too few real clips to calibrate and check (use --calibration)")
+    path = openvino_int8_file(args.output_dir / f"{args.extractor}-int8.onnx")
+    print(f"quantizing {fp32.name} for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
+    similarity = quantize_openvino(fp32, path, calibration, evaluation, run_onnx(fp32, evaluation))
+    print(f"{f'wrote {path}' if path.is_file() else 'OpenVINO INT8 not written'}: feature cosine vs fp32 "
+          f"on unseen real clips {similarity:.5f} (kept when >= 0.999)")
+    return 0
 
 
 def _prepare_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     if args.only_openvino:
-        from models.prepare_openvino import prepare_openvino_command
-
-        return prepare_openvino_command(args)
+        return _only_openvino(args)
     with tqdm(total=6, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def step(message: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -107,43 +108,24 @@ def record_speed(fp32_path: Path, path: Path, clip: np.ndarray, *, threads: int 
     return record
 
 
-def prepare_openvino_command(args) -> int:
-    """`python -m models prepare --extractor NAME --only-openvino`: the OpenVINO INT8 file from the fp32
-    file already built."""
-    from inferences.checks import write_check_footage
-    from inferences.runtime import openvino_int8_file
-    from models.prepare import (
-        CALIBRATION_CLIPS,
-        EVALUATION_CLIPS,
-        MODELS_DIR,
-        PrepareError,
-        default_calibration_sources,
-        extractor_spec,
-        real_clips,
-        run_onnx,
-        split_clips,
-        video_sources,
-    )
-
-    fp32 = args.output_dir / f"{args.extractor}-fp32.onnx"
-    if not fp32.is_file():
-        raise PrepareError(f"{fp32}: not built yet (run prepare without --only-openvino first)")
+def openvino_int8(
+    report,
+    fp32: Path,
+    path: Path,
+    calibration: np.ndarray,
+    evaluation: np.ndarray,
+    fp32_features: np.ndarray,
+    step: Callable[[str], None],
+) -> None:
+    """Into `prepare`'s report: the NNCF-quantised OpenVINO INT8 file `path` when OpenVINO and NNCF are
+    installed."""
     if not openvino_available():
-        raise PrepareError("openvino / nncf not installed (pip install -r requirements.txt)")
-    sources = video_sources(args.calibration) if args.calibration else default_calibration_sources()
-    if sources and args.output_dir == MODELS_DIR:
-        write_check_footage(sources, args.output_dir / "check-footage.mp4")
-    spec = extractor_spec(args.extractor, input_size=args.input_size)
-    evaluation, calibration = split_clips(
-        real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
-    )
-    if len(calibration) == 0 or len(evaluation) == 0:
-        raise PrepareError("too few real clips to calibrate and check (use --calibration)")
-    path = openvino_int8_file(args.output_dir / f"{args.extractor}-int8.onnx")
-    print(f"quantizing {fp32.name} for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
-    similarity = quantize_openvino(fp32, path, calibration, evaluation, run_onnx(fp32, evaluation))
-    state = f"wrote {path}" if path.is_file() else "OpenVINO INT8 not written"
-    print(
-        f"{state}: feature cosine vs fp32 on unseen real clips {similarity:.5f} (kept when >= {MIN_COSINE})"
-    )
-    return 0
+        report.notes.append("OpenVINO INT8 not written: openvino / nncf not installed")
+        return
+    step(f"quantizing int8 for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
+    report.openvino_int8_cosine = quantize_openvino(fp32, path, calibration, evaluation, fp32_features)
+    if path.is_file():
+        report.written.append(path)
+    else:
+        cos = report.openvino_int8_cosine
+        report.notes.append(f"OpenVINO INT8 not written: cosine {cos:.5f} against fp32 on unseen clips")
