@@ -158,8 +158,7 @@ class AnomalyDetectorModel:
     def __init__(self, config: InferenceConfig, feature_dim: int) -> None:
         self.path = config.detection_model_file
         role = "detection model"
-        # auto: ONNX Runtime, measured faster for this small sequence model (2.0 vs 4.9 ms per call,
-        # docs/performance.md)
+        # auto: ONNX Runtime, faster than OpenVINO for this small sequence model (docs/performance.md)
         backend = "onnxruntime" if config.detection_backend == "auto" else config.detection_backend
         paths = choices(detect(), backend=backend, precision="fp32", providers=config.providers)
         self.runner = open_model(
