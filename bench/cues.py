@@ -6,8 +6,9 @@ Times every stage of the one segmenting path and the cue models on the same fram
 decoding a source frame, the extractor's resize, the motion cue (greyscale resize + DIS optical flow), the
 object frame's resize, the extractor per segment, the object detector per object frame, the scene profile
 (the shipped Ped2 profile: its normal clip features) and the detector per segment. Prints the CPU's
-flags, ms per call of each stage and the seconds of work one second of 25 fps video costs; their sum is
-the work one core would do (the live and offline paths spread it over threads).
+flags, the backend and precision of each model, ms per call of each stage and the seconds of work one
+second of 25 fps video costs; their sum is the work one core would do (the live and offline paths spread
+it over threads).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from bench._models import model_paths
+from inferences.backends import cpu_model, detect
 from inferences.config import load_inference_config
 from inferences.cues import motion_size
 from inferences.paths import REPO_ROOT, SHARED_DATA
@@ -31,17 +34,6 @@ from inferences.video import VideoWriter, iter_video_frames
 
 PED2_CLIP = SHARED_DATA / "ucsd-ped2" / "Test002.mp4"
 FPS, WIDTH, HEIGHT = 25, 1280, 720
-
-
-def cpu_flags() -> str:
-    """The CPU model and its SIMD / matrix flags that matter here."""
-    info = Path("/proc/cpuinfo").read_text()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?"
-    )
-    flags = set(next(line for line in info.splitlines() if line.startswith("flags")).split(":", 1)[1].split())
-    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
-    return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + ', '.join(wanted)}"
 
 
 def scaled_clip(path: Path, seconds: float) -> Path:
@@ -72,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     video = scaled_clip(
         REPO_ROOT / "runs" / "bench-cues" / f"ped2-720p{FPS}-{args.seconds:g}s.mp4", args.seconds
     )
-    print(f"CPU: {cpu_flags()}; {args.threads} threads")
+    print(f"CPU: {cpu_model()}; {detect().describe()}; {args.threads} threads")
+    print(model_paths(models, cues))
     print(f"video: {video.name}, {WIDTH}x{HEIGHT} at {FPS} fps, {args.seconds:g} s")
     times = {
         key: 0.0

@@ -12,7 +12,10 @@ from inferences.errors import SurveillanceError
 from inferences.paths import REPO_ROOT
 
 DEFAULT_CONFIG_PATH = REPO_ROOT / "inferences" / "configs" / "config.toml"
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("auto", "fp32", "fp16", "int8", "bf16")
+FILE_PRECISIONS = ("fp32", "fp16", "int8")  # what `{precision}` in a path becomes (bf16 computes fp32 files)
+OBJECTS_PRECISIONS = ("auto", "fp32", "bf16")
+BACKENDS = ("auto", "onnxruntime", "openvino")
 
 
 class ConfigError(SurveillanceError):
@@ -23,8 +26,12 @@ class ConfigError(SurveillanceError):
 class InferenceConfig:
     """Every field of config.toml (attribute = snake_case of the TOML key); validated on creation."""
 
-    precision: str = "fp32"
+    precision: str = "auto"
     providers: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider")
+    extraction_backend: str = "auto"
+    objects_backend: str = "auto"
+    objects_precision: str = "auto"
+    detection_backend: str = "auto"
     threads: int = 0
     batch_size: int = 4
     extraction_model_path: str = "inferences/models/i3d-{precision}.onnx"
@@ -77,6 +84,12 @@ class InferenceConfig:
 
         if self.precision not in PRECISIONS:
             fail("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        if self.objects_precision not in OBJECTS_PRECISIONS:
+            fail("objects_precision",
+                 f"{self.objects_precision!r} is not one of {', '.join(OBJECTS_PRECISIONS)}")
+        for name in ("extraction_backend", "objects_backend", "detection_backend"):
+            if getattr(self, name) not in BACKENDS:
+                fail(name, f"{getattr(self, name)!r} is not one of {', '.join(BACKENDS)}")
         providers = self.providers
         if (
             isinstance(providers, str)
@@ -144,9 +157,12 @@ class InferenceConfig:
         number("clip_fps", integer=False, low=0.0, high=60.0, low_open=True)
         number("clip_max_seconds", integer=False, low=0.0, high=3600.0, low_open=True)
 
-    def resolve(self, path: str) -> Path:
-        """A model path with `{precision}` substituted; relative paths are relative to the repo root."""
-        resolved = Path(path.replace("{precision}", self.precision)).expanduser()
+    def resolve(self, path: str, precision: str | None = None) -> Path:
+        """A model path with `{precision}` substituted (`precision`, default the config's; auto and bf16
+        use the fp32 file); relative paths are relative to the repo root."""
+        precision = precision or self.precision
+        precision = precision if precision in FILE_PRECISIONS else "fp32"
+        resolved = Path(path.replace("{precision}", precision)).expanduser()
         return resolved if resolved.is_absolute() else REPO_ROOT / resolved
 
     @property

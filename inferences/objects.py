@@ -3,7 +3,8 @@
 The file's contract: input `image` float32 [N, 3, H, W] (RGB, `pixel * input_scale + input_offset`),
 outputs `class_scores` [N, C] (per-class maximum of the heatmap over the frame) and `heatmap`; metadata
 `objects_model`, `classes` (JSON list of the C names), `input_height`, `input_width`, `input_scale`,
-`input_offset` and `input_size_multiple` (H and W are dynamic in multiples of it). ONNX Runtime only.
+`input_offset` and `input_size_multiple` (H and W are dynamic in multiples of it). Runs on the path
+`inferences.backends` chooses (ONNX Runtime or OpenVINO, fp32 or bf16 checked on real frames).
 """
 
 from __future__ import annotations
@@ -14,10 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
+from inferences.backends import Runner, choices, detect, open_model
 from inferences.preprocess import Preprocessor
-from inferences.runtime import ModelError, check_io, load_onnx_session, model_metadata
+from inferences.runtime import ModelError, check_io
 
 _REQUIRED = ("objects_model", "classes", "input_height", "input_width", "input_scale", "input_offset")
+
+
+def model_input(frames: Sequence[np.ndarray], prep: Preprocessor, scale: float, offset: float) -> np.ndarray:
+    """[N, 3, H, W] float32 `pixel * scale + offset` of RGB uint8 frames resized by `prep`."""
+    resized = np.stack([prep.frame(frame) for frame in frames]).astype(np.float32)
+    if scale != 1.0 or offset != 0.0:
+        resized = resized * np.float32(scale) + np.float32(offset)
+    return np.ascontiguousarray(resized.transpose(0, 3, 1, 2))
 
 
 class ObjectDetector:
@@ -25,22 +35,23 @@ class ObjectDetector:
     bilinear scaler (`Preprocessor.frame`, the resize the extractor input uses); `input_size` (square, a
     multiple of the file's `input_size_multiple`) replaces the file's default size."""
 
-    def __init__(
-        self, path: str | Path, *, providers: Sequence[str], threads: int = 0, input_size: int | None = None
-    ) -> None:
+    def __init__(self, path: str | Path, *, providers: Sequence[str], threads: int = 0,
+                 input_size: int | None = None, backend: str = "auto", precision: str = "auto") -> None:
         self.path = Path(path)
         role = "objects model"
-        self.session = load_onnx_session(self.path, providers=list(providers), threads=threads, role=role)
+        paths = choices(detect(), backend=backend, precision=precision, providers=providers,
+                        precisions=("fp32", "bf16"))
+        self.session = open_model(role, lambda choice: self.path, paths, providers=list(providers),
+                                  threads=threads, check=self._check)
         check_io(self.session, self.path, role, ["image"], ["class_scores"])
-        meta = model_metadata(self.session)
+        meta = self.session.metadata
         missing = [key for key in _REQUIRED if key not in meta]
         if missing:
             raise ModelError(f"{role} {self.path}: not an objects model (no metadata {', '.join(missing)})")
         self.name = meta["objects_model"]
         self.classes: list[str] = json.loads(meta["classes"])
-        height, width = (
-            (input_size, input_size) if input_size else (int(meta["input_height"]), int(meta["input_width"]))
-        )
+        height, width = (input_size, input_size) if input_size else (int(meta["input_height"]),
+                                                                     int(meta["input_width"]))
         multiple = int(meta.get("input_size_multiple", 1))
         if height % multiple or width % multiple or min(height, width) < multiple:
             raise ModelError(f"{role} {self.path}: input size {height}x{width}, not a multiple of {multiple}")
@@ -48,12 +59,22 @@ class ObjectDetector:
         self.scale, self.offset = float(meta["input_scale"]), float(meta["input_offset"])
         self._preprocessor = Preprocessor(width=width, height=height, segment_length=1)
 
+    @staticmethod
+    def _check(runner: Runner) -> np.ndarray | None:
+        """Class scores of real frames at the file's own size (the load-time check of a non-fp32 path)."""
+        from inferences.checks import real_frames
+
+        frames, meta = real_frames(), runner.metadata
+        if frames is None or not all(key in meta for key in _REQUIRED):
+            return None
+        width, height = int(meta["input_width"]), int(meta["input_height"])
+        prep = Preprocessor(width=width, height=height, segment_length=1)
+        images = model_input(frames, prep, float(meta["input_scale"]), float(meta["input_offset"]))
+        return runner.run(["class_scores"], {"image": images})[0]
+
     def images(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """The model input [N, 3, H, W] float32 of RGB uint8 frames (H, W, 3) of any size."""
-        resized = np.stack([self._preprocessor.frame(frame) for frame in frames]).astype(np.float32)
-        if self.scale != 1.0 or self.offset != 0.0:
-            resized = resized * np.float32(self.scale) + np.float32(self.offset)
-        return np.ascontiguousarray(resized.transpose(0, 3, 1, 2))
+        return model_input(frames, self._preprocessor, self.scale, self.offset)
 
     def __call__(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """Class scores (N, C) float32 in [0, 1], columns in the order of `classes`."""

@@ -9,6 +9,7 @@ segment its cue channels, and the detector sees at most `history-length` segment
 from __future__ import annotations
 
 import collections
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,33 +51,80 @@ class CueModels:
             object_every=self.config.objects_every,
         )
 
-    def cues(self, segments: list[Segment], *, features: np.ndarray | None = None) -> list[SegmentCues]:
+    def cues(
+        self,
+        segments: list[Segment],
+        *,
+        features: np.ndarray | None = None,
+        object_scores: ObjectScores | None = None,
+    ) -> list[SegmentCues]:
         """Raw cues of a batch of segments: one extractor call, the object detector on `OBJECT_BATCH`
         frames a call; `features` (N, ...) replaces the extractor call when the caller computed them
-        (e.g. ten crops)."""
+        (e.g. ten crops); `object_scores` holds object frames already scored (live: while their segment
+        was still filling)."""
         if not segments:
             return []
         if features is None:
             features = self.extractor(np.concatenate([s.clip for s in segments]))
-        object_scores = [np.zeros(0, dtype=np.float32)] * len(segments)
+        object_scores_by_segment = [np.zeros(0, dtype=np.float32)] * len(segments)
         if self.objects is not None:
             classes = len(self.objects.classes)
             frames = [frame for s in segments for frame in s.object_frames]
-            scores = [self.objects(frames[i : i + OBJECT_BATCH]) for i in range(0, len(frames), OBJECT_BATCH)]
-            scores = np.concatenate(scores) if scores else np.zeros((0, classes), dtype=np.float32)
+            known = [object_scores.pop(frame) if object_scores else None for frame in frames]
+            todo = [frame for frame, score in zip(frames, known, strict=True) if score is None]
+            computed = iter(self.object_scores(todo))
+            scores = (
+                np.stack([next(computed) if score is None else score for score in known])
+                if frames
+                else (np.zeros((0, classes), dtype=np.float32))
+            )
             ends = np.cumsum([len(s.object_frames) for s in segments])
-            object_scores = [
+            object_scores_by_segment = [
                 pool_top(part) if len(part) else np.zeros(classes, dtype=np.float32)
                 for part in np.split(scores, ends[:-1])
             ]
         return [
-            SegmentCues(feature=features[i], objects=object_scores[i], motion=segment.motion)
+            SegmentCues(feature=features[i], objects=object_scores_by_segment[i], motion=segment.motion)
             for i, segment in enumerate(segments)
         ]
 
+    def object_scores(self, frames: list[np.ndarray]) -> np.ndarray:
+        """Class scores (N, C) of object frames, `OBJECT_BATCH` a call."""
+        classes = len(self.objects.classes)
+        scores = [self.objects(frames[i : i + OBJECT_BATCH]) for i in range(0, len(frames), OBJECT_BATCH)]
+        return np.concatenate(scores) if scores else np.zeros((0, classes), dtype=np.float32)
+
+
+class ObjectScores:
+    """Class scores of object frames computed ahead of their segment, by frame identity; keeps at most
+    `limit` (the oldest go first: their segment was dropped)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._scores: collections.OrderedDict[int, tuple[np.ndarray, np.ndarray]] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._scores)
+
+    def add(self, frame: np.ndarray, scores: np.ndarray) -> None:
+        """Remember `scores` for `frame` (the frame object itself is kept, so its identity stays unique)."""
+        self._scores[id(frame)] = (frame, scores)
+        while len(self._scores) > self.limit:
+            self._scores.popitem(last=False)
+
+    def pop(self, frame: np.ndarray) -> np.ndarray | None:
+        """The scores of `frame`, forgotten here; None when not computed ahead."""
+        entry = self._scores.pop(id(frame), None)
+        return entry[1] if entry is not None and entry[0] is frame else None
+
+
+_objects: dict[tuple, object] = {}
+_objects_lock = threading.Lock()
+
 
 def load_object_detector(config: InferenceConfig):
-    """The object detector of `objects-model-path`, or None when the field is empty."""
+    """The object detector of `objects-model-path` (loaded once per file and path, shared: it is safe to
+    call from several threads), or None when the field is empty."""
     path = config.objects_model_file
     if path is None:
         return None
@@ -87,7 +135,24 @@ def load_object_detector(config: InferenceConfig):
         )
     from inferences.objects import ObjectDetector
 
-    return ObjectDetector(path, providers=config.providers, threads=config.threads)
+    key = (
+        str(path),
+        path.stat().st_mtime_ns,
+        config.providers,
+        config.threads,
+        config.objects_backend,
+        config.objects_precision,
+    )
+    with _objects_lock:
+        if key not in _objects:
+            _objects[key] = ObjectDetector(
+                path,
+                providers=config.providers,
+                threads=config.threads,
+                backend=config.objects_backend,
+                precision=config.objects_precision,
+            )
+        return _objects[key]
 
 
 def load_profile(config: InferenceConfig, setup: CueSetup, path: str | Path | None = None):

@@ -1,4 +1,5 @@
-"""ONNX Runtime sessions for the feature extractor and the anomaly detector (loaded once, shared)."""
+"""The extractor and anomaly-detector models of a config (loaded once, shared), each on the path
+`inferences.backends` chooses for it (ONNX Runtime or OpenVINO, fp32 / bf16 / int8)."""
 
 from __future__ import annotations
 
@@ -9,61 +10,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
+from inferences.backends import (
+    Choice,
+    ModelError,
+    Runner,
+    choices,
+    detect,
+    load_onnx_session,
+    open_model,
+    select_providers,
+)
 from inferences.config import ConfigError, InferenceConfig
-from inferences.errors import SurveillanceError
 
+__all__ = ["ModelError", "check_io", "load_onnx_session", "model_metadata", "select_providers"]
 log = logging.getLogger("inferences")
-CPU = "CPUExecutionProvider"
-_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
-class ModelError(SurveillanceError):
-    """A model file is missing, unreadable or does not follow the ONNX contract."""
-
-
-def select_providers(requested: tuple[str, ...] | list[str]) -> list[str]:
-    """The requested providers that this ONNX Runtime has, in order, with CPU appended as last resort."""
-    available = set(ort.get_available_providers())
-    selected = []
-    for provider in requested:
-        if provider in available:
-            selected.append(provider)
-        else:
-            log.warning("ONNX Runtime provider %s is not available here; skipped", provider)
-    if CPU not in selected:
-        selected.append(CPU)
-    return selected
-
-
-def load_onnx_session(
-    path: Path, *, providers: tuple[str, ...] | list[str], threads: int = 0, role: str = "model"
-):
-    """An InferenceSession for `path`; ModelError naming the file when it is missing or not ONNX."""
-    if not path.is_file():
-        raise ModelError(f"{role} {path}: file not found")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=select_providers(providers))
-    except Exception as error:  # onnxruntime raises its own non-ValueError exception types
-        raise ModelError(f"{role} {path}: cannot load ONNX model ({str(error).splitlines()[0]})") from None
-
-
-def model_metadata(session: ort.InferenceSession) -> dict[str, str]:
-    """The model's custom metadata props."""
+def model_metadata(session) -> dict[str, str]:
+    """The custom metadata props of an ONNX Runtime session."""
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
-def check_io(
-    session: ort.InferenceSession, path: Path, role: str, inputs: list[str], outputs: list[str]
-) -> None:
-    """ModelError unless the input names are `inputs` and the first output is `outputs[0]`."""
-    names_in = [i.name for i in session.get_inputs()]
-    names_out = [o.name for o in session.get_outputs()]
+def check_io(runner, path: Path, role: str, inputs: list[str], outputs: list[str]) -> None:
+    """ModelError unless the input names are `inputs` and the first output is `outputs[0]` (a `Runner` or an
+    ONNX Runtime session)."""
+    if isinstance(runner, Runner):
+        names_in, names_out = runner.input_names, runner.output_names
+    else:
+        names_in = [i.name for i in runner.get_inputs()]
+        names_out = [o.name for o in runner.get_outputs()]
     if names_in != inputs or names_out[:1] != outputs:
         raise ModelError(
             f"{role} {path}: expected inputs {inputs} and output {outputs[0]!r}, "
@@ -71,18 +47,58 @@ def check_io(
         )
 
 
+def speed_file(path: Path) -> Path:
+    """Where `prepare` records the measured speeds of the OpenVINO INT8 file `path` on its CPU."""
+    return path.with_suffix(".speed.json")
+
+
+def openvino_int8_file(int8_onnx: Path) -> Path:
+    """The OpenVINO INT8 model `prepare` writes beside the ONNX INT8 file (NNCF-quantised)."""
+    return int8_onnx.with_name(f"{int8_onnx.stem}-openvino.xml")
+
+
+def extractor_file(config: InferenceConfig, choice: Choice) -> Path:
+    """The extractor file of a path: `{precision}` of the path; OpenVINO int8 prefers its NNCF file."""
+    path = config.resolve(config.extraction_model_path, choice.precision)
+    if choice.backend == "openvino" and choice.precision == "int8" and openvino_int8_file(path).is_file():
+        return openvino_int8_file(path)
+    return path
+
+
 class FeatureExtractor:
-    """Extractor ONNX (`clip` [N,3,T,H,W] -> `features` [N,D]); checked against the config on load."""
+    """Extractor (`clip` [N,3,T,H,W] -> `features` [N,D]); checked against the config on load."""
 
     def __init__(self, config: InferenceConfig) -> None:
-        self.path = config.extraction_model_file
-        self.session = load_onnx_session(
-            self.path, providers=config.providers, threads=config.threads, role="extraction model"
+        role = "extraction model"
+        paths = choices(
+            detect(),
+            backend=config.extraction_backend,
+            precision=config.precision,
+            providers=config.providers,
         )
-        check_io(self.session, self.path, "extraction model", ["clip"], ["features"])
-        meta = model_metadata(self.session)
+        if config.precision == "auto":
+            paths = [c for c in paths if not self._slower_here(config, c)]
+
+        def check(runner: Runner) -> np.ndarray | None:
+            from inferences.checks import real_clip
+            from inferences.preprocess import Preprocessor
+
+            clip = real_clip(Preprocessor.from_config(config))
+            return None if clip is None else runner.run(["features"], {"clip": clip})[0]
+
+        self.runner = open_model(
+            role,
+            lambda c: extractor_file(config, c),
+            paths,
+            providers=config.providers,
+            threads=config.threads,
+            check=check,
+        )
+        self.path = self.runner.path
+        check_io(self.runner, self.path, role, ["clip"], ["features"])
+        meta = self.runner.metadata
         self.name = meta.get("extractor", self.path.stem)
-        self._dtype = _NUMPY_TYPES.get(self.session.get_inputs()[0].type, np.float32)
+        self._dtype = self.runner.input_types[0]
         checks = {
             "segment-length": ("segment_length", config.segment_length),
             "segment-height": ("input_height", config.segment_height),
@@ -103,27 +119,53 @@ class FeatureExtractor:
                     f"config field {field!r}: {list(value)} does not match the extraction model {self.path} "
                     f"({key} = {meta[key]})"
                 )
-        dim = self.session.get_outputs()[0].shape[-1]
-        self.feature_dim = int(meta.get("feature_dim", dim if isinstance(dim, int) else 0))
+        self.feature_dim = int(meta.get("feature_dim", self.runner.output_dim or 0))
+
+    @staticmethod
+    def _slower_here(config: InferenceConfig, choice: Choice) -> bool:
+        """Whether `prepare` measured this OpenVINO INT8 file slower than floating point on this CPU."""
+        if choice != Choice("openvino", "int8"):
+            return False
+        record_path = speed_file(extractor_file(config, choice))
+        if not record_path.is_file():
+            return False
+        record = json.loads(record_path.read_text())
+        floating = [v for k, v in record.items() if k in ("fp32", "bf16")]
+        if set(record.get("cpu_flags", [])) != set(detect().cpu_flags) or not floating:
+            return False  # measured on another CPU: the capabilities decide
+        if record.get("int8", 0.0) > max(floating):
+            return False
+        log.info("extraction model: openvino int8 skipped, prepare measured it slower here (%s)", record_path)
+        return True
+
+    @property
+    def choice(self) -> Choice:
+        """The path this extractor runs on."""
+        return self.runner.choice
 
     def __call__(self, clips: np.ndarray) -> np.ndarray:
         """Features (N, D) float32 of normalised clips (N, 3, T, H, W)."""
-        (features,) = self.session.run(["features"], {"clip": clips.astype(self._dtype, copy=False)})
+        (features,) = self.runner.run(["features"], {"clip": clips.astype(self._dtype, copy=False)})
         return np.asarray(features, dtype=np.float32)
 
 
 class AnomalyDetectorModel:
-    """Detector ONNX (`features` [B,T,D] + `mask` [B,T] -> `scores` [B,T]); its metadata `inputs` says
+    """Detector (`features` [B,T,D] + `mask` [B,T] -> `scores` [B,T]); its metadata `inputs` says
     whether D is the clip features (`features`) or the scene profile's cue channels (`cues`), and
-    `context_length` how many segments one score depends on."""
+    `context_length` how many segments one score depends on. fp32 on either backend (it costs little);
+    `auto` is ONNX Runtime."""
 
     def __init__(self, config: InferenceConfig, feature_dim: int) -> None:
         self.path = config.detection_model_file
-        self.session = load_onnx_session(
-            self.path, providers=config.providers, threads=config.threads, role="detection model"
+        role = "detection model"
+        # auto: ONNX Runtime, faster than OpenVINO for this small sequence model (docs/performance.md)
+        backend = "onnxruntime" if config.detection_backend == "auto" else config.detection_backend
+        paths = choices(detect(), backend=backend, precision="fp32", providers=config.providers)
+        self.runner = open_model(
+            role, lambda c: self.path, paths, providers=config.providers, threads=config.threads
         )
-        check_io(self.session, self.path, "detection model", ["features", "mask"], ["scores"])
-        meta = model_metadata(self.session)
+        check_io(self.runner, self.path, role, ["features", "mask"], ["scores"])
+        meta = self.runner.metadata
         self.feature_dim = int(meta.get("feature_dim", feature_dim))
         self.inputs = meta.get("inputs", "features")  # "cues": the profile's cue channels
         self.context_length = int(meta.get("context_length", 1))
@@ -137,15 +179,13 @@ class AnomalyDetectorModel:
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Segment scores (T,) in [0, 1] for one feature sequence (T, D)."""
         mask = np.ones((1, features.shape[0]), dtype=bool)
-        (scores,) = self.session.run(
-            ["scores"], {"features": features[None].astype(np.float32), "mask": mask}
-        )
+        (scores,) = self.runner.run(["scores"], {"features": features[None].astype(np.float32), "mask": mask})
         return np.asarray(scores, dtype=np.float32)[0]
 
 
 @dataclass(frozen=True)
 class Models:
-    """The sessions one config needs; shared by every VideoDetector / StreamDetector of that config."""
+    """The models one config needs; shared by every VideoDetector / StreamDetector of that config."""
 
     extractor: FeatureExtractor
     detector: AnomalyDetectorModel
@@ -157,13 +197,16 @@ _cache_lock = threading.Lock()
 
 
 def load_models(config: InferenceConfig) -> Models:
-    """Load (or reuse) the extractor and detector sessions of `config`; ONNX sessions are thread-safe."""
+    """Load (or reuse) the extractor and detector of `config`; both are safe to call from several threads."""
     files = (config.extraction_model_file, config.detection_model_file)
     key = (
         *(str(f) for f in files),
         *(f.stat().st_mtime_ns if f.is_file() else 0 for f in files),
         config.providers,
         config.threads,
+        config.precision,
+        config.extraction_backend,
+        config.detection_backend,
         config.segment_length,
         config.segment_width,
         config.segment_height,

@@ -72,6 +72,11 @@ class Segmenter:
         """Sampled frames already in the segment being built."""
         return len(self._prepared)
 
+    @property
+    def pending_objects(self) -> list[np.ndarray]:
+        """Object frames of the segment being built (read only)."""
+        return self._objects
+
     def reset(self) -> None:
         """Drop the partial segment and the flow's previous frame (a new video or a stream gap)."""
         self._prepared, self._motion, self._objects, self._indices = [], [], [], []

@@ -10,7 +10,9 @@ Threads (all daemons, stopped by `stop()`):
   counted as dropped, never a backlog).
 - pump: every `capture-interval` takes the newest frame, annotates it while the current score is at or
   above the threshold and publishes it (`latest_jpeg()`, the optional recording).
-- inference: the segment's cues (`inferences.pipeline.CueModels`), then `SegmentScorer`: the scene profile
+- inference: the segment's cues (`inferences.pipeline.CueModels`; the object frames of a segment still
+  filling are scored while the thread waits, so only the extractor and the detector stand between a
+  segment's last frame and its score), then `SegmentScorer`: the scene profile
   (calibrated, learning the first minutes, or the running statistics of an uncalibrated camera) and the
   detector over the last `history-length` segments, exactly as offline detection scores a file; the
   newest raw scores, median-smoothed causally, give the current score. Emits ScoreEvent, AlertStart (with
@@ -39,7 +41,7 @@ from inferences.clips import ClipRecorder, TimedVideo, encode_jpeg
 from inferences.config import InferenceConfig
 from inferences.explain import causes, summary
 from inferences.offline import category_sample_indices, load_category_classifier
-from inferences.pipeline import CueModels, SegmentScorer, load_profile
+from inferences.pipeline import CueModels, ObjectScores, SegmentScorer, load_profile
 from inferences.profile import LearningProfile, SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.sampling import FrameSampler
@@ -50,6 +52,7 @@ from inferences.video import stream_rate
 
 log = logging.getLogger("inferences")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
+EARLY_OBJECTS = 4  # object frames of segments still filling, scored while the inference thread waits
 
 
 @dataclass
@@ -168,6 +171,7 @@ class StreamDetector:
         self._latest_raw: np.ndarray | None = None
         self._jpeg: tuple[int, bytes] | None = None
         self._segments: queue.Queue = queue.Queue(SEGMENT_QUEUE)
+        self._early_objects: queue.Queue = queue.Queue(EARLY_OBJECTS)
         self._score_version = 0  # increases with every detector run
         self._score_arrival = 0.0  # arrival of the first frame of the newest scored segment
         self._record: queue.Queue | None = queue.Queue(64) if self.record_path else None
@@ -378,10 +382,13 @@ class StreamDetector:
             if sampler.take(clock):  # before publishing: PyAV frames must not be converted in two threads
                 if self._segmenter.position in self._category_positions:
                     samples.append(frame.to_ndarray(format="rgb24"))
+                pending = len(self._segmenter.pending_objects)
                 segment = self._segmenter.add(frame, index, arrival)
                 if segment is not None:
                     self._submit(segment, samples)
                     samples = []
+                elif len(self._segmenter.pending_objects) > pending:  # scored ahead by the inference thread
+                    self._offer(self._early_objects, self._segmenter.pending_objects[-1])
             with self._lock:
                 self._stats["frames_in"] += 1
                 self._newest = (self._stats["frames_in"], frame, arrival)
@@ -438,17 +445,35 @@ class StreamDetector:
                     log.warning("stream %s: recorder is behind; frame dropped", self.source.url)
 
     def _submit(self, segment: Segment, samples: list[np.ndarray]) -> None:
+        if self._offer(self._segments, (segment, samples)):
+            with self._lock:
+                self._stats["dropped_segments"] += 1
+
+    @staticmethod
+    def _offer(target: queue.Queue, item) -> bool:
+        """Put `item`, replacing the oldest waiting one when full; True when one was replaced."""
+        replaced = False
         while True:
             try:
-                self._segments.put_nowait((segment, samples))
-                return
+                target.put_nowait(item)
+                return replaced
             except queue.Full:
                 try:
-                    self._segments.get_nowait()
-                    with self._lock:
-                        self._stats["dropped_segments"] += 1
+                    target.get_nowait()
+                    replaced = True
                 except queue.Empty:
                     pass
+
+    def _score_ahead(self, ahead: ObjectScores, skip: list[np.ndarray]) -> None:
+        """Score the object frames of segments still filling (not those in `skip`: their segment is being
+        scored now)."""
+        while True:
+            try:
+                frame = self._early_objects.get_nowait()
+            except queue.Empty:
+                return
+            if not any(frame is other for other in skip):
+                ahead.add(frame, self.cues.object_scores([frame])[0])
 
     # ---- inference ----------------------------------------------------------------------------------
 
@@ -460,6 +485,8 @@ class StreamDetector:
             config.anomaly_threshold, min_duration=config.alert_min_duration, cooldown=config.alert_cooldown
         )
         alert_start = 0.0
+        per_segment = -(-config.segment_length // config.objects_every)
+        ahead = ObjectScores(limit=2 * per_segment)
         while not self._stop.is_set() or not self._segments.empty():  # a file's last segment too
             if self._offline.is_set():
                 self._offline.clear()
@@ -467,11 +494,13 @@ class StreamDetector:
                 if gate.interrupt():
                     seen = self.last_seen() or time.time()
                     self._emit(AlertEnd(seen, gate.peak, max(0.0, seen - alert_start), interrupted=True))
+            if self._segments.empty():  # keeping up: a waiting segment goes first (its frames may be lost)
+                self._score_ahead(ahead, [])
             try:
-                segment, samples = self._segments.get(timeout=0.1)
+                segment, samples = self._segments.get(timeout=0.05)
             except queue.Empty:
                 continue
-            cues = self.cues.cues([segment])
+            cues = self.cues.cues([segment], object_scores=ahead)
             scored = scorer.score(cues)
             raw_scores.append(float(scored.scores[0]))
             score = float(smooth_scores(np.asarray(raw_scores), len(raw_scores), causal=True)[-1])
@@ -510,6 +539,8 @@ class StreamDetector:
                 self._emit(alert)
             elif change == "end":
                 self._emit(AlertEnd(now, gate.peak, now - alert_start))
+            if self._segments.empty():  # this segment's frames queued meanwhile were scored with it
+                self._score_ahead(ahead, segment.object_frames)
         if gate.open:
             self._emit(AlertEnd(time.time(), gate.peak, time.time() - alert_start))
 

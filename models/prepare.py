@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from inferences.checks import real_footage, write_check_footage
 from inferences.config import InferenceConfig
 from inferences.errors import SurveillanceError
-from inferences.paths import MODELS_DIR, SHARED_DATA
+from inferences.paths import MODELS_DIR
 from inferences.preprocess import Preprocessor
+from inferences.runtime import openvino_int8_file
 
 EXTRACTORS = ("i3d", "slowfast_r50", "slowfast_r50_detection")
 OBJECT_MODELS = ("centernet",)  # built by models/prepare_objects.py
@@ -76,6 +78,7 @@ class PrepareReport:
     fp32_cosine: float = math.nan
     fp16_cosine: float = math.nan
     int8_cosine: float = math.nan
+    openvino_int8_cosine: float = math.nan
     notes: list[str] = field(default_factory=list)
 
 
@@ -110,12 +113,9 @@ def build_extractor(name: str, *, checkpoint: Path | None = None, input_size: in
 
 
 def default_calibration_sources() -> list[Path]:
-    """The real Ped2 videos beside the repository, else the Kinetics sample GIF, else nothing."""
-    ped2 = sorted((SHARED_DATA / "ucsd-ped2").glob("*.mp4"))
-    if ped2:
-        return ped2
-    gif = SHARED_DATA / "kinetics-i3d" / "v_CricketShot_g04_c01_rgb.gif"
-    return [gif] if gif.is_file() else []
+    """The real Ped2 videos beside the repository, else the Kinetics sample GIF, else nothing (the engine's
+    `real_footage`)."""
+    return real_footage()
 
 
 def video_sources(paths: Iterable[Path]) -> list[Path]:
@@ -243,10 +243,12 @@ def prepare(
     output_dir: Path = MODELS_DIR,
     calibration_sources: Sequence[Path] | None = None,
     int8: bool = True,
+    openvino: bool = True,
     input_size: int | None = None,
     step: Callable[[str], None] = lambda message: None,
 ) -> PrepareReport:
-    """Build `<name>-fp32.onnx`, `-fp16.onnx` and (if it keeps the features) `-int8.onnx` in `output_dir`."""
+    """Build `<name>-fp32.onnx`, `-fp16.onnx` and (if they keep the features) `-int8.onnx` and, with
+    `openvino`, `-int8-openvino.xml` in `output_dir`."""
     import torch
 
     report = PrepareReport()
@@ -257,6 +259,8 @@ def prepare(
         sources = default_calibration_sources()
     else:
         sources = video_sources(calibration_sources)
+    if sources and output_dir == MODELS_DIR:
+        write_check_footage(sources, output_dir / "check-footage.mp4")
     step(f"reading real clips from {len(sources)} video(s)")
     clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
     evaluation, calibration = split_clips(clips)
@@ -295,13 +299,48 @@ def prepare(
                 f"INT8 not written: cosine {report.int8_cosine:.4f} < {INT8_MIN_COSINE} against fp32")
     if int8_path not in report.written:
         int8_path.unlink(missing_ok=True)  # rejected or stale: precision = "int8" must not pick it up
+    openvino_path = openvino_int8_file(int8_path)
+    if int8 and openvino and len(calibration) and len(evaluation):
+        from models.prepare_openvino import openvino_int8
+
+        openvino_int8(report, fp32, openvino_path, calibration, evaluation, fp32_features, step)
+    if openvino_path not in report.written:  # stale: the engine must not pick it up
+        openvino_path.unlink(missing_ok=True)
+        openvino_path.with_suffix(".bin").unlink(missing_ok=True)
     return report
+
+
+def _only_openvino(args: argparse.Namespace) -> int:
+    """`prepare --only-openvino`: the OpenVINO INT8 file (and the check footage) from the fp32 file."""
+    from models.prepare_openvino import openvino_available, quantize_openvino
+
+    fp32 = args.output_dir / f"{args.extractor}-fp32.onnx"
+    if not fp32.is_file():
+        raise PrepareError(f"{fp32}: not built yet (run prepare without --only-openvino first)")
+    if not openvino_available():
+        raise PrepareError("openvino / nncf not installed (pip install -r requirements.txt)")
+    sources = video_sources(args.calibration) if args.calibration else default_calibration_sources()
+    if sources and args.output_dir == MODELS_DIR:
+        write_check_footage(sources, args.output_dir / "check-footage.mp4")
+    spec = extractor_spec(args.extractor, input_size=args.input_size)
+    clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
+    evaluation, calibration = split_clips(clips)
+    if len(calibration) == 0 or len(evaluation) == 0:
+        raise PrepareError("too few real clips to calibrate and check (use --calibration)")
+    path = openvino_int8_file(args.output_dir / f"{args.extractor}-int8.onnx")
+    print(f"quantizing {fp32.name} for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
+    similarity = quantize_openvino(fp32, path, calibration, evaluation, run_onnx(fp32, evaluation))
+    print(f"{f'wrote {path}' if path.is_file() else 'OpenVINO INT8 not written'}: feature cosine vs fp32 "
+          f"on unseen real clips {similarity:.5f} (kept when >= 0.999)")
+    return 0
 
 
 def _prepare_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    with tqdm(total=5, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
+    if args.only_openvino:
+        return _only_openvino(args)
+    with tqdm(total=6, desc=f"prepare {args.extractor}", bar_format="{l_bar}{bar}| {elapsed}") as bar:
 
         def step(message: str) -> None:
             if bar.postfix:  # the previous step is done
@@ -310,12 +349,14 @@ def _prepare_command(args: argparse.Namespace) -> int:
 
         report = prepare(args.extractor, checkpoint=args.checkpoint, output_dir=args.output_dir,
                          calibration_sources=args.calibration, int8=not args.no_int8,
+                         openvino=not args.no_openvino,
                          input_size=args.input_size, step=step)
         bar.update(bar.total - bar.n)
     for path in report.written:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     print(f"feature cosine on real clips: fp32 vs PyTorch {report.fp32_cosine:.6f}, fp16 vs fp32 "
-          f"{report.fp16_cosine:.6f}, int8 vs fp32 {report.int8_cosine:.4f}")
+          f"{report.fp16_cosine:.6f}, int8 vs fp32 {report.int8_cosine:.4f}, OpenVINO int8 vs fp32 "
+          f"{report.openvino_int8_cosine:.5f}")
     for note in report.notes:
         print(note)
     return 0
@@ -338,7 +379,11 @@ def add_prepare_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--calibration", type=Path, nargs="+",
                         help="videos or folders of real footage for INT8 calibration and the checks "
                              "(default: ../shared/data/ucsd-ped2, else the Kinetics sample GIF)")
-    parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 file")
+    parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 files")
+    parser.add_argument("--no-openvino", action="store_true",
+                        help="do not build the OpenVINO INT8 file (NNCF, minutes on a small CPU)")
+    parser.add_argument("--only-openvino", action="store_true",
+                        help="build only the OpenVINO INT8 file, from the fp32 file already built")
     parser.add_argument("--input-size", type=int,
                         help="square input size in pixels instead of 224 (set segment-width/height to match)")
     parser.set_defaults(handler=_prepare_command)

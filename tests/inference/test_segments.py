@@ -107,3 +107,16 @@ def test_offline_and_live_scores_agree_on_a_real_clip(model_dir: Path, ped2_clip
     assert live.join(60)
     assert live.stats()["dropped_segments"] == 0
     np.testing.assert_allclose([e.raw_score for e in events], offline, atol=1e-4)
+
+
+def test_object_scores_ahead_are_found_by_frame_identity() -> None:
+    from inferences.pipeline import ObjectScores
+
+    ahead = ObjectScores(limit=2)
+    frames = [np.zeros((4, 4, 3), np.uint8) for _ in range(3)]
+    for index, frame in enumerate(frames):
+        ahead.add(frame, np.full(2, index, np.float32))
+    assert len(ahead) == 2
+    assert ahead.pop(frames[0]) is None  # evicted: its segment was dropped
+    assert ahead.pop(frames[1].copy()) is None  # an equal frame is not the same frame
+    assert ahead.pop(frames[2]).tolist() == [2, 2] and ahead.pop(frames[2]) is None
