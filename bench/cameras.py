@@ -90,8 +90,8 @@ def instrument(detector: StreamDetector, stages: Stages) -> None:
         cues.objects = _Timed(cues.objects, stages.wrap("objects", cues.objects))
     model = detector.models.detector
     object.__setattr__(detector.models, "detector", _Timed(model, stages.wrap("detector", model)))
-    segmenting = stages.wrap("segmenting + motion", detector._segmenter.add, time.thread_time)
-    detector._segmenter.add = segmenting
+    segmenting = stages.wrap("segmenting + motion", detector._reader.segmenter.add, time.thread_time)
+    detector._reader.segmenter.add = segmenting
     annotation = stages.wrap("annotation", detector.annotator, time.thread_time)
     detector.annotator = _Timed(detector.annotator, annotation)
 

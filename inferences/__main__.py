@@ -77,8 +77,9 @@ def add_detect_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from inferences.events import AlertEnd, AlertStart
     from inferences.explain import summary
-    from inferences.stream import AlertEnd, AlertStart, StreamDetector
+    from inferences.stream import StreamDetector
 
     config = _load_config(args.config)
 

@@ -1,4 +1,5 @@
-"""Anomaly category of a run of frames with the exported classifier ONNX (see models/classifier/export.py)."""
+"""Anomaly category of a run of frames with the exported classifier ONNX (see models/classifier/export.py):
+the classifier, loading it from the config, and which frames of a run it sees (offline and live alike)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from inferences.config import ConfigError, InferenceConfig
 from inferences.imaging import normalize_images, resize_rgb
 from inferences.runtime import ModelError, check_io, load_onnx_session, model_metadata
+
+CATEGORY_SAMPLES = 8  # frames of an abnormal interval (or of a live alert's segment) given to the classifier
 
 
 class CategoryClassifier:
@@ -74,3 +78,19 @@ class CategoryClassifier:
         mean = self.probabilities(frames).mean(axis=0)
         best = int(mean.argmax())
         return self.classes[best], float(mean[best])
+
+
+def category_sample_indices(first: int, last: int) -> list[int]:
+    """Up to CATEGORY_SAMPLES evenly spaced frame indices of `first..last` (inclusive), ascending."""
+    count = min(CATEGORY_SAMPLES, last - first + 1)
+    return [int(i) for i in np.unique(np.linspace(first, last, count).round().astype(int))]
+
+
+def load_category_classifier(config: InferenceConfig) -> CategoryClassifier | None:
+    """The category classifier of `category-model-path`, or None when the field is empty."""
+    path = config.category_model_file
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ConfigError(f"config field 'category-model-path': {path} not found")
+    return CategoryClassifier(path, providers=config.providers, threads=config.threads)

@@ -15,21 +15,21 @@ stays flat in the video length (at most a few segments / frames are in flight):
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import av
 import numpy as np
 
 from inferences.annotate import Annotator
 from inferences.atomic import atomic_path
-from inferences.config import ConfigError, InferenceConfig
+from inferences.category import category_sample_indices, load_category_classifier
+from inferences.config import InferenceConfig
 from inferences.explain import causes
 from inferences.intervals import Interval, find_intervals, frame_scores
+from inferences.pipe import background
 from inferences.pipeline import CueModels, SegmentScorer, load_profile
 from inferences.profile import SceneProfile, SegmentCues
 from inferences.runtime import load_models
@@ -37,8 +37,6 @@ from inferences.segments import batches, video_segments
 from inferences.smoothing import smooth_scores
 from inferences.video import VideoInfo, VideoWriter, even_size, iter_video_frames, open_video
 
-T = TypeVar("T")
-CATEGORY_SAMPLES = 8  # frames per abnormal interval given to the category classifier
 COVER_SIZE = 640
 
 
@@ -80,52 +78,6 @@ class DetectionResult:
             "peak_score": self.peak_score,
             "profile": self.profile,
         }
-
-
-def background(items: Iterable[T], *, maxsize: int, name: str) -> Iterator[T]:
-    """Iterate `items` in a daemon thread through a bounded queue; its exceptions re-raise here.
-
-    Closing the returned generator (or an exception in the consumer) stops the producer.
-    """
-    channel: queue.Queue = queue.Queue(maxsize)
-    stop = threading.Event()
-
-    def put(message: tuple) -> bool:
-        while not stop.is_set():
-            try:
-                channel.put(message, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        iterator = iter(items)
-        try:
-            for item in iterator:
-                if not put(("item", item)):
-                    return
-            put(("end", None))
-        except BaseException as error:
-            put(("error", error))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name=name, daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = channel.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        thread.join()
 
 
 class _Progress:
@@ -302,21 +254,3 @@ def _category_samples(intervals: list[Interval]) -> dict[int, _Sample]:
         sample = _Sample(interval, indices[-1])
         samples.update({i: sample for i in indices})
     return samples
-
-
-def category_sample_indices(first: int, last: int) -> list[int]:
-    """Up to CATEGORY_SAMPLES evenly spaced frame indices of `first..last` (inclusive), ascending."""
-    count = min(CATEGORY_SAMPLES, last - first + 1)
-    return [int(i) for i in np.unique(np.linspace(first, last, count).round().astype(int))]
-
-
-def load_category_classifier(config: InferenceConfig):
-    """The category classifier of `category-model-path`, or None when the field is empty."""
-    path = config.category_model_file
-    if path is None:
-        return None
-    if not path.is_file():
-        raise ConfigError(f"config field 'category-model-path': {path} not found")
-    from inferences.category import CategoryClassifier  # imported only when configured
-
-    return CategoryClassifier(path, providers=config.providers, threads=config.threads)

@@ -1,111 +1,47 @@
 """Real-time detection on a live source (RTSP, HTTP(S), a video file played at its own rate, a camera).
 
 Threads (all daemons, stopped by `stop()`):
-- reader: decodes the source and keeps only the newest frame for the pump; a file is paced to its
-  timestamps; a lost network source reconnects with exponential backoff (state `reconnecting`). It also
-  cuts the stream into segments by the engine's one segmenting path (`inferences.segments`: a frame every
-  `prepare-interval`, by presentation time for a file as offline detection does, by the clock for a live
-  source; a segment never spans a reconnection) and hands each full segment to the inference thread
-  through a one-slot queue (when inference falls behind, the waiting segment is replaced by the newer one,
-  counted as dropped, never a backlog).
+- reader (`inferences.reader.StreamReader`): decodes the source and keeps only the newest frame for the
+  pump; a file is paced to its timestamps; a lost network source reconnects with exponential backoff
+  (state `reconnecting`). It cuts the stream into segments and hands each full segment to the inference
+  thread through a one-slot queue (when inference falls behind, the waiting segment is replaced by the
+  newer one, counted as dropped, never a backlog).
 - pump: every `capture-interval` takes the newest frame, annotates it while the current score is at or
-  above the threshold and publishes it (`latest_jpeg()`, the optional recording).
-- inference: the segment's cues (`inferences.pipeline.CueModels`; the object frames of a segment still
-  filling are scored while the thread waits, so only the extractor and the detector stand between a
-  segment's last frame and its score), then `SegmentScorer`: the scene profile
-  (calibrated, learning the first minutes, or the running statistics of an uncalibrated camera) and the
-  detector over the last `history-length` segments, exactly as offline detection scores a file; the
-  newest raw scores, median-smoothed causally, give the current score. Emits ScoreEvent, AlertStart (with
-  an annotated JPEG snapshot and the causes of the alert) and AlertEnd. With `category-model-path` set, the
-  reader also keeps up to CATEGORY_SAMPLES evenly spaced raw frames of each segment, and the segment that
-  starts an alert is classified (AlertStart `category`).
+  above the threshold and publishes it (`latest_jpeg()`, event clips, the optional recording).
+- inference (`inferences.live_scoring.LiveScorer`): scores each segment exactly as offline detection
+  scores a file; the newest raw scores, median-smoothed causally, give the current score. Emits
+  ScoreEvent, AlertStart and AlertEnd (`inferences.events`).
+- recorder (with `record_path`): writes the published frames to an MP4.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
-from inferences.alerting import AlertGate
 from inferences.annotate import Annotator
+from inferences.category import category_sample_indices, load_category_classifier
 from inferences.clips import ClipRecorder, TimedVideo, encode_jpeg
 from inferences.config import InferenceConfig
-from inferences.explain import causes, summary
-from inferences.offline import category_sample_indices, load_category_classifier
-from inferences.pipeline import CueModels, ObjectScores, SegmentScorer, load_profile
-from inferences.profile import LearningProfile, SceneProfile, SegmentCues
+from inferences.events import Event
+from inferences.live_scoring import LiveScorer
+from inferences.pipeline import CueModels, load_profile
+from inferences.profile import LearningProfile, SceneProfile
+from inferences.reader import StreamReader
 from inferences.runtime import load_models
-from inferences.sampling import FrameSampler
-from inferences.segments import Segment, frame_time
-from inferences.smoothing import smooth_scores
-from inferences.sources import NetworkPolicy, StreamError, open_arguments, parse_source
-from inferences.video import stream_rate
+from inferences.segments import Segment
+from inferences.sources import NetworkPolicy, StreamError, parse_source
 
 log = logging.getLogger("inferences")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
 EARLY_OBJECTS = 4  # object frames of segments still filling, scored while the inference thread waits
-
-
-@dataclass
-class ScoreEvent:
-    """The current score after a detector run; `time` in epoch seconds. `latency`: seconds from the
-    arrival of the newest segment's first frame to this score (not part of `to_dict`)."""
-
-    time: float
-    score: float
-    latency: float = 0.0
-    raw_score: float = 0.0  # the detector's score of the newest segment before smoothing
-    cues: SegmentCues | None = None  # the newest segment's raw cues
-    start: int = 0  # decoded-frame index (since the last (re)connection) of its first sampled frame
-
-    def to_dict(self) -> dict:
-        return {"time": self.time, "score": self.score}
-
-
-@dataclass
-class AlertStart:
-    """The score reached the threshold; `snapshot_jpeg` is the newest frame, annotated. `category` and
-    `category_probability` (when a category model is configured): the top class of the frames sampled
-    from the segment that started the alert, and its mean probability."""
-
-    time: float
-    score: float
-    snapshot_jpeg: bytes
-    category: str | None = None
-    category_probability: float | None = None
-    causes: list[dict] | None = None  # what drove it: [{"cue", "label", "z"}] (`inferences.explain`)
-
-    def to_dict(self) -> dict:
-        """Without the snapshot; `category` / `category_probability` only when classified."""
-        return {k: v for k, v in asdict(self).items() if k != "snapshot_jpeg" and v is not None}
-
-
-@dataclass
-class AlertEnd:
-    """The score fell below the threshold, or the stream stopped during an alert; `interrupted`: the
-    source went away during the alert (`time` is then when its last frame arrived)."""
-
-    time: float
-    peak_score: float
-    duration: float
-    interrupted: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-Event = ScoreEvent | AlertStart | AlertEnd
-
-
 
 
 class StreamDetector:
@@ -140,11 +76,10 @@ class StreamDetector:
             )
         else:
             self.profile = load_profile(config, self.cues.setup, profile)
-        self._segmenter = self.cues.segmenter()
         self.annotator = Annotator(border=config.anomaly_border, prompt=config.anomaly_prompt)
         self.category = load_category_classifier(config)
         # positions in a segment whose raw frames the category classifier gets (none without a model)
-        self._category_positions = (
+        category_positions = (
             frozenset(category_sample_indices(0, config.segment_length - 1)) if self.category else frozenset()
         )
         self.on_event = on_event
@@ -176,8 +111,20 @@ class StreamDetector:
         self._score_arrival = 0.0  # arrival of the first frame of the newest scored segment
         self._record: queue.Queue | None = queue.Queue(64) if self.record_path else None
         self._threads: list[threading.Thread] = []
-        self._delivered = 0  # frames decoded from the current connection
         self._stats = {"frames_in": 0, "frames_out": 0, "segments": 0, "dropped_segments": 0, "delays": []}
+        self._reader = StreamReader(
+            config,
+            self.source,
+            self.network_policy,
+            self.cues.segmenter(),
+            category_positions,
+            self._stop,
+            set_state=self._set_state,
+            on_frame=self._arrived,
+            on_segment=self._submit,
+            on_object_frame=lambda frame: self._offer(self._early_objects, frame),
+            on_offline=self._go_offline,
+        )
 
     # ---- public API ---------------------------------------------------------------------------------
 
@@ -187,14 +134,14 @@ class StreamDetector:
             raise RuntimeError("StreamDetector.start() called twice")
         self._set_state("connecting", f"opening {self.source.url}")
         try:
-            container = self._open()
+            container = self._reader.open()
         except StreamError as error:
             self.error = str(error)
             self._set_state("failed", self.error)
             raise
         self._set_state("running", f"receiving {self.source.url}")
         targets = [
-            ("reader", lambda: self._read_loop(container)),
+            ("reader", lambda: self._reader.run(container)),
             ("pump", self._pump_loop),
             ("inference", self._inference_loop),
         ]
@@ -298,104 +245,13 @@ class StreamDetector:
         """Sleep unless stopped; True when stopped."""
         return self._stop.wait(max(0.0, seconds))
 
-    def _open(self) -> av.container.InputContainer:
-        url, options = open_arguments(self.source, self.network_policy)  # checked on every connection
-        timeout = self.config.open_timeout
-        try:
-            container = av.open(url, format=self.source.format, options=options, timeout=(timeout, timeout))
-        except (av.FFmpegError, OSError) as error:
-            reason = getattr(error, "strerror", None) or str(error)  # the text without the URL again
-            raise StreamError(f"stream source {self.source.url!r}: cannot open ({reason})") from None
-        if not container.streams.video:
-            container.close()
-            raise StreamError(f"stream source {self.source.url!r}: no video stream")
-        stream = container.streams.video[0]
-        if stream.width * stream.height > self.config.max_frame_pixels:  # from the headers, before decoding
-            container.close()
-            raise StreamError(
-                f"stream source {self.source.url!r}: frames of {stream.width}x{stream.height} exceed "
-                f"max-frame-pixels ({self.config.max_frame_pixels})"
-            )
-        stream.thread_type = "AUTO"
-        return container
+    # ---- reader callbacks ---------------------------------------------------------------------------
 
-    # ---- reader -------------------------------------------------------------------------------------
-
-    def _read_loop(self, container: av.container.InputContainer) -> None:
-        """Read, and reconnect with exponential backoff; only a connection that delivered frames resets the
-        backoff (a source that accepts and then drops is retried ever more slowly, up to the maximum)."""
-        delay = self.config.reconnect_delay
-        while not self._stop.is_set():
-            self._delivered = 0
-            try:
-                self._read(container)
-                reason = "stream ended"
-            except (av.FFmpegError, OSError) as error:
-                reason = f"stream lost ({error})"
-            finally:
-                container.close()
-            if self._delivered:
-                delay = self.config.reconnect_delay
-            if self._stop.is_set():
-                break
-            if self.source.kind == "file":
-                self._set_state("stopped", f"end of file {self.source.url}")
-                self._stop.set()
-                return
-            self._go_offline()
-            while True:
-                self._set_state("reconnecting", f"{reason}; retrying in {delay:g}s")
-                if self._wait(delay):
-                    break
-                try:
-                    container = self._open()
-                except StreamError as error:
-                    reason = str(error)
-                    delay = min(delay * 2, self.config.reconnect_max_delay)
-                    continue
-                delay = min(delay * 2, self.config.reconnect_max_delay)  # unless this one delivers frames
-                self._set_state("running", f"reconnected to {self.source.url}")
-                break
-        self._set_state("stopped", "stopped")
-
-    def _read(self, container: av.container.InputContainer) -> None:
-        """Decode, publish the newest frame, and cut sampled frames into segments (the one segmenting
-        path: a file is sampled by presentation time like offline detection, a live source by the clock)."""
-        paced = self.source.kind == "file"
-        start_wall = start_pts = None
-        rate = stream_rate(container.streams.video[0]) if paced else None
-        fps = float(rate) if rate else None
-        sampler = FrameSampler(self.config.prepare_interval, fps=fps)
-        self._segmenter.reset()
-        samples: list[np.ndarray] = []  # raw frames of the current segment for the category classifier
-        for index, frame in enumerate(container.decode(video=0)):
-            if self._stop.is_set():
-                return
-            if paced and frame.time is not None:
-                if start_wall is None:
-                    start_wall, start_pts = time.monotonic(), frame.time
-                if self._wait(start_wall + (frame.time - start_pts) - time.monotonic()):
-                    return
-            self._delivered += 1
-            arrival = time.time()
-            clock = frame_time(frame, index, fps or 25.0) if paced else time.monotonic()
-            if sampler.take(clock):  # before publishing: PyAV frames must not be converted in two threads
-                if self._segmenter.position in self._category_positions:
-                    samples.append(frame.to_ndarray(format="rgb24"))
-                pending = len(self._segmenter.pending_objects)
-                segment = self._segmenter.add(frame, index, arrival)
-                if segment is not None:
-                    self._submit(segment, samples)
-                    samples = []
-                elif len(self._segmenter.pending_objects) > pending:  # scored ahead by the inference thread
-                    self._offer(self._early_objects, self._segmenter.pending_objects[-1])
-            with self._lock:
-                self._stats["frames_in"] += 1
-                self._newest = (self._stats["frames_in"], frame, arrival)
-        if paced:  # the end of a file: its last, partial segment is scored as offline detection scores it
-            segment = self._segmenter.flush()
-            if segment is not None:
-                self._submit(segment, samples)
+    def _arrived(self, frame: av.VideoFrame, arrival: float) -> None:
+        """A decoded frame: the newest for the pump."""
+        with self._lock:
+            self._stats["frames_in"] += 1
+            self._newest = (self._stats["frames_in"], frame, arrival)
 
     def _go_offline(self) -> None:
         """The source went away: the score is unknown until new segments are scored, the frozen last frame
@@ -464,94 +320,33 @@ class StreamDetector:
                 except queue.Empty:
                     pass
 
-    def _score_ahead(self, ahead: ObjectScores, skip: list[np.ndarray]) -> None:
-        """Score the object frames of segments still filling (not those in `skip`: their segment is being
-        scored now)."""
-        while True:
-            try:
-                frame = self._early_objects.get_nowait()
-            except queue.Empty:
-                return
-            if not any(frame is other for other in skip):
-                ahead.add(frame, self.cues.object_scores([frame])[0])
-
     # ---- inference ----------------------------------------------------------------------------------
 
     def _inference_loop(self) -> None:
-        scorer = SegmentScorer(self.config, self.models.detector, self.profile)
-        raw_scores: collections.deque[float] = collections.deque(maxlen=self.models.smoothing_window)
-        config = self.config
-        gate = AlertGate(
-            config.anomaly_threshold, min_duration=config.alert_min_duration, cooldown=config.alert_cooldown
+        live = LiveScorer(
+            self.config, self.models, self.cues, self.profile, self.annotator, self.category, self._emit
         )
-        alert_start = 0.0
-        per_segment = -(-config.segment_length // config.objects_every)
-        ahead = ObjectScores(limit=2 * per_segment)
         while not self._stop.is_set() or not self._segments.empty():  # a file's last segment too
             if self._offline.is_set():
                 self._offline.clear()
-                raw_scores.clear()
-                if gate.interrupt():
-                    seen = self.last_seen() or time.time()
-                    self._emit(AlertEnd(seen, gate.peak, max(0.0, seen - alert_start), interrupted=True))
+                live.interrupt(lambda: self.last_seen() or time.time())
             if self._segments.empty():  # keeping up: a waiting segment goes first (its frames may be lost)
-                self._score_ahead(ahead, [])
+                live.score_ahead(self._early_objects, [])
             try:
                 segment, samples = self._segments.get(timeout=0.05)
             except queue.Empty:
                 continue
-            cues = self.cues.cues([segment], object_scores=ahead)
-            scored = scorer.score(cues)
-            raw_scores.append(float(scored.scores[0]))
-            score = float(smooth_scores(np.asarray(raw_scores), len(raw_scores), causal=True)[-1])
+            result = live.score(segment)
             now = time.time()
             with self._lock:
-                self.current_score, self._score_arrival = score, segment.arrival
+                self.current_score, self._score_arrival = result.score, segment.arrival
                 self._score_version += 1
                 self._stats["segments"] += 1
                 raw_frame = self._latest_raw
-            self._emit(
-                ScoreEvent(
-                    now,
-                    score,
-                    latency=now - segment.arrival,
-                    raw_score=raw_scores[-1],
-                    cues=cues[0],
-                    start=segment.start,
-                )
-            )
-            change = gate.update(now, score)
-            if change == "start":
-                alert_start = now
-                found = (
-                    causes(
-                        scored.channels, scored.top_class, [c.objects for c in cues], self.cues.setup.classes
-                    )
-                    if scorer.uses_cues
-                    else None
-                )
-                snapshot = self._snapshot(raw_frame, found)
-                alert = AlertStart(
-                    now, score, encode_jpeg(snapshot) if snapshot is not None else b"", causes=found
-                )
-                if self.category is not None and samples:
-                    alert.category, alert.category_probability = self.category.classify(samples)
-                self._emit(alert)
-            elif change == "end":
-                self._emit(AlertEnd(now, gate.peak, now - alert_start))
+            live.report(result, segment, samples, raw_frame, now)
             if self._segments.empty():  # this segment's frames queued meanwhile were scored with it
-                self._score_ahead(ahead, segment.object_frames)
-        if gate.open:
-            self._emit(AlertEnd(time.time(), gate.peak, time.time() - alert_start))
-
-    def _snapshot(self, frame: np.ndarray | None, found: list[dict] | None) -> np.ndarray | None:
-        """The alert's snapshot: the frame annotated, its prompt followed by the causes."""
-        if frame is None:
-            return None
-        if not found:
-            return self.annotator(frame.copy())
-        prompt = ": ".join(part for part in (self.config.anomaly_prompt, summary(found)) if part)
-        return Annotator(border=self.config.anomaly_border, prompt=prompt)(frame.copy())
+                live.score_ahead(self._early_objects, segment.object_frames)
+        live.finish(time.time())
 
     # ---- recorder -----------------------------------------------------------------------------------
 

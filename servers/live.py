@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from inferences.events import AlertEnd, AlertStart, ScoreEvent
 from inferences.sources import NetworkPolicy
-from inferences.stream import AlertEnd, AlertStart, ScoreEvent
 from servers.cameras import camera_config
 from servers.files import FileStore
 from servers.history import ScoreHistory

@@ -17,7 +17,8 @@ from harness.videos import write_video
 from inferences.alerting import AlertGate
 from inferences.clips import ClipRecorder
 from inferences.config import ConfigError
-from inferences.stream import AlertEnd, AlertStart, StreamDetector
+from inferences.events import AlertEnd, AlertStart
+from inferences.stream import StreamDetector
 from tests.inference.conftest import make_config
 from tests.inference.test_offline import red_border
 from tests.inference.test_stream import wait_for

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from datasets.videos import extract_video_cues
+from inferences.events import ScoreEvent
 from inferences.offline import VideoDetector
 from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels, SegmentScorer
 from inferences.profile import RunningProfile, SegmentCues
 from inferences.runtime import load_models
-from inferences.stream import ScoreEvent, StreamDetector
+from inferences.stream import StreamDetector
 from inferences.video import open_video
 from tests.inference.conftest import make_config
 

@@ -15,9 +15,11 @@ from PIL import Image
 
 from harness.camera import FFMPEG, FfmpegStream, free_port
 from harness.videos import write_video
+from inferences.events import AlertEnd, AlertStart, ScoreEvent
 from inferences.paths import REPO_ROOT
 from inferences.preprocess import Preprocessor
-from inferences.stream import AlertEnd, AlertStart, ScoreEvent, StreamDetector, StreamError
+from inferences.sources import StreamError
+from inferences.stream import StreamDetector
 from tests.inference.conftest import make_config, write_colour_video
 from tests.inference.test_offline import red_border
 
