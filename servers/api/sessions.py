@@ -225,6 +225,7 @@ def calibrate(session_id: str) -> dict[str, Any]:
         )
     if (item.get("settings") or {}).get("profile"):  # it learns its own profile, and then uses it
         services().sessions.update(item["id"], **{"settings.profile": None})
+    services().sessions.update(item["id"], **{"settings.enabled": True})  # calibrating runs the camera
     start_camera(item["id"], item["source"], calibrate_minutes=minutes)  # stops the running detector first
     return session_to_api(find_session(session_id))
 
@@ -270,7 +271,7 @@ def stop_session(session_id: str) -> dict[str, Any]:
     elif item["state"] in LIVE_STATES:
         svc.sessions.update(item["id"], state="stopped")
     svc.sessions.update(item["id"], **{"settings.enabled": False})
-    return find_session(session_id)
+    return session_to_api(find_session(session_id))
 
 
 @blueprint.delete("/sessions/<session_id>")
