@@ -13,7 +13,7 @@ from flask import Flask, Request, g, request
 from inferences.config import InferenceConfig, load_inference_config
 from servers.api import register_blueprints
 from servers.auth import CSRF_HEADER, LoginThrottle, csrf_valid, load_secret_key, session_user
-from servers.config import ServerConfig, load_server_config
+from servers.config import ServerConfig, check_with_engine, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.events import EventLog
 from servers.execution import create_runners, shared_files
@@ -61,14 +61,18 @@ class StreamingRequest(Request):
 
 
 def load_inference(config: ServerConfig) -> InferenceConfig:
-    """The inference engine's configuration named by the server config."""
-    return load_inference_config(config.inference_config or None)
+    """The inference engine's configuration named by the server config, checked against it
+    (`check_with_engine`: ConfigFileError naming the fields of both)."""
+    engine = load_inference_config(config.inference_config or None)
+    check_with_engine(config, engine)
+    return engine
 
 
 def create_app(config: ServerConfig | str | Path | None = None, *, start_services: bool = True) -> Flask:
     """Build the Flask app. `config`: a ServerConfig, a TOML path, or None (env var or default file)."""
     if not isinstance(config, ServerConfig):
         config = load_server_config(config)
+    inference_config = load_inference(config)  # both configs, and their agreement, before anything starts
     redact_logs()
     config.storage_directory.mkdir(parents=True, exist_ok=True)
     app = Flask("servers")
@@ -97,7 +101,6 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         SessionRepository(database),
         UserRepository(database),
     )
-    inference_config = load_inference(config)
     alerts = AlertReviews(database)
     history = camera_history(config, database)
     notifier = Notifier(config.notifications)
