@@ -1,5 +1,6 @@
-"""What the views share (`Services`, reached through `services()`), the first admin, and the recovery after
-a restart. The blueprints import this module; the application factory (servers.app) builds it."""
+"""What the views share (`Services`, reached through `services()`) with its background tasks (removal and
+retention, database retry), the first admin and the recovery after a restart. The blueprints import this
+module; the application factory (`servers.app`) builds the Services and imports the blueprints."""
 
 from __future__ import annotations
 
