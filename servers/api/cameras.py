@@ -12,10 +12,10 @@ from servers.api import checked_id, json_body, number_arg
 from servers.api.profiles import profile_file
 from servers.api.sessions import find_session, session_to_api, start_camera
 from servers.api.stored import send_stored
-from servers.app import services
 from servers.auth import require_role
 from servers.cameras import DETECTOR_FIELDS, check_settings
 from servers.errors import ApiError
+from servers.services import services
 from servers.storage.scores import downsample
 
 blueprint = Blueprint("cameras", __name__)

@@ -17,13 +17,13 @@ from inferences.sources import HostNotAllowed, StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.api.profiles import profile_file
 from servers.api.stored import send_stored
-from servers.app import services
 from servers.auth import current_user, require_role
 from servers.cameras import DETECTOR_FIELDS, check_settings, effective_settings
 from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
 from servers.redaction import redact
+from servers.services import services
 from servers.storage.repositories import new_id
 from servers.streams import connection_open
 

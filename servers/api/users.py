@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, session
 
 from servers.api import checked_id, json_body, page_of, paging
-from servers.app import services
 from servers.auth import (
     PASSWORD_MAX,
     check_password,
@@ -21,6 +20,7 @@ from servers.auth import (
     verify_password,
 )
 from servers.errors import ApiError
+from servers.services import services
 from servers.storage.users import DuplicateUsername
 
 blueprint = Blueprint("users", __name__)

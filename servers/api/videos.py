@@ -14,10 +14,10 @@ from inferences.video import VideoError, open_video
 from servers.api import checked_id, page_of, paging
 from servers.api.profiles import profile_file
 from servers.api.stored import send_stored
-from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
 from servers.media import MediaError, check_frame_size
+from servers.services import services
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
