@@ -278,3 +278,10 @@ def test_retention_by_disk_budget_removes_the_oldest_first(tmp_path: Path) -> No
     )  # older than 1.5 h
     assert records.get(record_ids[1])["removed"]["reason"] == "age"
     database.close()
+
+
+def test_download_names_replace_what_no_file_system_takes_as_the_client_does() -> None:
+    from servers.api.videos import download_name
+
+    assert download_name({"name": "Testvid:<>|?.mp4"}, "result.mp4") == "Testvid_-result.mp4"
+    assert download_name({"name": "监控 录像.mp4"}, "scores.csv") == "监控 录像-scores.csv"
