@@ -21,7 +21,7 @@ def test_a_stop_during_start_is_final_and_reported_in_order(config: InferenceCon
     def on_state(state: str, message: str) -> None:
         if state == "connecting" and not connecting.is_set():
             connecting.set()
-            assert stopping.wait(10)
+            stopping.wait(10)  # (an assertion here would only be logged by the engine)
             # Unordered reports would let the stop's own report finish first; ordered ones make it wait here.
             stopped_reported.wait(1.0)
         if state == "stopped":
