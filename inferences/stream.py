@@ -265,8 +265,8 @@ class StreamDetector:
 
     def _set_state(self, state: str, message: str) -> None:
         with self._state_lock:  # set by the reader, the guard and stop(): check and set as one step
-            if self.state == "failed" and state == "stopped":
-                return
+            if self.state == "failed" or (self.state == "stopped" and state != "failed"):
+                return  # final: a later change from another thread (a start, a reconnection) is too late
             self.state = state
             log.info("stream %s: %s (%s)", self.source.url, state, message)
             if self.on_state is not None:
