@@ -125,6 +125,7 @@ class StreamDetector:
         profile_name: str = "",
         network_policy: NetworkPolicy | None = None,
         clips: bool = False,
+        on_clip: Callable[[Path], None] | None = None,
     ) -> None:
         self.config = config
         self.source = parse_source(source)
@@ -153,7 +154,10 @@ class StreamDetector:
         # event clips (`begin_clip`): a pre-roll of the published frames, only when asked for
         self.clips = (
             ClipRecorder(
-                pre_seconds=config.clip_pre_seconds, fps=config.clip_fps, max_seconds=config.clip_max_seconds
+                pre_seconds=config.clip_pre_seconds,
+                fps=config.clip_fps,
+                max_seconds=config.clip_max_seconds,
+                on_written=on_clip,
             )
             if clips
             else None

@@ -161,6 +161,7 @@ class LiveManager:
                 profile_name=str(session.get("name", "")),
                 network_policy=self._network_policy,
                 clips=True,
+                on_clip=self._files.publish,  # a shared store (GridFS) gets each clip once it is complete
             )
             created.append(detector)
             return detector
