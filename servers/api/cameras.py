@@ -85,5 +85,10 @@ def clip(session_id: str, alert_id: str) -> Response:
     path = svc.files.clip_path(item["id"], alert["id"])
     encoding = any(path.parent.glob(f".{path.stem}.*.part{path.suffix}"))  # inferences.atomic's names
     if not path.is_file() and (alert["end_time"] is None or encoding):
-        raise ApiError(409, "not-ready", "the clip is still being recorded; it is ready once the alert ends")
+        raise ApiError(
+            409,
+            "not-ready",
+            "the clip is still being recorded; it is ready once the alert ends",
+            params={"reason": "clip-recording"},
+        )
     return send_stored(path, "video/mp4", "clip")
