@@ -9,6 +9,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -66,13 +67,22 @@ class ClipRecorder:
     """Keeps the last `pre_seconds` of frames offered to it (at most `fps` a second, as JPEG: memory stays
     small for large frames) and records one clip at a time: `begin(path)` starts from that pre-roll, every
     later frame follows until `end()` or `max_seconds` after the clip's first frame. A background thread
-    encodes each clip beside `path` and puts it there when complete (`inferences.atomic`)."""
+    encodes each clip beside `path` and puts it there when complete (`inferences.atomic`), then calls
+    `on_written(path)`."""
 
-    def __init__(self, *, pre_seconds: float, fps: float, max_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        pre_seconds: float,
+        fps: float,
+        max_seconds: float,
+        on_written: Callable[[Path], None] | None = None,
+    ) -> None:
         self.pre_seconds = pre_seconds
         self.interval = 1.0 / fps
         self.fps = fps
         self.max_seconds = max_seconds
+        self.on_written = on_written
         self._ring: collections.deque[tuple[float, bytes]] = collections.deque()
         self._lock = threading.Lock()
         self._clip: queue.Queue | None = None
@@ -142,6 +152,8 @@ class ClipRecorder:
                         video.write(item[0], np.asarray(image.convert("RGB")))
                 if not video.close():
                     raise _NoFrames
+            if self.on_written is not None:
+                self.on_written(path)
         except _NoFrames:
             log.info("clip %s: no frame arrived; no file", path)
         except Exception:

@@ -48,6 +48,10 @@ class ConfigModel(BaseModel):
         alias_generator=kebab, populate_by_name=True, extra="forbid", frozen=True, strict=True
     )
 
+    def replace(self: Model, **changes: Any) -> Model:
+        """A copy with some fields (attribute names) changed, validated like a file (ConfigFileError)."""
+        return parse_config(type(self), {**self.model_dump(), **changes}, type(self).__name__, name=kebab)
+
 
 def _repo_path(value: Any) -> Path:
     if isinstance(value, Path):
@@ -72,27 +76,36 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigFileError(f"{path}: not valid TOML ({error})") from None
 
 
-def _describe(model: type[ConfigModel], alias: str) -> str | None:
-    for name, info in model.model_fields.items():
-        if alias in (name, info.alias):
-            return info.description
-    return None
+def _locate(model: type[ConfigModel], loc: tuple[Any, ...]) -> tuple[list[str], str | None, bool]:
+    """The names along `loc` through nested tables (a nested ConfigModel is a TOML table), the last field's
+    description, and whether that field is itself a table."""
+    names: list[str] = []
+    description, current, table = None, model, False
+    for part in loc:
+        if not isinstance(part, str) or current is None:  # an item of a list: the field is named already
+            break
+        info = next((i for n, i in current.model_fields.items() if part in (n, i.alias)), None)
+        names.append(part)
+        description = info.description if info else None
+        annotation = info.annotation if info else None
+        table = isinstance(annotation, type) and issubclass(annotation, ConfigModel)
+        current = annotation if table else None
+    return names, description, table
 
 
 def _message(model: type[ConfigModel], error: Mapping[str, Any], name: Callable[[str], str]) -> str:
-    """One pydantic error as "field 'x' <problem>"."""
+    """One pydantic error as "field 'x' <problem>" (a field of a nested table as 'table.x')."""
     problem = error.get("ctx", {}).get("error")
-    if isinstance(problem, FieldProblem):
-        return str(problem)
-    loc = [str(part) for part in error["loc"]]
-    field = name(loc[0]) if loc else ""
+    names, valid, table = _locate(model, tuple(error["loc"]))
+    field = name(".".join(names)) if names else ""
+    if isinstance(problem, FieldProblem):  # from a model's own checks: a nested table's prefixes its name
+        return f"field '{field}.{problem.field}' {problem.problem}" if table else str(problem)
     if error["type"] == "missing":
         return f"missing field '{field}'"
     if error["type"] == "extra_forbidden":
         return f"unknown field '{field}'"
     if isinstance(problem, Exception):  # a plain ValueError from a validator
         return f"field '{field}' {problem}"
-    valid = _describe(model, loc[0]) if loc else None
     return f"field '{field}' must be {valid or error['msg']}, got {error['input']!r}"
 
 

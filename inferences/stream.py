@@ -61,6 +61,7 @@ class StreamDetector:
         profile_name: str = "",
         network_policy: NetworkPolicy | None = None,
         clips: bool = False,
+        on_clip: Callable[[Path], None] | None = None,
     ) -> None:
         self.config = config
         self.source = parse_source(source)
@@ -88,7 +89,10 @@ class StreamDetector:
         # event clips (`begin_clip`): a pre-roll of the published frames, only when asked for
         self.clips = (
             ClipRecorder(
-                pre_seconds=config.clip_pre_seconds, fps=config.clip_fps, max_seconds=config.clip_max_seconds
+                pre_seconds=config.clip_pre_seconds,
+                fps=config.clip_fps,
+                max_seconds=config.clip_max_seconds,
+                on_written=on_clip,
             )
             if clips
             else None
@@ -212,8 +216,8 @@ class StreamDetector:
 
     def _set_state(self, state: str, message: str) -> None:
         with self._state_lock:  # set by the reader, the guard and stop(): check and set as one step
-            if self.state == "failed" and state == "stopped":
-                return
+            if self.state == "failed" or (self.state == "stopped" and state != "failed"):
+                return  # final: a later change from another thread (a start, a reconnection) is too late
             self.state = state
             log.info("stream %s: %s (%s)", self.source.url, state, message)
             if self.on_state is not None:

@@ -3,42 +3,25 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import sys
 import tempfile
-import threading
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Flask, Request, current_app, g, request
+from flask import Flask, Request, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
-from inferences.errors import SurveillanceError
-from servers.auth import (
-    ADMIN_PASSWORD_ENV,
-    CSRF_HEADER,
-    LoginThrottle,
-    csrf_valid,
-    hash_password,
-    load_secret_key,
-    password_problem,
-    session_user,
-)
-from servers.config import ServerConfig, load_server_config
+from servers.api import register_blueprints
+from servers.auth import CSRF_HEADER, LoginThrottle, csrf_valid, load_secret_key, session_user
+from servers.config import ServerConfig, check_with_engine, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.events import EventLog
-from servers.execution import CameraRunner, JobRunner, create_runners, shared_files
-from servers.files import FileStore
+from servers.execution import create_runners, shared_files
 from servers.history import camera_history
-from servers.live import LIVE_STATES
 from servers.notify.notifier import Notifier
-from servers.redaction import redact, redact_logs
-from servers.retention import apply_retention
+from servers.redaction import redact_logs
+from servers.services import Services, services
 from servers.storage import (
-    Database,
     DatabaseUnavailable,
     RecordRepository,
     SessionRepository,
@@ -46,14 +29,11 @@ from servers.storage import (
     connect_database,
 )
 from servers.storage.reviews import AlertReviews
-from servers.storage.scores import ScoreRepository
-from servers.storage.users import DuplicateUsername
 from servers.streams import StreamSlots
 
 log = logging.getLogger("servers")
 PUBLIC_ENDPOINTS = {"health.health", "auth.login", "openapi.openapi"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-DATABASE_RETRY_SECONDS = 2.0
 # On every API response: nothing of it runs as a page, is framed, or leaks the URL to another site.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -62,95 +42,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-
-
-@dataclass
-class Services:
-    """Everything the views share; `app.extensions["surveillance"]`."""
-
-    config: ServerConfig
-    database: Database
-    files: FileStore
-    records: RecordRepository
-    sessions: SessionRepository
-    users: UserRepository
-    scores: ScoreRepository
-    jobs: JobRunner
-    live: CameraRunner
-    notifier: Notifier
-    throttle: LoginThrottle
-    streams: StreamSlots
-    inference_config: InferenceConfig
-    alerts: AlertReviews
-    events: EventLog
-    admin_password: str | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _remover: threading.Thread | None = None
-
-    def prepare(self) -> None:
-        """What the start needs from the database: indexes and the first admin (DatabaseUnavailable)."""
-        for repository in (self.records, self.sessions, self.users, self.alerts, self.scores):
-            repository.ensure_indexes()
-        self.admin_password = ensure_admin(self.users)
-        if self.admin_password:
-            print(
-                f"Surveillance: created user 'admin' with password: {self.admin_password}",
-                file=sys.stdout,
-                flush=True,
-            )
-
-    def start(self, *, prepared: bool = True) -> None:
-        """Start the workers, the removal task and the restart recovery; when the database was unavailable
-        (`prepared` False), a thread retries the preparation and the recovery until it is back."""
-        self.jobs.start()
-        self._remover = threading.Thread(target=self._remove_loop, name="removal-task", daemon=True)
-        self._remover.start()
-        if prepared:
-            recover(self)
-        else:
-            threading.Thread(target=self._prepare_loop, name="database-retry", daemon=True).start()
-
-    def _prepare_loop(self) -> None:
-        while not self._stop.wait(DATABASE_RETRY_SECONDS):
-            try:
-                self.prepare()
-                recover(self)
-            except DatabaseUnavailable as error:
-                log.warning("database unavailable (%s); retrying in %g s", error, DATABASE_RETRY_SECONDS)
-                continue
-            log.info("database available: indexes, admin and restart recovery done")
-            return
-
-    def shutdown(self) -> None:
-        """Stop live sessions, workers, notifications and the removal task; close the database."""
-        self._stop.set()
-        self.live.stop_all()
-        self.notifier.close()
-        self.jobs.stop()
-        if self._remover is not None:
-            self._remover.join(5)
-        self.database.close()
-
-    def _remove_loop(self) -> None:
-        while not self._stop.wait(self.config.remove_interval):
-            try:
-                apply_retention(
-                    self.files,
-                    self.records,
-                    self.alerts,
-                    days=self.config.retention_days,
-                    max_gigabytes=self.config.retention_max_size,
-                )
-                removed = self.files.remove_expired(self.config.remove_interval)
-                if removed:
-                    log.info("removal task deleted %d entries", removed)
-            except (OSError, DatabaseUnavailable):
-                log.exception("removal task failed")
-
-
-def services() -> Services:
-    """The Services of the current app."""
-    return current_app.extensions["surveillance"]
 
 
 class StreamingRequest(Request):
@@ -170,61 +61,18 @@ class StreamingRequest(Request):
 
 
 def load_inference(config: ServerConfig) -> InferenceConfig:
-    """The inference engine's configuration named by the server config."""
-    return load_inference_config(config.inference_config or None)
-
-
-def ensure_admin(users: UserRepository) -> str | None:
-    """Create the admin on first start; returns the generated password when none was given. ValueError
-    naming the variable when the password from the environment is not acceptable."""
-    if users.count() > 0:
-        return None
-    password = os.environ.get(ADMIN_PASSWORD_ENV) or None
-    if password is not None and (problem := password_problem(password, "admin")):
-        raise SurveillanceError(f"{ADMIN_PASSWORD_ENV}: the password {problem[1]}")
-    generated = password is None
-    password = password or secrets.token_urlsafe(12)
-    try:
-        users.create(username="admin", password_hash=hash_password(password), role="admin")
-    except DuplicateUsername:
-        return None
-    return password if generated else None
-
-
-def recover(svc: Services) -> None:
-    """After a restart: requeue jobs left queued or processing (failed with the reason when their files
-    are gone), restart live sessions that were running (stopped when that fails)."""
-    for record in svc.records.with_status(["queued", "processing"]):
-        record_id = record["id"]
-        if svc.files.has(svc.files.upload_path(record_id)) or svc.files.has(svc.files.source_path(record_id)):
-            svc.records.update(record_id, status="queued", progress=0.0)
-            try:
-                svc.jobs.submit(record_id)
-            except ApiError as error:
-                svc.records.update(
-                    record_id, status="failed", error=f"not resumed after restart: {error.message}"
-                )
-        else:
-            svc.records.update(
-                record_id, status="failed", error="the server restarted and the uploaded file is gone"
-            )
-    for item in svc.sessions.with_states(list(LIVE_STATES)):
-        if svc.live.is_live(item["id"]):  # started after the database came back, before this recovery
-            continue
-        try:
-            profile = item.get("profile") or {}
-            minutes = float(profile.get("minutes", 0.0)) if profile.get("state") == "learning" else 0.0
-            svc.live.start(item["id"], item["source"], calibrate_minutes=minutes)  # learning starts over
-        except Exception as error:  # StreamError, missing engine or models: the session cannot run now
-            log.warning("session %s not restarted: %s", item["id"], error)
-            reason = redact(f"not restarted after the server restarted: {error}")
-            svc.sessions.update(item["id"], state="stopped", error=reason)
+    """The inference engine's configuration named by the server config, checked against it
+    (`check_with_engine`: ConfigFileError naming the fields of both)."""
+    engine = load_inference_config(config.inference_config or None)
+    check_with_engine(config, engine)
+    return engine
 
 
 def create_app(config: ServerConfig | str | Path | None = None, *, start_services: bool = True) -> Flask:
     """Build the Flask app. `config`: a ServerConfig, a TOML path, or None (env var or default file)."""
     if not isinstance(config, ServerConfig):
         config = load_server_config(config)
+    inference_config = load_inference(config)  # both configs, and their agreement, before anything starts
     redact_logs()
     config.storage_directory.mkdir(parents=True, exist_ok=True)
     app = Flask("servers")
@@ -253,7 +101,6 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         SessionRepository(database),
         UserRepository(database),
     )
-    inference_config = load_inference(config)
     alerts = AlertReviews(database)
     history = camera_history(config, database)
     notifier = Notifier(config.notifications)
@@ -299,8 +146,6 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
 
     register_error_handlers(app)
     _register_security(app)
-    from servers.api import register_blueprints
-
     register_blueprints(app)
     return app
 

@@ -24,19 +24,31 @@ MIN_ROI = 0.05  # the smallest side of the region of interest, as a fraction of 
 def _number(body: dict[str, Any], field: str, high: float, what: str) -> float:
     value = body[field]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ApiError(400, "invalid-field", f"field '{field}' must be {what} in 0..{high:g}")
+        raise ApiError(
+            400, "invalid-field", f"field '{field}' must be {what} in 0..{high:g}", params={"field": field}
+        )
     if not 0 <= value <= high:
-        raise ApiError(400, "invalid-field", f"field '{field}' must be {what} in 0..{high:g}, got {value:g}")
+        raise ApiError(
+            400,
+            "invalid-field",
+            f"field '{field}' must be {what} in 0..{high:g}, got {value:g}",
+            params={"field": field},
+        )
     return float(value)
 
 
 def _roi(value: Any) -> dict[str, float]:
     problem = "field 'roi' must be {x1, y1, x2, y2}: fractions of the frame, x1 < x2 and y1 < y2"
     if not isinstance(value, dict) or set(value) != set(ROI_KEYS):
-        raise ApiError(400, "invalid-field", problem)
+        raise ApiError(400, "invalid-field", problem, params={"field": "roi"})
     box = {key: _number(value, key, 1.0, "a fraction") for key in ROI_KEYS}
     if box["x2"] - box["x1"] < MIN_ROI or box["y2"] - box["y1"] < MIN_ROI:
-        raise ApiError(400, "invalid-field", f"{problem}; each side at least {MIN_ROI:g} of the frame")
+        raise ApiError(
+            400,
+            "invalid-field",
+            f"{problem}; each side at least {MIN_ROI:g} of the frame",
+            params={"field": "roi"},
+        )
     return box
 
 
@@ -46,21 +58,34 @@ def check_settings(body: dict[str, Any], check_profile: Callable[[Any], object])
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         raise ApiError(
-            400, "unknown-field", f"unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})"
+            400,
+            "unknown-field",
+            f"unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})",
+            params={"field": ", ".join(unknown)},
         )
     if not body:
-        raise ApiError(400, "invalid-field", f"give at least one of {', '.join(FIELDS)}")
+        raise ApiError(
+            400,
+            "invalid-field",
+            f"give at least one of {', '.join(FIELDS)}",
+            params={"field": " / ".join(FIELDS)},
+        )
     changes: dict[str, Any] = {}
     for field, value in body.items():
         if field == "name":
             if not isinstance(value, str) or not value.strip() or len(value) > 200:
                 raise ApiError(
-                    400, "invalid-field", "field 'name' must be a non-empty string of at most 200 characters"
+                    400,
+                    "invalid-field",
+                    "field 'name' must be a non-empty string of at most 200 characters",
+                    params={"field": "name"},
                 )
             changes[field] = value.strip()
         elif field in ("enabled", "notify"):
             if not isinstance(value, bool):
-                raise ApiError(400, "invalid-field", f"field '{field}' must be true or false")
+                raise ApiError(
+                    400, "invalid-field", f"field '{field}' must be true or false", params={"field": field}
+                )
             changes[field] = value
         elif value is None:
             changes[field] = None

@@ -1,78 +1,147 @@
-"""Server configuration: `servers/configs/config.toml` read into a frozen dataclass."""
+"""Server configuration: `servers/configs/config.toml` read through the project's one configuration mechanism
+(`inferences.configfile`): kebab-case fields, unknown ones refused, errors naming the file and the field."""
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
-import math
 import os
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from inferences.errors import SurveillanceError
+from pydantic import Field, field_validator, model_validator
+
+from inferences.config import InferenceConfig
+from inferences.configfile import (
+    ConfigFileError,
+    ConfigModel,
+    FieldProblem,
+    RepoPath,
+    load_config_file,
+)
 from inferences.paths import REPO_ROOT
 from inferences.sources import NETWORK_SCHEMES, NetworkPolicy
-from servers.notify.config import NotifyConfig, NotifyConfigError, parse_notify_config
+from servers.notify.config import NotifyConfig
 
 DEFAULT_CONFIG_PATH = REPO_ROOT / "servers" / "configs" / "config.toml"
 CONFIG_ENV = "SURVEILLANCE_SERVER_CONFIG"
-KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens
+KNOWN_SCHEMES = (*NETWORK_SCHEMES, "file")  # what the stream engine opens: its list, never a copy
 # Addresses a live-session source may not name unless `stream-allowed-networks` says so: this host,
 # link-local (cloud metadata services), unspecified.
 DENIED_NETWORKS = ("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128")
+POSITIVE = "a positive number"
+COUNT = "a positive integer"
+OFF_OR_MORE = "a number >= 0 (0 = off)"
+TEXT = "a string"
+NETWORKS = "a list of networks like 10.0.0.0/8"
 
 
-class ConfigError(SurveillanceError):
-    """A configuration file or field is missing or invalid."""
+def _positive(default: float) -> Any:
+    return Field(default, gt=0, description=POSITIVE)
 
 
-@dataclass(frozen=True)
-class ServerConfig:
-    """Every field of the server TOML file (snake_case of the kebab-case keys)."""
+def _count(default: int) -> Any:
+    return Field(default, gt=0, description=COUNT)
 
-    db_connection_uri: str = ""
-    db_connection_max: int = 16
-    db_name: str = "surveillance"
-    storage_directory: Path = REPO_ROOT / "storage"
-    video_speed: float = 30.0  # upper bounds of what the server stores of an upload (servers.media)
-    video_width: int = 1920
-    video_height: int = 1080
-    video_max_pixels: int = 7680 * 4320
-    cover_width: int = 320
-    cover_height: int = 180
-    remove_interval: float = 60.0
-    retention_days: float = 0.0  # 0 = results, clips and snapshots are kept until deleted (servers.retention)
-    retention_max_size: float = 0.0  # gigabytes of stored videos and snapshots; 0 = no budget
-    frames_interval: float = 0.2
-    upload_max_size: float = 512.0
-    workers: int = 1
-    queue_max: int = 100
-    allowed_stream_schemes: tuple[str, ...] = ("rtsp", "http", "https")
-    stream_denied_networks: tuple[str, ...] = DENIED_NETWORKS
-    stream_allowed_networks: tuple[str, ...] = ()
-    inference_config: str = ""
-    host: str = "127.0.0.1"
-    port: int = 5000
-    threads: int = 32
-    stream_max: int = 100
-    stream_max_per_user: int = 8
-    stream_max_duration: float = 3600.0
-    login_free_attempts: int = 3
-    login_max_delay: float = 60.0
-    login_concurrency: int = 1
-    trusted_proxy: str = "127.0.0.1"
-    cookie_secure: bool = False
-    score_history_interval: float = 5.0
-    score_history_bucket: float = 3600.0
-    file_store: str = "disk"
-    ray_address: str = ""
-    ray_node_ip: str = ""
-    ray_camera_cpus: float = 1.0
-    ray_camera_gpus: float = 0.0
-    ray_job_cpus: float = 1.0
-    notifications: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)  # [notifications]
+
+class ServerConfig(ConfigModel):
+    """Every field of the server TOML file (attribute = snake_case of the kebab-case key)."""
+
+    db_connection_uri: str = Field("", description="empty or a mongodb:// URI")
+    db_connection_max: int = _count(16)
+    db_name: str = Field("surveillance", description=TEXT)
+    storage_directory: RepoPath = Field(REPO_ROOT / "storage", description="a non-empty path string")
+    # upper bounds of what the server stores of an upload (servers.media)
+    video_speed: float = _positive(30.0)
+    video_width: int = _count(1920)
+    video_height: int = _count(1080)
+    video_max_pixels: int = _count(7680 * 4320)
+    cover_width: int = _count(320)
+    cover_height: int = _count(180)
+    remove_interval: float = _positive(60.0)
+    # 0 = results, clips and snapshots are kept until deleted (servers.retention)
+    retention_days: float = Field(0.0, ge=0, allow_inf_nan=False, description=OFF_OR_MORE)
+    # gigabytes of stored videos and snapshots; 0 = no budget
+    retention_max_size: float = Field(0.0, ge=0, allow_inf_nan=False, description=OFF_OR_MORE)
+    frames_interval: float = _positive(0.2)
+    upload_max_size: float = _positive(512.0)
+    workers: int = _count(1)
+    queue_max: int = _count(100)
+    allowed_stream_schemes: tuple[str, ...] = Field(
+        ("rtsp", "http", "https"), strict=False, description=f"a list of schemes ({', '.join(KNOWN_SCHEMES)})"
+    )
+    stream_denied_networks: tuple[str, ...] = Field(DENIED_NETWORKS, strict=False, description=NETWORKS)
+    stream_allowed_networks: tuple[str, ...] = Field((), strict=False, description=NETWORKS)
+    inference_config: str = Field("", description="a path (empty = the engine's default file)")
+    host: str = Field("127.0.0.1", description=TEXT)
+    port: int = Field(5000, ge=0, lt=65536, description="in 0..65535 (0 = any free port)")
+    threads: int = _count(32)
+    stream_max: int = _count(100)
+    stream_max_per_user: int = _count(8)
+    stream_max_duration: float = _positive(3600.0)
+    login_free_attempts: int = Field(3, ge=0, description="an integer >= 0")
+    login_max_delay: float = _positive(60.0)
+    login_concurrency: int = _count(1)
+    trusted_proxy: str = Field("127.0.0.1", description=TEXT)
+    cookie_secure: bool = Field(False, description="true or false")
+    score_history_interval: float = _positive(5.0)
+    score_history_bucket: float = _positive(3600.0)
+    file_store: Literal["disk", "gridfs"] = Field("disk", description="one of disk, gridfs")
+    ray_address: str = Field("", description="empty or a Ray cluster address HOST:PORT")
+    ray_node_ip: str = Field("", description="empty or an IP address")
+    ray_camera_cpus: float = _positive(1.0)
+    ray_camera_gpus: float = Field(0.0, ge=0, le=1, description="a GPU fraction in 0..1")
+    ray_job_cpus: float = _positive(1.0)
+    notifications: NotifyConfig = Field(NotifyConfig(), description="a table ([notifications])")
+
+    @field_validator("db_connection_uri")
+    @classmethod
+    def _uri(cls, uri: str) -> str:
+        if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError(f"must be empty or a mongodb:// URI, got {uri!r}")
+        return uri
+
+    @field_validator("allowed_stream_schemes")
+    @classmethod
+    def _schemes(cls, schemes: tuple[str, ...]) -> tuple[str, ...]:
+        for scheme in schemes:
+            if scheme not in KNOWN_SCHEMES:
+                raise ValueError(f"has unknown scheme {scheme!r} (known: {', '.join(KNOWN_SCHEMES)})")
+        return schemes
+
+    @field_validator("stream_denied_networks", "stream_allowed_networks")
+    @classmethod
+    def _networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"has {network!r}, not a network like 10.0.0.0/8") from None
+        return networks
+
+    @field_validator("ray_node_ip")
+    @classmethod
+    def _node_ip(cls, address: str) -> str:
+        if address:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"must be an IP address, got {address!r}") from None
+        return address
+
+    @model_validator(mode="after")
+    def _scale_out(self) -> ServerConfig:
+        """GridFS lives in MongoDB; Ray needs MongoDB and GridFS (its nodes share no disk)."""
+        if self.file_store == "gridfs" and not self.db_connection_uri:
+            raise FieldProblem("file-store", "= \"gridfs\" needs a MongoDB 'db-connection-uri'")
+        if self.ray_address and not self.db_connection_uri:
+            raise FieldProblem(
+                "ray-address",
+                "needs a MongoDB 'db-connection-uri': the embedded database lives in one process's files, "
+                "and Ray runs cameras and jobs in other processes and on other machines",
+            )
+        if self.ray_address and self.file_store != "gridfs":
+            raise FieldProblem("ray-address", "needs 'file-store' = \"gridfs\": Ray nodes share no disk")
+        return self
 
     @property
     def upload_max_bytes(self) -> int:
@@ -83,155 +152,19 @@ class ServerConfig:
         """The addresses live sources may reach (checked at creation and on every connection)."""
         return NetworkPolicy.from_strings(self.stream_denied_networks, self.stream_allowed_networks)
 
-    def replace(self, **changes: Any) -> ServerConfig:
-        """A copy with some fields changed (validated like a file)."""
-        return validate_config(dataclasses.replace(self, **changes))
-
-
-_POSITIVE = (
-    "db_connection_max",
-    "video_speed",
-    "video_width",
-    "video_height",
-    "video_max_pixels",
-    "cover_width",
-    "cover_height",
-    "remove_interval",
-    "frames_interval",
-    "upload_max_size",
-    "workers",
-    "queue_max",
-    "threads",
-    "stream_max",
-    "stream_max_per_user",
-    "stream_max_duration",
-    "login_max_delay",
-    "login_concurrency",
-    "score_history_interval",
-    "score_history_bucket",
-    "ray_camera_cpus",
-    "ray_job_cpus",
-)
-FILE_STORES = ("disk", "gridfs")
-
-
-def validate_config(config: ServerConfig) -> ServerConfig:
-    """Check every field's type and range; raise ConfigError naming the field."""
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        key = field.name.replace("_", "-")
-        if field.name in _POSITIVE:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"config field '{key}' must be a positive number, got {value!r}")
-            if field.type == "int" and not isinstance(value, int):
-                raise ConfigError(f"config field '{key}' must be an integer, got {value!r}")
-    for key in ("retention_days", "retention_max_size"):
-        value = getattr(config, key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-            name = key.replace("_", "-")
-            raise ConfigError(f"config field '{name}' must be a number >= 0 (0 = off), got {value!r}")
-    if not isinstance(config.login_free_attempts, int) or config.login_free_attempts < 0:
-        raise ConfigError(
-            f"config field 'login-free-attempts' must be >= 0, got {config.login_free_attempts!r}"
-        )
-    uri = config.db_connection_uri
-    if not isinstance(uri, str) or (uri and not uri.startswith(("mongodb://", "mongodb+srv://"))):
-        raise ConfigError(f"config field 'db-connection-uri' must be empty or a mongodb:// URI, got {uri!r}")
-    for scheme in config.allowed_stream_schemes:
-        if scheme not in KNOWN_SCHEMES:
-            raise ConfigError(
-                f"config field 'allowed-stream-schemes' has unknown scheme {scheme!r} "
-                f"(known: {', '.join(KNOWN_SCHEMES)})"
-            )
-    for name in ("stream_denied_networks", "stream_allowed_networks"):
-        for network in getattr(config, name):
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                key = name.replace("_", "-")
-                raise ConfigError(
-                    f"config field '{key}' has {network!r}, not a network like 10.0.0.0/8"
-                ) from None
-    _validate_scale_out(config)
-    if not 0 <= config.port < 65536:
-        raise ConfigError(f"config field 'port' must be in 0..65535 (0 = any free port), got {config.port!r}")
-    return config
-
-
-def _validate_scale_out(config: ServerConfig) -> None:
-    """The file store and Ray fields: Ray needs MongoDB and GridFS (its nodes share no disk)."""
-    if config.file_store not in FILE_STORES:
-        raise ConfigError(
-            f"config field 'file-store' must be one of {', '.join(FILE_STORES)}, got {config.file_store!r}"
-        )
-    if config.file_store == "gridfs" and not config.db_connection_uri:
-        raise ConfigError("config field 'file-store' = \"gridfs\" needs a MongoDB 'db-connection-uri'")
-    if isinstance(config.ray_camera_gpus, bool) or not 0 <= config.ray_camera_gpus <= 1:
-        raise ConfigError(
-            f"config field 'ray-camera-gpus' must be a GPU fraction in 0..1, got {config.ray_camera_gpus!r}"
-        )
-    if config.ray_node_ip:
-        try:
-            ipaddress.ip_address(config.ray_node_ip)
-        except ValueError:
-            raise ConfigError(
-                f"config field 'ray-node-ip' must be an IP address, got {config.ray_node_ip!r}"
-            ) from None
-    if not config.ray_address:
-        return
-    if not config.db_connection_uri:
-        raise ConfigError(
-            "config field 'ray-address' needs a MongoDB 'db-connection-uri': the embedded database lives in "
-            "one process's files, and Ray runs cameras and jobs in other processes and on other machines"
-        )
-    if config.file_store != "gridfs":
-        raise ConfigError(
-            "config field 'ray-address' needs 'file-store' = \"gridfs\": Ray nodes share no disk"
-        )
-
 
 def load_server_config(path: str | Path | None = None) -> ServerConfig:
-    """Read the server config from `path`, else $SURVEILLANCE_SERVER_CONFIG, else the default file."""
-    path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"server config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"server config file {path} is not valid TOML: {error}") from None
-    names = {field.name: field for field in dataclasses.fields(ServerConfig)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = key.replace("-", "_")
-        if name not in names:
-            raise ConfigError(f"{path}: unknown config field '{key}'")
-        default = names[name].default
-        if name == "notifications":
-            try:
-                value = parse_notify_config(value)
-            except NotifyConfigError as error:
-                raise ConfigError(f"{path}: {error}") from None
-        elif isinstance(default, Path):
-            if not isinstance(value, str) or not value:
-                raise ConfigError(f"{path}: config field '{key}' must be a non-empty path string")
-            value = Path(value) if Path(value).is_absolute() else REPO_ROOT / value
-        elif isinstance(default, tuple):
-            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise ConfigError(f"{path}: config field '{key}' must be a list of strings")
-            value = tuple(value)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{path}: config field '{key}' must be true or false, got {value!r}")
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{path}: config field '{key}' must be a number, got {value!r}")
-            value = float(value)
-        elif not isinstance(value, type(default)) or isinstance(value, bool):
-            raise ConfigError(
-                f"{path}: config field '{key}' must be of type {type(default).__name__}, got {value!r}"
-            )
-        values[name] = value
-    try:
-        return validate_config(ServerConfig(**values))
-    except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
+    """Read the server config from `path`, else $SURVEILLANCE_SERVER_CONFIG, else the default file;
+    ConfigFileError naming the file and the field."""
+    return load_config_file(ServerConfig, Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH))
+
+
+def check_with_engine(config: ServerConfig, engine: InferenceConfig) -> None:
+    """The fields the server and the engine configs must agree on; ConfigFileError naming both fields."""
+    sampling = 1.0 / engine.prepare_interval
+    if config.video_speed < sampling:
+        raise ConfigFileError(
+            f"server config field 'video-speed' ({config.video_speed:g} frames/s) is below the rate the "
+            f"inference config field 'prepare-interval' ({engine.prepare_interval:g} s) samples "
+            f"({sampling:g} frames/s): detection would sample frames the stored video does not have"
+        )

@@ -24,6 +24,7 @@ _HTTP_CODES = {
     411: "length-required",
     413: "too-large",
     415: "unsupported-media-type",
+    416: "range-not-satisfiable",
     429: "too-many-attempts",
     503: "unavailable",
 }

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from inferences.atomic import atomic_write_text
+from inferences.atomic import atomic_path, atomic_write_text
 from inferences.paths import REPO_ROOT
 from servers.storage.blobs import DiskStore, SharedStore
 from servers.storage.repositories import is_valid_id
@@ -135,10 +135,8 @@ class FileStore:
         with stream:
             if not path.is_file():
                 path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(path.name + ".fetch")
-                with partial.open("wb") as target:
+                with atomic_path(path) as partial, partial.open("wb") as target:
                     shutil.copyfileobj(stream, target)
-                os.replace(partial, path)
         return True
 
     def write_scores(self, record_id: str, scores: list[float]) -> None:

@@ -49,9 +49,14 @@ def engine_source(source: str) -> str:
 
 
 def alert_to_api(alert: dict[str, Any]) -> dict[str, Any]:
-    """The API shape of an alert (with its snapshot URL, and its clip URL when it has an event clip)."""
+    """The API shape of an alert (with its snapshot URL, and its clip URL when it has an event clip; none
+    for what retention removed)."""
     base = f"/api/sessions/{alert['session_id']}/alerts/{alert['id']}"
-    urls = {"snapshot_url": f"{base}/snapshot", "clip_url": f"{base}/clip" if alert.get("clip") else None}
+    removed = set((alert.get("removed") or {}).get("files", []))
+    urls = {
+        "snapshot_url": None if "snapshot" in removed else f"{base}/snapshot",
+        "clip_url": f"{base}/clip" if alert.get("clip") and "clip" not in removed else None,
+    }
     return {**alert, **urls}
 
 
@@ -161,6 +166,7 @@ class LiveManager:
                 profile_name=str(session.get("name", "")),
                 network_policy=self._network_policy,
                 clips=True,
+                on_clip=self._files.publish,  # a shared store (GridFS) gets each clip once it is complete
             )
             created.append(detector)
             return detector

@@ -102,10 +102,9 @@ def apply_retention(
             continue
         used -= item.size
         removed += 1
-        mark = {"at": utc_now(), "reason": reason, "files": sorted(_label(path) for path in item.paths)}
-        if item.kind == "record":
-            records.update(item.owner, removed=mark)
-        else:
-            alerts.update(item.owner, removed=mark)
+        owners = records if item.kind == "record" else alerts
+        earlier = ((owners.get(item.owner) or {}).get("removed") or {}).get("files", [])
+        labels = sorted({*earlier, *(_label(path) for path in item.paths)})  # a clip comes after its snapshot
+        owners.update(item.owner, removed={"at": utc_now(), "reason": reason, "files": labels})
         log.info("retention: removed the media of %s %s (%s)", item.kind, item.owner, reason)
     return removed

@@ -21,10 +21,11 @@ from pathlib import Path
 import jinja2
 import jinja2.meta
 
+from inferences.configfile import ConfigFileError
 from inferences.errors import SurveillanceError
 from inferences.paths import REPO_ROOT
 from servers.auth import ADMIN_PASSWORD_ENV
-from servers.config import ConfigError, load_server_config
+from servers.config import load_server_config
 
 NGINX_TEMPLATE = REPO_ROOT / "nginx" / "nginx.conf"
 CLIENT_INDEX = REPO_ROOT / "clients" / "dist" / "index.html"
@@ -91,7 +92,7 @@ class Stack:
             )
         try:
             config = load_server_config(self.config_path)
-        except ConfigError as error:
+        except ConfigFileError as error:
             raise StackError(str(error)) from error
         self._start_server()
         for name in TEMP_DIRS:

@@ -3,7 +3,7 @@
 Waitress reads a whole request body before the app sees the request; so that an anonymous client cannot
 make it spool large bodies to disk, a body over PREAUTH_BODY_BYTES (or chunked) is read only when the
 request's cookie names a logged-in session, checked right after the headers (Nginx checks the same before
-proxying an upload)."""
+proxying an upload). Bodies of other requests (JSON) are refused over MAX_JSON_BODY_BYTES, read or not."""
 
 from __future__ import annotations
 
@@ -38,6 +38,15 @@ class AnonymousBodyTooLarge(BadRequest):
 
 
 PUBLIC_BODY_PATHS = {"/api/auth/login"}
+UPLOAD_PATHS = {"/api/videos"}  # the only bodies over MAX_JSON_BODY_BYTES (multipart video uploads)
+MAX_JSON_BODY_BYTES = 1 << 20
+
+
+class BodyTooLarge(BadRequest):
+    """A body over MAX_JSON_BODY_BYTES anywhere but an upload: no JSON request is that large."""
+
+    code = 413
+    reason = "Request Entity Too Large"
 
 
 def body_admitted(app: Flask, cookie: str) -> bool:
@@ -54,8 +63,13 @@ def authenticated_body_channel(app: Flask) -> type[HTTPChannel]:
         def parse_header(self, header_plus: bytes) -> None:
             super().parse_header(header_plus)
             large = self.chunked or self.content_length > PREAUTH_BODY_BYTES
-            if large and not body_admitted(app, self.headers.get("COOKIE", "")):
-                public = self.path.rstrip("/") in PUBLIC_BODY_PATHS
+            path = self.path.rstrip("/")
+            if path not in UPLOAD_PATHS and (self.chunked or self.content_length > MAX_JSON_BODY_BYTES):
+                self.error = BodyTooLarge(f"only uploads may be chunked or over {MAX_JSON_BODY_BYTES} bytes")
+                self.completed = True
+                self.content_length = 0
+            elif large and not body_admitted(app, self.headers.get("COOKIE", "")):
+                public = path in PUBLIC_BODY_PATHS
                 self.error = (
                     AnonymousBodyTooLarge(f"bodies over {PREAUTH_BODY_BYTES} bytes need a logged-in session")
                     if public

@@ -66,3 +66,12 @@ def test_a_reverse_import_breaks_the_check(
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{contract}" in result.stdout and "BROKEN" in result.stdout
     assert module.removesuffix(".py").replace("/", ".") in result.stdout  # the report names the importer
+
+
+def test_a_blueprint_importing_the_factory_breaks_the_cycle_check(copy: Path) -> None:
+    path = copy / "servers" / "api" / "health.py"
+    path.write_text(path.read_text() + "\nimport servers.app  # added by the test\n")
+    result = lint_imports(copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "No import cycles between the sub-packages of a package BROKEN" in result.stdout
+    assert "No cycles are allowed in servers." in result.stdout and ".app -> .api" in result.stdout

@@ -20,7 +20,7 @@ describe('server errors in the UI language', () => {
 
   it('keep the server message for a code the client does not know', () => {
     setErrorTranslator(errorTranslator(createAppI18n('zh-CN')))
-    expect(new ApiError(409, 'conflict', "user 'a' exists already").message).toBe("user 'a' exists already")
+    expect(new ApiError(409, 'made-up-code', "user 'a' exists already").message).toBe("user 'a' exists already")
     expect(new ApiError(400, 'x', 'plain', { reason: '../errors' }).message).toBe('plain')
   })
 })

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, request, session
 
 from servers.api import json_body
-from servers.app import services
 from servers.auth import current_user, public_user, start_session, verify_password
 from servers.errors import ApiError
+from servers.services import services
 
 blueprint = Blueprint("auth", __name__)
 

@@ -12,10 +12,10 @@ from servers.api import checked_id, json_body, number_arg
 from servers.api.profiles import profile_file
 from servers.api.sessions import find_session, session_to_api, start_camera
 from servers.api.stored import send_stored
-from servers.app import services
 from servers.auth import require_role
 from servers.cameras import DETECTOR_FIELDS, check_settings
 from servers.errors import ApiError
+from servers.services import services
 from servers.storage.scores import downsample
 
 blueprint = Blueprint("cameras", __name__)
@@ -85,5 +85,10 @@ def clip(session_id: str, alert_id: str) -> Response:
     path = svc.files.clip_path(item["id"], alert["id"])
     encoding = any(path.parent.glob(f".{path.stem}.*.part{path.suffix}"))  # inferences.atomic's names
     if not path.is_file() and (alert["end_time"] is None or encoding):
-        raise ApiError(409, "not-ready", "the clip is still being recorded; it is ready once the alert ends")
+        raise ApiError(
+            409,
+            "not-ready",
+            "the clip is still being recorded; it is ready once the alert ends",
+            params={"reason": "clip-recording"},
+        )
     return send_stored(path, "video/mp4", "clip")

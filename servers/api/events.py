@@ -10,9 +10,9 @@ from typing import Any
 from flask import Blueprint, request
 
 from servers.api import checked_id, json_body, page_of, paging
-from servers.app import services
 from servers.auth import current_user
 from servers.errors import ApiError
+from servers.services import services
 from servers.storage.reviews import EventFilter
 
 blueprint = Blueprint("events", __name__)

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint
 
 from inferences.config import InferenceConfig
-from servers.app import services
 from servers.auth import session_user
+from servers.services import services
 from servers.storage import DatabaseUnavailable
 
 blueprint = Blueprint("health", __name__)

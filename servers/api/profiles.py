@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from servers.app import services
 from servers.errors import ApiError
+from servers.services import services
 from servers.storage.repositories import is_valid_id
 
 blueprint = Blueprint("profiles", __name__)

@@ -17,13 +17,13 @@ from inferences.sources import HostNotAllowed, StreamError
 from servers.api import checked_id, json_body, page_of, paging
 from servers.api.profiles import profile_file
 from servers.api.stored import send_stored
-from servers.app import services
 from servers.auth import current_user, require_role
 from servers.cameras import DETECTOR_FIELDS, check_settings, effective_settings
 from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
 from servers.redaction import redact
+from servers.services import services
 from servers.storage.repositories import new_id
 from servers.streams import connection_open
 
@@ -225,6 +225,7 @@ def calibrate(session_id: str) -> dict[str, Any]:
         )
     if (item.get("settings") or {}).get("profile"):  # it learns its own profile, and then uses it
         services().sessions.update(item["id"], **{"settings.profile": None})
+    services().sessions.update(item["id"], **{"settings.enabled": True})  # calibrating runs the camera
     start_camera(item["id"], item["source"], calibrate_minutes=minutes)  # stops the running detector first
     return session_to_api(find_session(session_id))
 
@@ -270,7 +271,7 @@ def stop_session(session_id: str) -> dict[str, Any]:
     elif item["state"] in LIVE_STATES:
         svc.sessions.update(item["id"], state="stopped")
     svc.sessions.update(item["id"], **{"settings.enabled": False})
-    return find_session(session_id)
+    return session_to_api(find_session(session_id))
 
 
 @blueprint.delete("/sessions/<session_id>")

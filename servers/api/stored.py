@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask import Response, request, send_file
 
-from servers.app import services
 from servers.errors import ApiError
+from servers.services import services
 
 
 def send_stored(path: Path, mimetype: str, what: str, name: str | None = None) -> Response:

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, session
 
 from servers.api import checked_id, json_body, page_of, paging
-from servers.app import services
 from servers.auth import (
     PASSWORD_MAX,
     check_password,
@@ -21,6 +20,7 @@ from servers.auth import (
     verify_password,
 )
 from servers.errors import ApiError
+from servers.services import services
 from servers.storage.users import DuplicateUsername
 
 blueprint = Blueprint("users", __name__)
@@ -46,7 +46,9 @@ def create_user() -> tuple[dict[str, Any], int]:
     try:
         user = services().users.create(username=username, password_hash=hash_password(password), role=role)
     except DuplicateUsername as error:
-        raise ApiError(409, "conflict", str(error)) from None
+        raise ApiError(
+            409, "conflict", str(error), params={"reason": "user-exists", "username": username}
+        ) from None
     return public_user(user), 201
 
 
@@ -56,7 +58,9 @@ def delete_user(user_id: str) -> tuple[str, int]:
     """Delete a user (not yourself)."""
     checked_id(user_id, "user")
     if user_id == current_user()["id"]:
-        raise ApiError(409, "conflict", "you cannot delete your own account")
+        raise ApiError(
+            409, "conflict", "you cannot delete your own account", params={"reason": "delete-self"}
+        )
     if not services().users.delete(user_id):
         raise ApiError(404, "not-found", f"user {user_id} does not exist")
     return "", 204

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ from inferences.video import VideoError, open_video
 from servers.api import checked_id, page_of, paging
 from servers.api.profiles import profile_file
 from servers.api.stored import send_stored
-from servers.app import services
 from servers.auth import require_role
 from servers.errors import ApiError
 from servers.media import MediaError, check_frame_size
+from servers.services import services
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
@@ -139,9 +140,14 @@ def get_video(record_id: str) -> dict[str, Any]:
     return record
 
 
+UNSAFE_NAME_CHARACTERS = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')  # what no file system takes (and the client's)
+
+
 def download_name(record: dict[str, Any], suffix: str) -> str:
-    """`<video name without its extension>-<suffix>`: every download of a video is named after it."""
-    return f"{Path(record['name']).stem or 'video'}-{suffix}"
+    """`<video name without its extension>-<suffix>`: every download of a video is named after it, with
+    the characters no file system takes as `_` (as clients/src/utils/format.js `downloadStem`)."""
+    stem = UNSAFE_NAME_CHARACTERS.sub("_", Path(record["name"]).stem)
+    return f"{stem or 'video'}-{suffix}"
 
 
 @blueprint.get("/videos/<record_id>/result")

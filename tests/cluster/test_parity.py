@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers.config import ConfigError, ServerConfig, validate_config
+from inferences.configfile import ConfigFileError
+from servers.config import ServerConfig
 from tests.server.test_live import stream, test_live_session_frames_events_alerts  # noqa: F401
 from tests.server.test_videos import (  # noqa: F401
     done_record,
@@ -17,14 +18,14 @@ from tests.server.test_videos import (  # noqa: F401
 
 
 def test_ray_mode_refuses_the_embedded_database() -> None:
-    with pytest.raises(ConfigError, match="'ray-address' needs a MongoDB 'db-connection-uri'"):
-        validate_config(ServerConfig(ray_address="127.0.0.1:6379"))
-    with pytest.raises(ConfigError, match="needs 'file-store' = \"gridfs\""):
-        validate_config(ServerConfig(ray_address="127.0.0.1:6379", db_connection_uri="mongodb://127.0.0.1"))
-    with pytest.raises(ConfigError, match="'file-store' = \"gridfs\" needs a MongoDB"):
-        validate_config(ServerConfig(file_store="gridfs"))
-    with pytest.raises(ConfigError, match="'file-store' must be one of disk, gridfs"):
-        validate_config(ServerConfig(file_store="nfs"))
+    with pytest.raises(ConfigFileError, match="'ray-address' needs a MongoDB 'db-connection-uri'"):
+        ServerConfig().replace(ray_address="127.0.0.1:6379")
+    with pytest.raises(ConfigFileError, match="needs 'file-store' = \"gridfs\""):
+        ServerConfig().replace(ray_address="127.0.0.1:6379", db_connection_uri="mongodb://127.0.0.1")
+    with pytest.raises(ConfigFileError, match="'file-store' = \"gridfs\" needs a MongoDB"):
+        ServerConfig().replace(file_store="gridfs")
+    with pytest.raises(ConfigFileError, match="'file-store' must be one of disk, gridfs"):
+        ServerConfig().replace(file_store="nfs")
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,13 @@ def decode(path: Path) -> tuple[list[np.ndarray], float, str]:
 
 
 def test_clip_starts_with_the_pre_roll_and_is_fast_start_h264(tmp_path: Path) -> None:
-    recorder = ClipRecorder(pre_seconds=2.0, fps=10.0, max_seconds=60.0)
+    written: list[tuple[Path, int]] = []  # what a shared store (GridFS) is handed: complete files only
+    recorder = ClipRecorder(
+        pre_seconds=2.0,
+        fps=10.0,
+        max_seconds=60.0,
+        on_written=lambda path: written.append((path, path.stat().st_size)),
+    )
     start = 1_700_000_000.0
 
     def frame(level: int) -> np.ndarray:
@@ -72,6 +78,7 @@ def test_clip_starts_with_the_pre_roll_and_is_fast_start_h264(tmp_path: Path) ->
         recorder.offer(start + i * 0.05, frame(i))
     recorder.join(30)
     data = (tmp_path / "clip.mp4").read_bytes()
+    assert written == [(tmp_path / "clip.mp4", len(data))]
     assert data.index(b"moov") < data.index(b"mdat"), "the index is at the front (fast start)"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4"]  # no temporary file left
     frames, duration, codec = decode(tmp_path / "clip.mp4")

@@ -82,7 +82,7 @@ def test_settings_are_checked_and_applied(cameras: ServerProcess, clip: Path) ->
             ({}, "threshold"),
         ]:
             error = assert_error(admin.request("PATCH", base, json=body), 400)
-            assert field in error["message"], (body, error)
+            assert field in error["message"] and field in error["params"]["field"], (body, error)  # UI names it
         assert_error(admin.request("PATCH", base, json={"profile": "nowhere"}), 400, "unknown-profile")
         assert_error(admin.request("PATCH", base, data="x", headers={"Content-Type": "text/plain"}), 415)
         viewer_state = session(admin, camera["id"])["state"]
@@ -105,6 +105,10 @@ def test_settings_are_checked_and_applied(cameras: ServerProcess, clip: Path) ->
 
         stopped = admin.request("PATCH", base, json={"enabled": False}).json()
         assert stopped["state"] == "stopped" and stopped["settings"]["enabled"] is False
+        calibrating = admin.post(f"{base}/calibrate", json={"minutes": 1})  # a stopped camera runs again
+        assert calibrating.status_code == 200, calibrating.text
+        assert calibrating.json()["settings"]["enabled"] is True
+        assert calibrating.json()["state"] in ("starting", "running")
         reset = admin.request("PATCH", base, json={"enabled": True, "threshold": None}).json()
         assert reset["settings"]["threshold"] == 0.0 and reset["settings"]["enabled"] is True
         assert reset["state"] in ("starting", "running")

@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 from harness.server import write_toml
+from inferences.configfile import ConfigFileError
 from inferences.paths import REPO_ROOT
-from servers.config import DEFAULT_CONFIG_PATH, KNOWN_SCHEMES, ConfigError, ServerConfig, load_server_config
+from servers.config import DEFAULT_CONFIG_PATH, KNOWN_SCHEMES, ServerConfig, load_server_config
 
 
 def test_shipped_config_has_every_field() -> None:
     import tomllib
 
     keys = set(tomllib.loads(DEFAULT_CONFIG_PATH.read_text()))
-    fields = {name.replace("_", "-") for name in ServerConfig.__dataclass_fields__}
+    fields = {name.replace("_", "-") for name in ServerConfig.model_fields}
     assert keys == fields
     config = load_server_config(DEFAULT_CONFIG_PATH)
     assert config.db_connection_uri == "" and config.allowed_stream_schemes == ("rtsp", "http", "https")
@@ -47,7 +48,7 @@ def test_environment_variable_points_elsewhere(tmp_path: Path, monkeypatch: pyte
     ],
 )
 def test_invalid_values_name_the_field(tmp_path: Path, values: dict, field: str) -> None:
-    with pytest.raises(ConfigError, match=field):
+    with pytest.raises(ConfigFileError, match=field):
         load_server_config(write_toml(tmp_path / "bad.toml", values))
 
 
@@ -93,3 +94,22 @@ def test_every_allowed_scheme_is_one_the_engine_opens(scheme: str) -> None:
 
     config = ServerConfig().replace(allowed_stream_schemes=(scheme,))
     assert parse_source(f"{config.allowed_stream_schemes[0]}://127.0.0.1/live").kind == "network"
+
+
+def test_errors_name_the_file_and_the_nested_field(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "bad.toml", {"notifications": {"mqtt": {"host": "b", "keepalive": 0}}})
+    with pytest.raises(ConfigFileError, match=r"bad\.toml: field 'notifications\.mqtt\.keepalive' must be"):
+        load_server_config(path)
+
+
+def test_video_speed_below_the_sampling_rate_stops_the_server(tmp_path: Path) -> None:
+    from inferences.config import load_inference_config
+    from servers.app import create_app
+
+    sampling = 1 / load_inference_config().prepare_interval  # the engine's default config samples this
+    config = ServerConfig(storage_directory=tmp_path / "store", video_speed=sampling / 2)
+    with pytest.raises(ConfigFileError, match=r"'video-speed' .* 'prepare-interval'"):
+        create_app(config, start_services=False)
+    assert not (tmp_path / "store").exists()  # refused before anything is created
+    app = create_app(config.replace(video_speed=sampling), start_services=False)  # equal rates are fine
+    app.extensions["surveillance"].database.close()

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import logging
 import tomllib
-from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,8 @@ import pytest
 from harness.camera import free_port
 from harness.receivers import Mosquitto, Receiver, Subscriber, make_certificates
 from harness.server import wait_for
-from servers.config import DEFAULT_CONFIG_PATH, REPO_ROOT, ConfigError, load_server_config
+from inferences.configfile import ConfigFileError
+from servers.config import DEFAULT_CONFIG_PATH, REPO_ROOT, load_server_config
 from servers.notify.config import MqttConfig, NotifyConfig, WebhookConfig
 from servers.notify.notifier import Notifier
 
@@ -162,7 +162,7 @@ def test_camera_off_sends_nothing_and_clip_urls_pass_through(tmp_path: Path) -> 
     [
         ('[notifications.mqtt]\nhost = "b"\nqos = 3\n', "notifications.mqtt.qos"),
         ('[notifications.mqtt]\nhost = "b"\ntopic-prefix = "a/#"\n', "notifications.mqtt.topic-prefix"),
-        ('[notifications.mqtt]\nhots = "b"\n', "unknown config field 'notifications.mqtt.hots'"),
+        ('[notifications.mqtt]\nhots = "b"\n', "unknown field 'notifications.mqtt.hots'"),
         ('[notifications.webhooks]\nurls = ["ftp://x"]\n', "notifications.webhooks.urls"),
         ('[notifications]\npublic-url = "cameras"\n', "notifications.public-url"),
         ("[notifications]\ntimeout = 0\n", "notifications.timeout"),
@@ -172,7 +172,7 @@ def test_camera_off_sends_nothing_and_clip_urls_pass_through(tmp_path: Path) -> 
 def test_bad_notification_config_names_the_field(tmp_path: Path, section: str, problem: str) -> None:
     path = tmp_path / "server.toml"
     path.write_text(section)
-    with pytest.raises(ConfigError, match=problem):
+    with pytest.raises(ConfigFileError, match=problem):
         load_server_config(path)
 
 
@@ -181,9 +181,9 @@ def test_shipped_config_sends_nothing_and_every_field_is_documented() -> None:
     section = tomllib.loads(DEFAULT_CONFIG_PATH.read_text())["notifications"]
     keys = [key for key, value in section.items() if not isinstance(value, dict)]
     keys += [f"{table}.{key}" for table in ("mqtt", "webhooks") for key in section[table]]
-    expected = [item.name for item in fields(NotifyConfig) if item.name not in ("mqtt", "webhooks")]
-    expected += [f"mqtt.{item.name}" for item in fields(MqttConfig)]
-    expected += [f"webhooks.{item.name}" for item in fields(WebhookConfig)]
+    expected = [name for name in NotifyConfig.model_fields if name not in ("mqtt", "webhooks")]
+    expected += [f"mqtt.{name}" for name in MqttConfig.model_fields]
+    expected += [f"webhooks.{name}" for name in WebhookConfig.model_fields]
     assert sorted(key.replace("-", "_") for key in keys) == sorted(expected)  # the file shows every field
     docs = (REPO_ROOT / "docs" / "notifications.md").read_text()
     missing = [key for key in keys if f"`{key}`" not in docs]
@@ -195,9 +195,9 @@ def test_tls_and_credentials(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
     broker = Mosquitto(tmp_path, users={"watcher": "broker-secret"}, tls=(ca, cert, key)).start()
     subscriber = Subscriber(broker.port, "surveillance/cameras/#", user=("watcher", "broker-secret"), ca=ca)
     mqtt = MqttConfig(host="127.0.0.1", port=broker.port, tls=True, tls_ca_file=str(ca))
-    good = Notifier(NotifyConfig(mqtt=replace(mqtt, username="watcher", password="broker-secret")))
-    wrong = Notifier(NotifyConfig(mqtt=replace(mqtt, username="watcher", password="wrong-secret")))
-    untrusted = Notifier(NotifyConfig(mqtt=replace(mqtt, tls_ca_file="", username="watcher")))
+    good = Notifier(NotifyConfig(mqtt=mqtt.replace(username="watcher", password="broker-secret")))
+    wrong = Notifier(NotifyConfig(mqtt=mqtt.replace(username="watcher", password="wrong-secret")))
+    untrusted = Notifier(NotifyConfig(mqtt=mqtt.replace(tls_ca_file="", username="watcher")))
     try:
         for notifier in (good, wrong, untrusted):
             notifier.alert("alert-start", _alert(1), {"name": "gate"})

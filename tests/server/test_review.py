@@ -278,3 +278,37 @@ def test_retention_by_disk_budget_removes_the_oldest_first(tmp_path: Path) -> No
     )  # older than 1.5 h
     assert records.get(record_ids[1])["removed"]["reason"] == "age"
     database.close()
+
+
+def test_download_names_replace_what_no_file_system_takes_as_the_client_does() -> None:
+    from servers.api.videos import download_name
+
+    assert download_name({"name": "Testvid:<>|?.mp4"}, "result.mp4") == "Testvid_-result.mp4"
+    assert download_name({"name": "监控 录像.mp4"}, "scores.csv") == "监控 录像-scores.csv"
+
+
+def test_a_clip_removed_after_its_snapshot_keeps_both_in_the_removal_note(tmp_path: Path) -> None:
+    """The snapshot is written when the alert starts, the clip when it ends: removed one after the other,
+    the alert's note lists both and its API shape offers neither."""
+    from servers.live import alert_to_api
+
+    files = FileStore(tmp_path / "storage")
+    database = connect_database("", name="test", storage_directory=files.root, max_connections=1)
+    records, alerts = RecordRepository(database), AlertReviews(database)
+    session_id, alert_id = new_id(), new_id()
+    with database.access("alerts") as collection:
+        collection.insert_one(
+            {"_id": alert_id, "session_id": session_id, "start_time": "2026-01-01T00:00:00Z"}
+        )
+    old = time.time() - 3 * 86400
+    for suffix in (".jpg", ".mp4"):
+        path = files.snapshot_path(session_id, alert_id).with_suffix(suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"s" * 500)
+        os.utime(path, (old, old))
+        assert apply_retention(files, records, alerts, days=1, max_gigabytes=0) == 1
+    alert = alerts.get(alert_id)
+    assert alert["removed"]["files"] == ["clip", "snapshot"]
+    shown = alert_to_api({**alert, "clip": True})
+    assert shown["snapshot_url"] is None and shown["clip_url"] is None
+    database.close()

@@ -115,8 +115,9 @@ def test_camera_credentials_never_leave_the_server(server: ServerProcess, camera
             message="a reconnecting state naming the source",
         )
     finally:
-        admin.post(f"/api/sessions/{session_id}/stop")
+        stopped = admin.post(f"/api/sessions/{session_id}/stop")
         feed.stop()
+    assert stopped.status_code == 200 and secret not in stopped.text, stopped.text
     assert all(secret not in data["message"] for _, data in events if "message" in data), events
     refusals = [data["message"] for name, data in events if "cannot open" in data.get("message", "")]
     assert all(message.count("127.0.0.1") == 1 for message in refusals), refusals  # the source said once
@@ -322,6 +323,13 @@ def test_the_server_refuses_an_anonymous_large_body_before_reading_it(server: Se
     head = f"Content-Length: {len(body)}\r\n{multipart}X-CSRF-Token: {admin.http.headers['X-CSRF-Token']}\r\n"
     logged_in = raw_post(server, head, body, cookie)  # the control: a session's body is read and judged
     assert logged_in.startswith(b"HTTP/1.1 400"), logged_in[:200]
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=10) as connection:
+        connection.sendall(  # a JSON body of 64 MB, even from a session, is refused before it is read
+            f"PATCH /api/events/{'0' * 32} HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {64 << 20}\r\n\r\n".encode()
+        )
+        json_answer = connection.recv(65536)
+    assert json_answer.startswith(b"HTTP/1.1 413"), json_answer[:200]
 
 
 @pytest.fixture(scope="module")
