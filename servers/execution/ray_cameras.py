@@ -58,7 +58,7 @@ class CameraActor:
         files = self._node.files
         files.fetch(files.profile_path(session_id))  # its calibration, learned on whichever node
         sessions = PublishingSessions(self._node.sessions, files)
-        self._notifier = Notifier(config.notifications)
+        self._notifier = Notifier(config.notifications, process=f"camera-{session_id[:12]}")
         self._live = LiveManager(
             sessions=sessions,  # type: ignore[arg-type]
             files=files,
