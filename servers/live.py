@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -58,6 +59,11 @@ def alert_to_api(alert: dict[str, Any]) -> dict[str, Any]:
         "clip_url": f"{base}/clip" if alert.get("clip") and "clip" not in removed else None,
     }
     return {**alert, **urls}
+
+
+# What the network said when a source failed ("(Connection refused)", "(... 401 Unauthorized)"): shown to
+# nobody, so stored errors and state events cannot tell an open port from a closed one.
+_SOURCE_DETAIL = re.compile(r"(?<=cannot open|stream lost) \([^)]*\)")
 
 
 class _Live:
@@ -307,7 +313,9 @@ class LiveManager:
         if live is None:
             return
         mapped = _ENGINE_STATES.get(state, state)
-        message = redact(message or "")
+        if message and _SOURCE_DETAIL.search(message):
+            log.info("session %s: %s", session_id, redact(message))  # the detail stays in the log
+        message = _SOURCE_DETAIL.sub("", redact(message or ""))
         try:
             fields: dict[str, Any] = {"state": mapped}
             if mapped == "failed":

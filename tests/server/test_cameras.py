@@ -82,7 +82,7 @@ def test_settings_are_checked_and_applied(cameras: ServerProcess, clip: Path) ->
             ({}, "threshold"),
         ]:
             error = assert_error(admin.request("PATCH", base, json=body), 400)
-            assert field in error["message"] and field in error["params"]["field"], (body, error)  # UI names it
+            assert field in error["message"] and field in error["params"]["field"], (body, error)
         assert_error(admin.request("PATCH", base, json={"profile": "nowhere"}), 400, "unknown-profile")
         assert_error(admin.request("PATCH", base, data="x", headers={"Content-Type": "text/plain"}), 415)
         viewer_state = session(admin, camera["id"])["state"]
