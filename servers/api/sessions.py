@@ -161,10 +161,11 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
 def start_camera(
     session_id: str, source: str, *, calibrate_minutes: float = 0.0, created: bool = False
 ) -> None:
-    """Start a session's detector; a new session is deleted again when it cannot start."""
+    """Start a session's detector; a new session is deleted again when its source cannot be opened, an
+    existing one waits for its source (`reconnecting`) while it is down."""
     svc = services()
     try:
-        svc.live.start(session_id, source, calibrate_minutes=calibrate_minutes)
+        svc.live.start(session_id, source, calibrate_minutes=calibrate_minutes, retry=not created)
     except (ValueError, ImportError) as error:  # StreamError, ModelError, a missing engine
         if created:
             svc.sessions.delete(session_id)
