@@ -200,6 +200,16 @@ CameraName = Annotated[
 ]
 
 
+def _minutes(description: str, **bound: float) -> Any:
+    """A number of minutes of stream to learn the scene from, at most MAX_CALIBRATE_MINUTES."""
+    limits = Field(le=MAX_CALIBRATE_MINUTES, allow_inf_nan=False, description=description, **bound)  # type: ignore[call-overload]
+    return Annotated[float, limits, Reason("minutes-range", {"max": MAX_CALIBRATE_MINUTES})]
+
+
+LearnMinutes = _minutes(f"a number of minutes in 0..{MAX_CALIBRATE_MINUTES}", ge=0)
+CalibrateMinutes = _minutes(f"a number of minutes in 0..{MAX_CALIBRATE_MINUTES}, more than 0", gt=0)
+
+
 def _seconds(high: float) -> Any:
     return Field(None, ge=0, le=high, allow_inf_nan=False, description=f"a number of seconds in 0..{high:g}")
 
@@ -243,16 +253,7 @@ class NewCamera(DetectorSettings):
         ),
         Reason("source-length", {"max": MAX_SOURCE_LENGTH}),
     ]
-    calibrate_minutes: Annotated[
-        float,
-        Field(
-            ge=0,
-            le=MAX_CALIBRATE_MINUTES,
-            allow_inf_nan=False,
-            description=f"a number of minutes in 0..{MAX_CALIBRATE_MINUTES}",
-        ),
-        Reason("minutes-range", {"max": MAX_CALIBRATE_MINUTES}),
-    ] = 0.0
+    calibrate_minutes: LearnMinutes = 0.0
     notify: bool = Field(True, description="true or false (whether the camera's alerts are sent out)")
 
 
@@ -266,7 +267,9 @@ class CameraChanges(DetectorSettings):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     name: CameraName = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
-    enabled: bool = Field(None, description="true or false", json_schema_extra=_no_default)  # type: ignore[assignment]
+    enabled: bool = Field(  # type: ignore[assignment]
+        None, description="true or false", json_schema_extra=_no_default
+    )
     notify: bool = Field(  # type: ignore[assignment]
         None,
         description="true or false (whether the camera's alerts are sent out)",
@@ -284,24 +287,4 @@ class CameraChanges(DetectorSettings):
 class Calibration(RequestBody):
     """POST /api/sessions/<id>/calibrate."""
 
-    minutes: Annotated[
-        float,
-        Field(
-            gt=0,
-            le=MAX_CALIBRATE_MINUTES,
-            allow_inf_nan=False,
-            description=f"a number of minutes in 0..{MAX_CALIBRATE_MINUTES}, more than 0",
-        ),
-        Reason("minutes-range", {"max": MAX_CALIBRATE_MINUTES}),
-    ]
-
-
-BODIES: tuple[type[RequestBody], ...] = (
-    Credentials,
-    NewUser,
-    PasswordChange,
-    Review,
-    NewCamera,
-    CameraChanges,
-    Calibration,
-)
+    minutes: CalibrateMinutes

@@ -53,10 +53,12 @@ class Cause(Resource):
 
 
 class Interval(Resource):
-    start_frame: int
-    end_frame: int
-    start_time: float
-    end_time: float
+    """Frames at or above the threshold (`inferences.intervals.Interval`)."""
+
+    start_frame: int = Field(description="the first frame")
+    end_frame: int = Field(description="the last frame (inclusive)")
+    start_time: float = Field(description="seconds")
+    end_time: float = Field(description="seconds: the end of the last frame")
     peak_score: float
     category: str | None = None
     category_probability: float | None = None
