@@ -99,16 +99,17 @@ def parse_body(model: type[Body], **context: Any) -> Body:
         raise refusal(model, error) from None
 
 
+_LENGTHS = {"min": PASSWORD_MIN, "max": PASSWORD_MAX}
+
+
 def _acceptable(password: str, username: str) -> str:
     problem = password_problem(password, username)
     if problem is not None:
         reason, text = problem
-        params = {"field": "password", "reason": reason, "min": PASSWORD_MIN, "max": PASSWORD_MAX}
-        raise BodyProblem(f"field 'password' {text}", params)
+        raise BodyProblem(f"field 'password' {text}", {"field": "password", "reason": reason, **_LENGTHS})
     return password
 
 
-_LENGTHS = {"min": PASSWORD_MIN, "max": PASSWORD_MAX}
 NewPassword = Annotated[
     str,
     Field(
