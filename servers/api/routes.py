@@ -9,18 +9,22 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from servers.api import MAX_PAGE, MAX_PAGE_SIZE
 from servers.api import bodies as b
 from servers.api import resources as r
+from servers.api.cameras import MAX_EPOCH, MAX_POINTS
+from servers.api.events import KINDS
+from servers.api.videos import MAX_QUERY, STATUSES
 
 ANYONE, USER, ADMIN = "anyone", "user", "admin"
 _ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
-_EPOCH = {"type": "number", "minimum": 0, "maximum": 99999999999}
+_EPOCH = {"type": "number", "minimum": 0, "maximum": MAX_EPOCH}
 QUERY: dict[str, dict[str, Any]] = {  # every query parameter's schema
-    "page": {"type": "integer", "minimum": 1, "maximum": 1000000},
-    "page_size": {"type": "integer", "minimum": 1, "maximum": 100},
-    "status": {"enum": ["queued", "processing", "done", "failed"]},
-    "q": {"type": "string", "maxLength": 200},
-    "kind": {"enum": ["camera", "upload"]},
+    "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+    "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+    "status": {"enum": list(STATUSES)},
+    "q": {"type": "string", "maxLength": MAX_QUERY},
+    "kind": {"enum": list(KINDS)},
     "camera": _ID,
     "video": _ID,
     "from": {"type": "string", "format": "date-time"},
@@ -29,7 +33,7 @@ QUERY: dict[str, dict[str, Any]] = {  # every query parameter's schema
     "reviewed": {"enum": ["true", "false"]},
     "since": _EPOCH,
     "until": _EPOCH,
-    "max_points": {"type": "integer", "minimum": 2, "maximum": 10000},
+    "max_points": {"type": "integer", "minimum": 2, "maximum": MAX_POINTS},
 }
 PATH_PARAMETERS = {"event_id": {"type": "string"}}  # the others are ids (`_ID`)
 PAGING = ("page", "page_size")
