@@ -54,18 +54,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def check_username(value: Any) -> str:
-    """A valid username or ApiError 400."""
-    if not isinstance(value, str) or not USERNAME_PATTERN.fullmatch(value):
-        raise ApiError(
-            400,
-            "invalid-field",
-            "field 'username' must be 1-64 characters of letters, digits, '_', '.', '-'",
-            params={"field": "username", "reason": "username-format"},
-        )
-    return value
-
-
 def password_problem(password: Any, username: str) -> tuple[str, str] | None:
     """Why `password` is not acceptable for `username` as (rule code, English text), or None: 8-256
     characters, no control characters, not blank, at least 4 different characters, not a run like 12345678
@@ -86,26 +74,6 @@ def password_problem(password: Any, username: str) -> tuple[str, str] | None:
     if password.casefold() in COMMON_PASSWORDS:
         return "password-common", "is one of the most common passwords"
     return None
-
-
-def check_password(value: Any, username: str, field: str = "password") -> str:
-    """An acceptable password for `username` (see password_problem) or ApiError 400 naming the field and,
-    in `params.reason`, the rule."""
-    problem = password_problem(value, username)
-    if problem is not None:
-        reason, text = problem
-        params = {"field": field, "reason": reason, "min": PASSWORD_MIN, "max": PASSWORD_MAX}
-        raise ApiError(400, "invalid-field", f"field '{field}' {text}", params=params)
-    return value
-
-
-def check_role(value: Any) -> str:
-    """A known role or ApiError 400."""
-    if value not in ROLES:
-        raise ApiError(
-            400, "invalid-field", f"field 'role' must be one of {', '.join(ROLES)}", params={"field": "role"}
-        )
-    return value
 
 
 def load_secret_key(storage_directory: Path) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from inferences.events import AlertEnd, AlertStart, ScoreEvent
-from inferences.sources import NetworkPolicy
+from inferences.sources import NetworkPolicy, StreamError
 from servers.cameras import camera_config
 from servers.files import FileStore
 from servers.history import ScoreHistory
@@ -58,6 +59,11 @@ def alert_to_api(alert: dict[str, Any]) -> dict[str, Any]:
         "clip_url": f"{base}/clip" if alert.get("clip") and "clip" not in removed else None,
     }
     return {**alert, **urls}
+
+
+# What the network said when a source failed ("(Connection refused)", "(... 401 Unauthorized)"): shown to
+# nobody, so stored errors and state events cannot tell an open port from a closed one.
+_SOURCE_DETAIL = re.compile(r"(?<=cannot open|stream lost) \([^)]*\)")
 
 
 class _Live:
@@ -114,6 +120,8 @@ class LiveManager:
         self._network_policy = network_policy or NetworkPolicy()
         self._live: dict[str, _Live] = {}
         self._gates: dict[str, threading.Lock] = {}  # one start at a time per session
+        self._retries: dict[str, object] = {}  # sessions whose source is retried until it opens: a token
+        self._closed = threading.Event()
         self._lock = threading.Lock()
 
     @property
@@ -121,8 +129,12 @@ class LiveManager:
         """The shortest calibration of this engine configuration."""
         return min_calibrate_minutes(self._inference_config)
 
-    def start(self, session_id: str, source: str, *, calibrate_minutes: float = 0.0) -> None:
-        """(Re)start the detector of a session (StreamError when the source cannot be opened at all).
+    def start(
+        self, session_id: str, source: str, *, calibrate_minutes: float = 0.0, retry: bool = False
+    ) -> None:
+        """(Re)start the detector of a session (StreamError when the source cannot be opened at all; with
+        `retry`, such a source is retried in the background instead, with the engine's backoff, in state
+        `reconnecting`, until it opens or the session is stopped: a camera restarted during an outage).
 
         The camera's calibrated profile is used when it has one; with `calibrate_minutes` it learns a new
         one from that much of its stream first (uncalibrated scoring meanwhile; the old profile stays until
@@ -132,8 +144,42 @@ class LiveManager:
         with self._lock:
             gate = self._gates.setdefault(session_id, threading.Lock())
         with gate:
-            self.stop(session_id)  # a no-op unless the session runs
-            self._start(session_id, source, calibrate_minutes)
+            self.stop(session_id)  # a no-op unless the session runs (or waits for its source)
+            try:
+                self._start(session_id, source, calibrate_minutes)
+            except StreamError:
+                if not retry:
+                    raise
+                self._retry(session_id, source, calibrate_minutes, gate)
+
+    def _retry(self, session_id: str, source: str, calibrate_minutes: float, gate: threading.Lock) -> None:
+        """Start the session once its source opens (a thread; `stop` cancels it by dropping the token)."""
+        token = object()
+        with self._lock:
+            self._retries[session_id] = token
+        self._sessions.update(session_id, state="reconnecting", current_score=None, stopped_at=None)
+
+        def run() -> None:
+            config = self._inference_config
+            delay = config.reconnect_delay
+            while not self._closed.wait(delay):
+                with gate:
+                    with self._lock:
+                        if self._retries.get(session_id) is not token:
+                            return
+                    try:
+                        self._start(session_id, source, calibrate_minutes)
+                    except StreamError:  # the failed attempt said `failed`: it still waits
+                        self._sessions.update(session_id, state="reconnecting", stopped_at=None)
+                        delay = min(delay * 2, config.reconnect_max_delay)
+                        continue
+                    except Exception:
+                        log.exception("session %s: cannot be restarted", session_id)
+                    with self._lock:
+                        self._retries.pop(session_id, None)
+                    return
+
+        threading.Thread(target=run, name=f"restart-{session_id[:8]}", daemon=True).start()
 
     def _start(self, session_id: str, source: str, calibrate_minutes: float) -> None:
         from inferences.profile import ProfileError
@@ -199,9 +245,9 @@ class LiveManager:
             raise
 
     def is_live(self, session_id: str) -> bool:
-        """Whether the session's detector runs in this process."""
+        """Whether the session's detector runs in this process (or waits there for its source)."""
         with self._lock:
-            return session_id in self._live
+            return session_id in self._live or session_id in self._retries
 
     def current_score(self, session_id: str) -> float | None:
         """The newest score of a live session (None while its source is down)."""
@@ -230,9 +276,13 @@ class LiveManager:
 
     def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
         """Stop a session's detector, close its open alert and record the final state."""
+        with self._lock:
+            waiting = self._retries.pop(session_id, None) is not None
         observed = self.observed(session_id)
         live = self._halt(session_id, timeout)
         if live is None:
+            if waiting:
+                self._sessions.update(session_id, state=state, stopped_at=utc_now(), current_score=None)
             return
         self._history.gap(session_id, time.time())
         now = utc_now()
@@ -250,8 +300,10 @@ class LiveManager:
     def stop_all(self) -> None:
         """Stop every live session's detector, leaving its state as it is (used at shutdown: the session
         is restarted at the next start)."""
+        self._closed.set()
         with self._lock:
             session_ids = list(self._live)
+            self._retries.clear()
         for session_id in session_ids:
             live = self._halt(session_id, 10.0)
             if live is not None:
@@ -307,7 +359,9 @@ class LiveManager:
         if live is None:
             return
         mapped = _ENGINE_STATES.get(state, state)
-        message = redact(message or "")
+        if message and _SOURCE_DETAIL.search(message):
+            log.info("session %s: %s", session_id, redact(message))  # the detail stays in the log
+        message = _SOURCE_DETAIL.sub("", redact(message or ""))
         try:
             fields: dict[str, Any] = {"state": mapped}
             if mapped == "failed":

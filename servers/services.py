@@ -170,7 +170,9 @@ def recover(svc: Services) -> None:
         try:
             profile = item.get("profile") or {}
             minutes = float(profile.get("minutes", 0.0)) if profile.get("state") == "learning" else 0.0
-            svc.live.start(item["id"], item["source"], calibrate_minutes=minutes)  # learning starts over
+            svc.live.start(
+                item["id"], item["source"], calibrate_minutes=minutes, retry=True
+            )  # learning starts over
         except Exception as error:  # StreamError, missing engine or models: the session cannot run now
             log.warning("session %s not restarted: %s", item["id"], error)
             reason = redact(f"not restarted after the server restarted: {error}")

@@ -179,7 +179,8 @@ describe('surveillance web client', { concurrency: false }, () => {
         const img = document.querySelector('[data-test=stream]')
         return img && img.naturalWidth > 0
       }, null, { timeout: 60000 })
-      await page.locator('[data-test=alert]').first().waitFor({ timeout: 60000 })
+      // the real pipeline (I3D, CenterNet, motion) on 2 cores: the first alert can take a while under load
+      await page.locator('[data-test=alert]').first().waitFor({ timeout: 150000 })
       await page.waitForFunction(() => /\d\.\d{3}/.test(document.querySelector('[data-test=current-score]').textContent))
       // The rolling chart is fed by the score events.
       await page.waitForFunction(() => Number(document.querySelector('[data-test=chart]').dataset.points) >= 3, null, { timeout: 30000 })

@@ -9,6 +9,7 @@ from flask import Flask, request
 from servers.errors import ApiError
 from servers.storage.repositories import is_valid_id
 
+MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 100
 
 
@@ -63,7 +64,7 @@ def number_arg(name: str, default: float, low: float, high: float, kind: type = 
 
 def paging() -> tuple[int, int]:
     """`page` (>= 1) and `page_size` (1..100) from the query string."""
-    return number_arg("page", 1, 1, 1_000_000), number_arg("page_size", 20, 1, MAX_PAGE_SIZE)
+    return number_arg("page", 1, 1, MAX_PAGE), number_arg("page_size", 20, 1, MAX_PAGE_SIZE)
 
 
 def page_of(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request, session
 
-from servers.api import json_body
+from servers.api.bodies import Credentials, parse_body
 from servers.auth import current_user, public_user, start_session, verify_password
 from servers.errors import ApiError
 from servers.services import services
@@ -17,16 +17,8 @@ blueprint = Blueprint("auth", __name__)
 @blueprint.post("/auth/login")
 def login() -> dict[str, Any]:
     """Check the credentials (with per username+address backoff) and start a cookie session."""
-    body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not username or len(username) > 64:
-        raise ApiError(
-            400, "invalid-field", "field 'username' must be a non-empty string", params={"field": "username"}
-        )
-    if not isinstance(password, str) or not password or len(password) > 256:
-        raise ApiError(
-            400, "invalid-field", "field 'password' must be a non-empty string", params={"field": "password"}
-        )
+    body = parse_body(Credentials)
+    username, password = body.username, body.password
     svc = services()
     address = request.remote_addr or "-"  # the client's, from X-Forwarded-For when sent by `trusted-proxy`
     svc.throttle.attempt(username, address)

@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from servers.api import checked_id, json_body, number_arg
+from servers.api import checked_id, number_arg
+from servers.api.bodies import CameraChanges, parse_body
 from servers.api.profiles import profile_file
 from servers.api.sessions import find_session, session_to_api, start_camera
 from servers.api.stored import send_stored
 from servers.auth import require_role
-from servers.cameras import DETECTOR_FIELDS, check_settings
+from servers.cameras import DETECTOR_FIELDS
 from servers.errors import ApiError
 from servers.services import services
 from servers.storage.scores import downsample
@@ -32,7 +33,9 @@ def update_camera(session_id: str) -> dict[str, Any]:
     restarts when a detection setting changed, `enabled` false stops it, true starts it; `notify` counts
     from its next alert event."""
     item = find_session(session_id)
-    changes = check_settings(json_body(), profile_file)
+    changes = parse_body(CameraChanges).model_dump(exclude_unset=True)
+    if changes.get("profile") is not None:
+        profile_file(changes["profile"])
     svc = services()
     top = ("name", "notify")  # fields of the session itself; the others live under `settings`
     fields = {key if key in top else f"settings.{key}": value for key, value in changes.items()}

@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from servers.api import checked_id, json_body, page_of, paging
+from servers.api import checked_id, page_of, paging
+from servers.api.bodies import Review, parse_body
 from servers.auth import current_user
 from servers.errors import ApiError
 from servers.services import services
@@ -103,12 +104,7 @@ def list_events() -> dict[str, Any]:
 def review_event(event_id: str) -> dict[str, Any]:
     """Mark an event reviewed or not `{reviewed: bool}` (any logged-in user: reviewing is the viewers' work
     too); the updated event."""
-    body = json_body()
-    reviewed = body.get("reviewed")
-    if not isinstance(reviewed, bool):
-        raise ApiError(
-            400, "invalid-field", "field 'reviewed' must be true or false", params={"field": "reviewed"}
-        )
+    reviewed = parse_body(Review).reviewed
     event = services().events.mark(event_id, reviewed=reviewed, by=current_user()["username"])
     if event is None:
         raise ApiError(404, "not-found", f"event {event_id[:80]} does not exist")

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, request
 
 from inferences.sources import HostNotAllowed, StreamError
-from servers.api import checked_id, json_body, page_of, paging
+from servers.api import checked_id, page_of, paging
+from servers.api.bodies import Calibration, NewCamera, parse_body
 from servers.api.profiles import profile_file
 from servers.api.stored import send_stored
 from servers.auth import current_user, require_role
-from servers.cameras import DETECTOR_FIELDS, check_settings, effective_settings
+from servers.cameras import effective_settings
 from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.live import LIVE_STATES, alert_to_api, engine_source
@@ -29,23 +30,15 @@ from servers.streams import connection_open
 
 log = logging.getLogger("servers")
 blueprint = Blueprint("sessions", __name__)
-MAX_SOURCE_LENGTH = 2048
 KEEPALIVE_SECONDS = 15.0
 MIN_CALIBRATE_MINUTES = 0.25  # 15 s (the profile's minimum of 8 segments takes 12.8 s at 10 fps)
-MAX_CALIBRATE_MINUTES = 240
 POLL_SECONDS = 1.0
 RESEND_SECONDS = 1.0  # how often an idle event stream checks its client is still there
 
 
-def check_source(source: Any, allowed: tuple[str, ...]) -> str:
-    """A stream URL with an allowed scheme (and a host, or an existing file for file://), or ApiError 400."""
-    if not isinstance(source, str) or not source or len(source) > MAX_SOURCE_LENGTH:
-        raise ApiError(
-            400,
-            "invalid-field",
-            f"field 'source' must be a URL of 1-{MAX_SOURCE_LENGTH} characters",
-            params={"field": "source", "reason": "source-length", "max": MAX_SOURCE_LENGTH},
-        )
+def check_source(source: str, allowed: tuple[str, ...]) -> str:
+    """A stream URL (a string the body model let through) with an allowed scheme (and a host, or an existing
+    file for file://), or ApiError 400."""
     if any(ord(char) < 33 or ord(char) == 127 for char in source):
         raise ApiError(
             400,
@@ -135,19 +128,10 @@ def session_to_api(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
-    """Minutes of stream to learn the scene from (0 = none), or ApiError 400."""
-    value = body.get(field, 0)
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not number or not 0 <= value <= MAX_CALIBRATE_MINUTES:
-        raise ApiError(
-            400,
-            "invalid-field",
-            f"field '{field}' must be a number of minutes in 0..{MAX_CALIBRATE_MINUTES}",
-            params={"field": field, "reason": "minutes-range", "max": MAX_CALIBRATE_MINUTES},
-        )
+def _check_minimum(minutes: float, field: str) -> float:
+    """`minutes` of stream to learn the scene from when enough to calibrate (or 0: none), or ApiError 400."""
     minimum = max(MIN_CALIBRATE_MINUTES, services().live.min_calibrate_minutes)
-    if 0 < value < minimum:
+    if 0 < minutes < minimum:
         raise ApiError(
             400,
             "invalid-field",
@@ -155,16 +139,17 @@ def _calibrate_minutes(body: dict[str, Any], field: str) -> float:
             "are needed to calibrate a scene",
             params={"field": field, "reason": "minutes-minimum", "minimum": minimum},
         )
-    return float(value)
+    return minutes
 
 
 def start_camera(
     session_id: str, source: str, *, calibrate_minutes: float = 0.0, created: bool = False
 ) -> None:
-    """Start a session's detector; a new session is deleted again when it cannot start."""
+    """Start a session's detector; a new session is deleted again when its source cannot be opened, an
+    existing one waits for its source (`reconnecting`) while it is down."""
     svc = services()
     try:
-        svc.live.start(session_id, source, calibrate_minutes=calibrate_minutes)
+        svc.live.start(session_id, source, calibrate_minutes=calibrate_minutes, retry=not created)
     except (ValueError, ImportError) as error:  # StreamError, ModelError, a missing engine
         if created:
             svc.sessions.delete(session_id)
@@ -174,36 +159,20 @@ def start_camera(
         raise ApiError(503, "models-unavailable", f"the detection models cannot be loaded: {error}") from None
 
 
-def _notify(body: dict[str, Any], *, default: bool | None = None) -> bool | None:
-    """The optional `notify` field (whether the camera's alerts are sent out), or ApiError 400."""
-    value = body.get("notify", default)
-    if value is not None and not isinstance(value, bool):
-        raise ApiError(400, "invalid-field", "field 'notify' must be true or false")
-    return value
-
-
 @blueprint.post("/sessions")
 @require_role("admin")
 def start_live_session() -> tuple[dict[str, Any], int]:
     """Start a live session `{name, source, calibrate_minutes?, notify?}`; 201 with the session."""
-    body = json_body()
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise ApiError(
-            400,
-            "invalid-field",
-            "field 'name' must be a non-empty string of at most 200 characters",
-            params={"field": "name", "reason": "session-name"},
-        )
+    body = parse_body(NewCamera)
     svc = services()
-    source = check_source(body.get("source"), svc.config.allowed_stream_schemes)
+    source = check_source(body.source, svc.config.allowed_stream_schemes)
     check_source_address(source, svc.config)
-    minutes = _calibrate_minutes(body, "calibrate_minutes")
-    notify = _notify(body, default=True)
-    given = {key: body[key] for key in DETECTOR_FIELDS if key in body}
-    settings = check_settings(given, profile_file) if given else {}
+    minutes = _check_minimum(body.calibrate_minutes, "calibrate_minutes")
+    settings = body.detector()
+    if settings.get("profile") is not None:
+        profile_file(settings["profile"])
     session_id = new_id()
-    svc.sessions.create(session_id=session_id, name=name.strip(), source=source, notify=notify)
+    svc.sessions.create(session_id=session_id, name=body.name, source=source, notify=body.notify)
     if settings:
         svc.sessions.update(session_id, settings=settings)
     start_camera(session_id, source, calibrate_minutes=minutes, created=True)
@@ -215,14 +184,7 @@ def start_live_session() -> tuple[dict[str, Any], int]:
 def calibrate(session_id: str) -> dict[str, Any]:
     """Learn the camera's scene from its next `{minutes}` of stream (restarts its detector)."""
     item = find_session(session_id)
-    minutes = _calibrate_minutes(json_body(), "minutes")
-    if not minutes:
-        raise ApiError(
-            400,
-            "invalid-field",
-            "field 'minutes' must be given",
-            params={"field": "minutes", "reason": "minutes-range", "max": MAX_CALIBRATE_MINUTES},
-        )
+    minutes = _check_minimum(parse_body(Calibration).minutes, "minutes")
     if (item.get("settings") or {}).get("profile"):  # it learns its own profile, and then uses it
         services().sessions.update(item["id"], **{"settings.profile": None})
     services().sessions.update(item["id"], **{"settings.enabled": True})  # calibrating runs the camera

@@ -7,11 +7,8 @@ from typing import Any
 from flask import Blueprint, session
 
 from servers.api import checked_id, json_body, page_of, paging
+from servers.api.bodies import NewUser, PasswordChange, parse_body
 from servers.auth import (
-    PASSWORD_MAX,
-    check_password,
-    check_role,
-    check_username,
     current_user,
     hash_password,
     public_user,
@@ -39,15 +36,14 @@ def list_users() -> dict[str, Any]:
 @require_role("admin")
 def create_user() -> tuple[dict[str, Any], int]:
     """Create a user `{username, password, role}`."""
-    body = json_body()
-    username = check_username(body.get("username"))
-    password = check_password(body.get("password"), username)
-    role = check_role(body.get("role", "viewer"))
+    body = parse_body(NewUser)
     try:
-        user = services().users.create(username=username, password_hash=hash_password(password), role=role)
+        user = services().users.create(
+            username=body.username, password_hash=hash_password(body.password), role=body.role
+        )
     except DuplicateUsername as error:
         raise ApiError(
-            409, "conflict", str(error), params={"reason": "user-exists", "username": username}
+            409, "conflict", str(error), params={"reason": "user-exists", "username": body.username}
         ) from None
     return public_user(user), 201
 
@@ -75,14 +71,14 @@ def change_password(user_id: str) -> tuple[str, int]:
     own = user["id"] == user_id
     if user["role"] != "admin" and not own:
         raise ApiError(403, "forbidden", "only admins change other users' passwords")
-    body = json_body()
+    json_body()  # 415 or 400 before 404, as on every route
     target = user if own else services().users.get(user_id)
     if target is None:
         raise ApiError(404, "not-found", f"user {user_id} does not exist")
-    password = check_password(body.get("password"), target["username"])
+    body = parse_body(PasswordChange, username=target["username"])
+    password, current = body.password, body.current_password
     if own:
-        current = body.get("current_password")
-        if not isinstance(current, str) or not current or len(current) > PASSWORD_MAX:
+        if current is None:
             raise ApiError(
                 400,
                 "invalid-field",

@@ -23,6 +23,7 @@ from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
 STATUSES = ("queued", "processing", "done", "failed")
+MAX_QUERY = 200  # characters of a name search
 # Unicode categories dropped from file names: controls, formatting (bidirectional overrides, zero-width
 # characters), surrogates, private use, unassigned, line and paragraph separators.
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -126,8 +127,10 @@ def list_videos() -> dict[str, Any]:
             400, "invalid-parameter", f"query parameter 'status' must be one of {', '.join(STATUSES)}"
         )
     query = request.args.get("q") or None
-    if query is not None and len(query) > 200:
-        raise ApiError(400, "invalid-parameter", "query parameter 'q' must be at most 200 characters")
+    if query is not None and len(query) > MAX_QUERY:
+        raise ApiError(
+            400, "invalid-parameter", f"query parameter 'q' must be at most {MAX_QUERY} characters"
+        )
     items, total = services().records.list(status=status, query=query, page=page, page_size=page_size)
     return page_of(items, total, page, page_size)
 

@@ -38,8 +38,11 @@ class CameraRunner(Protocol):
     def min_calibrate_minutes(self) -> float:
         """The shortest scene calibration."""
 
-    def start(self, session_id: str, source: str, *, calibrate_minutes: float = 0.0) -> None:
-        """(Re)start a session's detector (StreamError when the source cannot be opened)."""
+    def start(
+        self, session_id: str, source: str, *, calibrate_minutes: float = 0.0, retry: bool = False
+    ) -> None:
+        """(Re)start a session's detector (StreamError when the source cannot be opened; with `retry`,
+        it waits for the source instead)."""
 
     def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
         """Stop a session's detector and record its final state."""

@@ -50,6 +50,7 @@ class CameraActor:
         session_id: str,
         source: str,
         calibrate_minutes: float,
+        retry: bool = False,
     ) -> None:
         import ray
 
@@ -58,7 +59,7 @@ class CameraActor:
         files = self._node.files
         files.fetch(files.profile_path(session_id))  # its calibration, learned on whichever node
         sessions = PublishingSessions(self._node.sessions, files)
-        self._notifier = Notifier(config.notifications)
+        self._notifier = Notifier(config.notifications, process=f"camera-{session_id[:12]}")
         self._live = LiveManager(
             sessions=sessions,  # type: ignore[arg-type]
             files=files,
@@ -77,7 +78,7 @@ class CameraActor:
         if restarted:
             self._close_lost_alerts()
         try:
-            self._live.start(session_id, source, calibrate_minutes=calibrate_minutes)
+            self._live.start(session_id, source, calibrate_minutes=calibrate_minutes, retry=retry)
         except Exception as error:  # StreamError, ModelError: ready() raises it to the starting server
             self._error = error
             if restarted:
@@ -202,9 +203,12 @@ class RayCameras:
         except (self._ray.exceptions.RayActorError, self._ray.exceptions.GetTimeoutError):
             return None
 
-    def start(self, session_id: str, source: str, *, calibrate_minutes: float = 0.0) -> None:
+    def start(
+        self, session_id: str, source: str, *, calibrate_minutes: float = 0.0, retry: bool = False
+    ) -> None:
         """Start the session's camera actor where Ray has room (a running one is stopped first); raises
-        what kept it from starting (StreamError, ...), ApiError 503 when no node takes it in time."""
+        what kept it from starting (StreamError unless `retry`: then it waits for its source, ...),
+        ApiError 503 when no node takes it in time."""
         ray = self._ray
         with self._lock:
             gate = self._gates.setdefault(session_id, threading.Lock())
@@ -220,7 +224,7 @@ class RayCameras:
                 max_concurrency=CAMERA_CALLS,
             )
             handle = self._actor.options(**options).remote(
-                self._config, self._inference_config, session_id, source, calibrate_minutes
+                self._config, self._inference_config, session_id, source, calibrate_minutes, retry
             )
             try:
                 ray.get(handle.ready.remote(), timeout=START_SECONDS)

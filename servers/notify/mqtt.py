@@ -26,19 +26,23 @@ def alert_topic(prefix: str, session_id: str, kind: str) -> str:
 
 
 class MqttTarget:
-    """Publishes events to one broker (credentials never appear in `name` or in the log)."""
+    """Publishes events to one broker (credentials never appear in `name` or in the log). The server's
+    own target keeps `<prefix>/status`; a helper process's (`process`: a camera on a Ray node) connects as
+    `<client-id>-<process>` and leaves the status alone, so its stop does not say the site is offline."""
 
-    def __init__(self, config: MqttConfig, *, reconnect_max_delay: float) -> None:
+    def __init__(self, config: MqttConfig, *, reconnect_max_delay: float, process: str = "") -> None:
         self.name = f"mqtt {config.host}:{config.port}"
         self._config = config
-        self._status_topic = f"{config.topic_prefix}/status"
+        self._status_topic = "" if process else f"{config.topic_prefix}/status"
         client_id = config.client_id or f"surveillance-{uuid.uuid4().hex[:12]}"
+        client_id = f"{client_id}-{process}" if process and config.client_id else client_id
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         if config.username:
             self._client.username_pw_set(config.username, config.password or None)
         if config.tls:
             self._client.tls_set(ca_certs=config.tls_ca_file or None, cert_reqs=ssl.CERT_REQUIRED)
-        self._client.will_set(self._status_topic, "offline", qos=config.qos, retain=True)
+        if self._status_topic:
+            self._client.will_set(self._status_topic, "offline", qos=config.qos, retain=True)
         self._client.reconnect_delay_set(1, max(1, int(reconnect_max_delay)))
         self._client.on_connect = self._connected
         self._client.on_disconnect = self._disconnected
@@ -50,7 +54,8 @@ class MqttTarget:
             log.warning("%s: the broker refused the connection: %s", self.name, reason)
             return
         log.info("%s: connected", self.name)
-        client.publish(self._status_topic, "online", qos=self._config.qos, retain=True)
+        if self._status_topic:
+            client.publish(self._status_topic, "online", qos=self._config.qos, retain=True)
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         log.warning("%s: disconnected (%s)", self.name, reason)
@@ -71,7 +76,7 @@ class MqttTarget:
 
     def close(self) -> None:
         """Say `offline` (a clean disconnect sends no last will), disconnect, stop paho's thread."""
-        if self._client.is_connected():
+        if self._client.is_connected() and self._status_topic:
             info = self._client.publish(self._status_topic, "offline", qos=self._config.qos, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(1.0)

@@ -45,11 +45,12 @@ def alert_payload(
 class Notifier:
     """The configured channels; `alert` queues an event on each of them and returns at once."""
 
-    def __init__(self, config: NotifyConfig) -> None:
+    def __init__(self, config: NotifyConfig, *, process: str = "") -> None:
+        """`process`: a name for a helper process's notifier (see `MqttTarget`); empty for the server."""
         self._config = config
         self._channels: list[Channel] = []
         if config.mqtt.host:
-            target = MqttTarget(config.mqtt, reconnect_max_delay=config.retry_max_delay)
+            target = MqttTarget(config.mqtt, reconnect_max_delay=config.retry_max_delay, process=process)
             self._channels.append(Channel(target, config))
         for url in config.webhooks.urls:
             self._channels.append(Channel(WebhookTarget(url, config.webhooks.secret), config))

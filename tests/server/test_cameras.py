@@ -82,7 +82,7 @@ def test_settings_are_checked_and_applied(cameras: ServerProcess, clip: Path) ->
             ({}, "threshold"),
         ]:
             error = assert_error(admin.request("PATCH", base, json=body), 400)
-            assert field in error["message"] and field in error["params"]["field"], (body, error)  # UI names it
+            assert field in error["message"] and field in error["params"]["field"], (body, error)
         assert_error(admin.request("PATCH", base, json={"profile": "nowhere"}), 400, "unknown-profile")
         assert_error(admin.request("PATCH", base, data="x", headers={"Content-Type": "text/plain"}), 415)
         viewer_state = session(admin, camera["id"])["state"]
@@ -171,6 +171,8 @@ def test_history_offline_state_and_clip(cameras: ServerProcess, clip: Path) -> N
         assert part.status_code == 206 and len(part.content) == 100
         assert part.headers["Content-Range"].startswith("bytes 0-99/")
 
+        changed = admin.request("PATCH", base, json={"threshold": 0.0})  # a restart during the outage
+        assert changed.status_code == 200 and changed.json()["state"] == "reconnecting", changed.text
         feed = CameraServer(clip, port=feed.port)  # the camera comes back
         wait_for(lambda: session(admin, camera["id"])["current_score"] is not None, 60, message="recovered")
     finally:
@@ -183,7 +185,7 @@ def test_history_offline_state_and_clip(cameras: ServerProcess, clip: Path) -> N
     assert any(score is None for _, score in points), "the offline gap is kept"
     assert all(score is None or 0 <= score <= 1 for _, score in points)
     assert points[-1][1] is None, "stopping ends the history with a gap"
-    assert stopped["started_at"][:19] <= _iso(points[0][0]) and _iso(points[-1][0]) <= stopped["stopped_at"]
+    assert camera["created_at"][:19] <= _iso(points[0][0]) and _iso(points[-1][0]) <= stopped["stopped_at"]
     assert len(admin.get(f"{base}/scores", params={"max_points": 2}).json()["points"]) <= 5
     until = admin.get(f"{base}/scores", params={"until": points[1][0]}).json()["points"]
     assert until == points[:2]

@@ -213,3 +213,41 @@ def test_tls_and_credentials(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         broker.stop()
     assert "refused the connection" in caplog.text
     assert "broker-secret" not in caplog.text and "wrong-secret" not in caplog.text
+
+
+def test_a_camera_process_keeps_its_own_client_id_and_leaves_the_status_alone(tmp_path: Path) -> None:
+    """A camera on a Ray node has a notifier of its own: with a configured client id, the broker would
+    drop one of two connections sharing it, and its stop must not say the whole site is offline."""
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    config = NotifyConfig(
+        timeout=1.0,
+        retry_delay=0.1,
+        retry_max_delay=0.2,
+        mqtt=MqttConfig(
+            host="127.0.0.1", port=broker.port, username="watcher", password="broker-secret", client_id="site"
+        ),
+    )
+    server, camera = Notifier(config), Notifier(config, process="camera-1")
+    try:
+        subscriber = Subscriber(broker.port, "surveillance/#")
+        online = {("surveillance/status", "online", False), ("surveillance/status", "online", True)}
+        wait_for(lambda: online & set(subscriber.messages), 10, message="online")
+        camera.alert("alert-start", _alert(0), {"id": SESSION, "name": "gate"})
+        server.alert("alert-start", _alert(1), {"id": SESSION, "name": "gate"})
+        wait_for(
+            lambda: sum("/alert-start" in topic for topic, _, _ in subscriber.messages) == 2,
+            10,
+            message="both deliveries (both connections stay up)",
+        )
+        camera.close(4)
+        assert all(status["sent"] == 1 for status in server.status()["channels"])
+        late = Subscriber(broker.port, "surveillance/status")
+        wait_for(lambda: late.messages, 5, message="the retained status")
+        assert late.messages == [("surveillance/status", "online", True)]  # the camera's stop says nothing
+        late.close()
+        subscriber.close()
+    finally:
+        camera.close(4)
+        server.close(4)
+        broker.stop()
