@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from servers.live import alert_to_api
+from servers.live_shared import alert_to_api
 from servers.storage.repositories import RecordRepository, utc_now
 from servers.storage.reviews import AlertReviews, EventFilter
 

@@ -76,10 +76,6 @@ class FileStore:
         """The event clip (MP4) of one alert, next to its snapshot (removed with the session's folder)."""
         return self.snapshot_dir(session_id) / f"{self._checked(alert_id)}.mp4"
 
-    def alert_files(self, session_id: str, alert_id: str) -> list[Path]:
-        """Every file of one alert (snapshot, clip), for whoever removes the alert."""
-        return [self.snapshot_path(session_id, alert_id), self.clip_path(session_id, alert_id)]
-
     def profiles_dir(self) -> Path:
         """The calibrated scene profiles of the cameras."""
         return self.root / "profiles"

@@ -4,21 +4,28 @@ server-sent-event fan-out to any number of subscribers."""
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import re
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
+from inferences.atomic import atomic_write_bytes
 from inferences.events import AlertEnd, AlertStart, ScoreEvent
 from inferences.sources import NetworkPolicy, StreamError
 from servers.cameras import camera_config
 from servers.files import FileStore
 from servers.history import ScoreHistory
+from servers.live_shared import (
+    ENGINE_STATES,
+    SOURCE_DETAIL,
+    SUBSCRIBER_BACKLOG,
+    alert_to_api,
+    engine_source,
+    epoch_to_iso,
+    min_calibrate_minutes,
+    offer,
+)
 from servers.redaction import redact
 from servers.storage import SessionRepository
 from servers.storage.repositories import new_id, utc_now
@@ -27,43 +34,6 @@ if TYPE_CHECKING:
     from servers.notify.notifier import Notifier
 
 log = logging.getLogger("servers.live")
-LIVE_STATES = ("starting", "running", "reconnecting")
-_ENGINE_STATES = {
-    "connecting": "starting",
-    "running": "running",
-    "reconnecting": "reconnecting",
-    "stopped": "stopped",
-    "failed": "failed",
-}
-SUBSCRIBER_BACKLOG = 256
-
-
-def epoch_to_iso(value: float) -> str:
-    """Epoch seconds as an ISO 8601 UTC string."""
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def engine_source(source: str) -> str:
-    """What the stream engine opens: URLs as they are, `file://` URLs as plain paths."""
-    parts = urlsplit(source)
-    return unquote(parts.path) if parts.scheme.lower() == "file" else source
-
-
-def alert_to_api(alert: dict[str, Any]) -> dict[str, Any]:
-    """The API shape of an alert (with its snapshot URL, and its clip URL when it has an event clip; none
-    for what retention removed)."""
-    base = f"/api/sessions/{alert['session_id']}/alerts/{alert['id']}"
-    removed = set((alert.get("removed") or {}).get("files", []))
-    urls = {
-        "snapshot_url": None if "snapshot" in removed else f"{base}/snapshot",
-        "clip_url": f"{base}/clip" if alert.get("clip") and "clip" not in removed else None,
-    }
-    return {**alert, **urls}
-
-
-# What the network said when a source failed ("(Connection refused)", "(... 401 Unauthorized)"): shown to
-# nobody, so stored errors and state events cannot tell an open port from a closed one.
-_SOURCE_DETAIL = re.compile(r"(?<=cannot open|stream lost) \([^)]*\)")
 
 
 class _Live:
@@ -78,25 +48,6 @@ class _Live:
         self.current_score: float | None = None
         self.offline = False  # its source is down (the detector reconnects)
         self.subscribers: set[queue.Queue] = set()
-
-
-def _offer(subscriber: queue.Queue, item: Any) -> None:
-    """Queue `item` without blocking: a slow reader's full queue loses its oldest event instead."""
-    try:
-        subscriber.put_nowait(item)
-    except queue.Full:
-        try:
-            subscriber.get_nowait()
-            subscriber.put_nowait(item)
-        except (queue.Empty, queue.Full):
-            pass
-
-
-def min_calibrate_minutes(inference_config: Any) -> float:
-    """The shortest calibration: the minimum normal segments of a profile at the configured rate."""
-    from inferences.profile import MIN_SEGMENTS
-
-    return MIN_SEGMENTS * inference_config.segment_length * inference_config.prepare_interval / 60
 
 
 class LiveManager:
@@ -337,7 +288,7 @@ class LiveManager:
 
     def _send(self, live: _Live, name: str, data: dict[str, Any]) -> None:
         for subscriber in list(live.subscribers):
-            _offer(subscriber, (name, data))
+            offer(subscriber, (name, data))
 
     def _alert_event(self, session_id: str, live: _Live, kind: str, alert: dict[str, Any]) -> None:
         """Tell the subscribers and the notifier (which never blocks) that an alert started or ended."""
@@ -351,17 +302,17 @@ class LiveManager:
 
     def _end_streams(self, live: _Live) -> None:
         for subscriber in list(live.subscribers):
-            _offer(subscriber, None)
+            offer(subscriber, None)
 
     def _on_state(self, session_id: str, state: str, message: str | None) -> None:
         with self._lock:
             live = self._live.get(session_id)
         if live is None:
             return
-        mapped = _ENGINE_STATES.get(state, state)
-        if message and _SOURCE_DETAIL.search(message):
+        mapped = ENGINE_STATES.get(state, state)
+        if message and SOURCE_DETAIL.search(message):
             log.info("session %s: %s", session_id, redact(message))  # the detail stays in the log
-        message = _SOURCE_DETAIL.sub("", redact(message or ""))
+        message = SOURCE_DETAIL.sub("", redact(message or ""))
         try:
             fields: dict[str, Any] = {"state": mapped}
             if mapped == "failed":
@@ -433,11 +384,7 @@ class LiveManager:
             if live.ended:
                 return
             alert_id = new_id()
-            snapshot = self._files.snapshot_path(session_id, alert_id)
-            snapshot.parent.mkdir(parents=True, exist_ok=True)
-            partial = snapshot.with_name(snapshot.name + ".part")
-            partial.write_bytes(event.snapshot_jpeg or b"")
-            os.replace(partial, snapshot)
+            atomic_write_bytes(self._files.snapshot_path(session_id, alert_id), event.snapshot_jpeg or b"")
             live.detector.begin_clip(self._files.clip_path(session_id, alert_id))
             alert = self._sessions.add_alert(
                 alert_id=alert_id,

@@ -21,7 +21,7 @@ from servers.errors import ApiError
 from servers.events import EventLog
 from servers.execution import CameraRunner, JobRunner
 from servers.files import FileStore
-from servers.live import LIVE_STATES
+from servers.live_shared import LIVE_STATES
 from servers.notify.notifier import Notifier
 from servers.redaction import redact
 from servers.retention import apply_retention

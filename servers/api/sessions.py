@@ -22,7 +22,7 @@ from servers.auth import current_user, require_role
 from servers.cameras import effective_settings
 from servers.config import ServerConfig
 from servers.errors import ApiError
-from servers.live import LIVE_STATES, alert_to_api, engine_source
+from servers.live_shared import LIVE_STATES, alert_to_api, engine_source
 from servers.redaction import redact
 from servers.services import services
 from servers.storage.repositories import new_id

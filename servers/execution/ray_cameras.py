@@ -16,7 +16,8 @@ from servers.errors import ApiError
 from servers.execution.cluster import NAMESPACE, NodeContext, node_name, remote_options
 from servers.execution.publishing import PublishingSessions
 from servers.history import camera_history
-from servers.live import SUBSCRIBER_BACKLOG, LiveManager, _offer, min_calibrate_minutes
+from servers.live import LiveManager
+from servers.live_shared import SUBSCRIBER_BACKLOG, min_calibrate_minutes, offer
 from servers.notify.notifier import Notifier
 from servers.redaction import redact
 from servers.storage import SessionRepository
@@ -306,7 +307,7 @@ class RayCameras:
         with self._lock:
             subscribers = list(relay.subscribers)
         for subscriber in subscribers:
-            _offer(subscriber, item)
+            offer(subscriber, item)
 
     def _end(self, session_id: str) -> None:
         with self._lock:

@@ -199,6 +199,6 @@ def test_history_offline_state_and_clip(cameras: ServerProcess, clip: Path) -> N
 
 
 def _iso(epoch: float) -> str:
-    from servers.live import epoch_to_iso
+    from servers.live_shared import epoch_to_iso
 
     return epoch_to_iso(epoch)

@@ -290,7 +290,7 @@ def test_download_names_replace_what_no_file_system_takes_as_the_client_does() -
 def test_a_clip_removed_after_its_snapshot_keeps_both_in_the_removal_note(tmp_path: Path) -> None:
     """The snapshot is written when the alert starts, the clip when it ends: removed one after the other,
     the alert's note lists both and its API shape offers neither."""
-    from servers.live import alert_to_api
+    from servers.live_shared import alert_to_api
 
     files = FileStore(tmp_path / "storage")
     database = connect_database("", name="test", storage_directory=files.root, max_connections=1)
