@@ -138,7 +138,11 @@ def test_history_offline_state_and_clip(cameras: ServerProcess, clip: Path) -> N
         wait_for(lambda: session(admin, camera["id"])["alerts_count"] >= 1, 60, message="an alert")
         frame = admin.get(f"{base}/frame")
         assert frame.status_code == 200 and frame.headers["Content-Type"] == "image/jpeg"
-        assert red_border(np.asarray(Image.open(io.BytesIO(frame.content))))  # threshold 0: abnormal
+        wait_for(  # threshold 0: abnormal (the frame published after the first score has the border)
+            lambda: red_border(np.asarray(Image.open(io.BytesIO(admin.get(f"{base}/frame").content)))),
+            10,
+            message="a red-bordered frame",
+        )
         wait_for(lambda: len(admin.get(f"{base}/scores").json()["points"]) >= 3, 30, message="history")
         feed.stop()  # the camera goes away during its alert
         offline = wait_for(
