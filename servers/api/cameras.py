@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from servers.api import checked_id, number_arg
 from servers.api.bodies import CameraChanges, parse_body
@@ -59,7 +59,13 @@ def scores(session_id: str) -> dict[str, Any]:
     until = number_arg("until", time.time() + 60, 0.0, MAX_EPOCH, float)
     max_points = number_arg("max_points", DEFAULT_POINTS, 2, MAX_POINTS)
     if since > until:
-        raise ApiError(400, "invalid-parameter", "query parameter 'since' must not be after 'until'")
+        what = "'until'" if "until" in request.args else "now"
+        raise ApiError(
+            400,
+            "invalid-parameter",
+            f"query parameter 'since' must not be after {what}",
+            params={"parameter": "since"},
+        )
     points = services().scores.points(item["id"], since, until)
     return {"points": [list(point) for point in downsample(points, max_points)], "total": len(points)}
 
