@@ -148,9 +148,10 @@ class EventLog:
             self._alerts.update(alert_id, **fields)
         else:
             record = self._records.get(record_id)
-            if record is None:
+            if record is None or int(index) >= len(record.get("intervals") or []):
                 return None
-            intervals = [dict(interval) for interval in record["intervals"]]
-            intervals[int(index)].update(fields)
-            self._records.update(record_id, intervals=intervals)
+            # only this interval's fields: a mark made at the same time on another interval is kept
+            self._records.update(
+                record_id, **{f"intervals.{index}.{key}": value for key, value in fields.items()}
+            )
         return self.get(event_id)
