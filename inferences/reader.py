@@ -87,28 +87,31 @@ class StreamReader:
         """Open the source (StreamError when it cannot be opened)."""
         return open_stream(self.source, self.network_policy, self.config)
 
-    def run(self, container: av.container.InputContainer) -> None:
+    def run(self, container: av.container.InputContainer | None, reason: str = "") -> None:
         """Read, and reconnect with exponential backoff; only a connection that delivered frames resets the
-        backoff (a source that accepts and then drops is retried ever more slowly, up to the maximum)."""
+        backoff (a source that accepts and then drops is retried ever more slowly, up to the maximum).
+        Without a `container` (the first open failed for `reason`), it starts by reconnecting."""
         delay = self.config.reconnect_delay
         while not self.stop.is_set():
-            self.delivered = 0
-            try:
-                self._read(container)
-                reason = "stream ended"
-            except (av.FFmpegError, OSError) as error:
-                reason = f"stream lost ({error})"
-            finally:
-                container.close()
-            if self.delivered:
-                delay = self.config.reconnect_delay
-            if self.stop.is_set():
-                break
-            if self.source.kind == "file":
-                self.set_state("stopped", f"end of file {self.source.url}")
-                self.stop.set()
-                return
-            self.on_offline()
+            if container is not None:
+                self.delivered = 0
+                try:
+                    self._read(container)
+                    reason = "stream ended"
+                except (av.FFmpegError, OSError) as error:
+                    reason = f"stream lost ({error})"
+                finally:
+                    container.close()
+                if self.delivered:
+                    delay = self.config.reconnect_delay
+                if self.stop.is_set():
+                    break
+                if self.source.kind == "file":
+                    self.set_state("stopped", f"end of file {self.source.url}")
+                    self.stop.set()
+                    return
+                self.on_offline()
+            container = None
             while True:
                 self.set_state("reconnecting", f"{reason}; retrying in {delay:g}s")
                 if self._wait(delay):

@@ -37,7 +37,7 @@ from inferences.profile import LearningProfile, SceneProfile
 from inferences.reader import StreamReader
 from inferences.runtime import load_models
 from inferences.segments import Segment
-from inferences.sources import NetworkPolicy, StreamError, parse_source
+from inferences.sources import HostNotAllowed, NetworkPolicy, StreamError, parse_source
 
 log = logging.getLogger("inferences")
 SEGMENT_QUEUE = 1  # a newer segment replaces a waiting one: latency stays bounded when inference lags
@@ -132,20 +132,28 @@ class StreamDetector:
 
     # ---- public API ---------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Open the source (StreamError when it cannot be opened at all) and start the threads."""
+    def start(self, *, wait_for_source: bool = False) -> None:
+        """Open the source (StreamError when it cannot be opened at all; with `wait_for_source`, a network
+        source that cannot be opened now is retried with the reconnect backoff instead, in `reconnecting`)
+        and start the threads."""
         if self._threads:
             raise RuntimeError("StreamDetector.start() called twice")
         self._set_state("connecting", f"opening {self.source.url}")
+        reason = ""
         try:
             container = self._reader.open()
         except StreamError as error:
-            self.error = str(error)
-            self._set_state("failed", self.error)
-            raise
-        self._set_state("running", f"receiving {self.source.url}")
+            if not (wait_for_source and self.source.kind == "network") or isinstance(error, HostNotAllowed):
+                self.error = str(error)
+                self._set_state("failed", self.error)
+                raise
+            container, reason = None, str(error)
+        if container is not None:
+            self._set_state("running", f"receiving {self.source.url}")
+        else:
+            self._set_state("reconnecting", f"{reason}; waiting for the source")
         targets = [
-            ("reader", lambda: self._reader.run(container)),
+            ("reader", lambda: self._reader.run(container, reason)),
             ("pump", self._pump_loop),
             ("inference", self._inference_loop),
         ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from inferences.atomic import atomic_write_bytes
 from inferences.events import AlertEnd, AlertStart, ScoreEvent
-from inferences.sources import NetworkPolicy, StreamError
+from inferences.sources import NetworkPolicy
 from servers.cameras import camera_config
 from servers.files import FileStore
 from servers.history import ScoreHistory
@@ -71,8 +71,6 @@ class LiveManager:
         self._network_policy = network_policy or NetworkPolicy()
         self._live: dict[str, _Live] = {}
         self._gates: dict[str, threading.Lock] = {}  # one start at a time per session
-        self._retries: dict[str, object] = {}  # sessions whose source is retried until it opens: a token
-        self._closed = threading.Event()
         self._lock = threading.Lock()
 
     @property
@@ -84,7 +82,7 @@ class LiveManager:
         self, session_id: str, source: str, *, calibrate_minutes: float = 0.0, retry: bool = False
     ) -> None:
         """(Re)start the detector of a session (StreamError when the source cannot be opened at all; with
-        `retry`, such a source is retried in the background instead, with the engine's backoff, in state
+        `retry`, the detector waits for such a source instead, with the engine's reconnect backoff, in state
         `reconnecting`, until it opens or the session is stopped: a camera restarted during an outage).
 
         The camera's calibrated profile is used when it has one; with `calibrate_minutes` it learns a new
@@ -95,44 +93,12 @@ class LiveManager:
         with self._lock:
             gate = self._gates.setdefault(session_id, threading.Lock())
         with gate:
-            self.stop(session_id)  # a no-op unless the session runs (or waits for its source)
-            try:
-                self._start(session_id, source, calibrate_minutes)
-            except StreamError:
-                if not retry:
-                    raise
-                self._retry(session_id, source, calibrate_minutes, gate)
+            self.stop(session_id)  # a no-op unless the session runs
+            self._start(session_id, source, calibrate_minutes, wait_for_source=retry)
 
-    def _retry(self, session_id: str, source: str, calibrate_minutes: float, gate: threading.Lock) -> None:
-        """Start the session once its source opens (a thread; `stop` cancels it by dropping the token)."""
-        token = object()
-        with self._lock:
-            self._retries[session_id] = token
-        self._sessions.update(session_id, state="reconnecting", current_score=None, stopped_at=None)
-
-        def run() -> None:
-            config = self._inference_config
-            delay = config.reconnect_delay
-            while not self._closed.wait(delay):
-                with gate:
-                    with self._lock:
-                        if self._retries.get(session_id) is not token:
-                            return
-                    try:
-                        self._start(session_id, source, calibrate_minutes)
-                    except StreamError:  # the failed attempt said `failed`: it still waits
-                        self._sessions.update(session_id, state="reconnecting", stopped_at=None)
-                        delay = min(delay * 2, config.reconnect_max_delay)
-                        continue
-                    except Exception:
-                        log.exception("session %s: cannot be restarted", session_id)
-                    with self._lock:
-                        self._retries.pop(session_id, None)
-                    return
-
-        threading.Thread(target=run, name=f"restart-{session_id[:8]}", daemon=True).start()
-
-    def _start(self, session_id: str, source: str, calibrate_minutes: float) -> None:
+    def _start(
+        self, session_id: str, source: str, calibrate_minutes: float, *, wait_for_source: bool
+    ) -> None:
         from inferences.profile import ProfileError
         from inferences.stream import StreamDetector
 
@@ -189,16 +155,16 @@ class LiveManager:
             profile=profile_state,
         )
         try:
-            detector.start()
+            detector.start(wait_for_source=wait_for_source)
         except BaseException:
             with self._lock:
                 self._live.pop(session_id, None)
             raise
 
     def is_live(self, session_id: str) -> bool:
-        """Whether the session's detector runs in this process (or waits there for its source)."""
+        """Whether the session's detector runs in this process."""
         with self._lock:
-            return session_id in self._live or session_id in self._retries
+            return session_id in self._live
 
     def current_score(self, session_id: str) -> float | None:
         """The newest score of a live session (None while its source is down)."""
@@ -227,13 +193,9 @@ class LiveManager:
 
     def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
         """Stop a session's detector, close its open alert and record the final state."""
-        with self._lock:
-            waiting = self._retries.pop(session_id, None) is not None
         observed = self.observed(session_id)
         live = self._halt(session_id, timeout)
         if live is None:
-            if waiting:
-                self._sessions.update(session_id, state=state, stopped_at=utc_now(), current_score=None)
             return
         self._history.gap(session_id, time.time())
         now = utc_now()
@@ -251,10 +213,8 @@ class LiveManager:
     def stop_all(self) -> None:
         """Stop every live session's detector, leaving its state as it is (used at shutdown: the session
         is restarted at the next start)."""
-        self._closed.set()
         with self._lock:
             session_ids = list(self._live)
-            self._retries.clear()
         for session_id in session_ids:
             live = self._halt(session_id, 10.0)
             if live is not None:

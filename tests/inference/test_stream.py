@@ -179,6 +179,29 @@ def test_refused_connection_fails_on_start(config) -> None:
     assert detector.error.count(url) == 1, detector.error  # the URL said once, the reason without it
 
 
+def test_a_start_that_waits_for_its_source_reconnects_until_it_opens(model_dir, camera_clip) -> None:
+    """`start(wait_for_source=True)`: a network source down at the start is retried with the reconnect
+    backoff (state `reconnecting`, no `failed`) and runs once it is served."""
+    states: list[str] = []
+    port = free_port()
+    config = make_config(model_dir, reconnect_delay=0.2, reconnect_max_delay=0.5, open_timeout=3.0)
+    detector = StreamDetector(
+        config, f"http://127.0.0.1:{port}/live.ts", on_state=lambda state, message: states.append(state)
+    )
+    detector.start(wait_for_source=True)
+    feed = None
+    try:
+        wait_for(lambda: detector.state == "reconnecting", 10, "reconnecting")
+        feed = FfmpegStream(camera_clip, port=port)
+        wait_for(lambda: detector.state == "running" and detector.latest_jpeg(), 30, "frames")
+    finally:
+        detector.stop()
+        detector.join(10)
+        if feed is not None:
+            feed.stop()
+    assert "failed" not in states and states[:2] == ["connecting", "reconnecting"], states
+
+
 class DroppingSource:
     """An HTTP server on loopback that answers every connection with the first packets of an MPEG-TS
     stream (enough to open it as video) and then hangs up: a source that accepts and delivers nothing."""
