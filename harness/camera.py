@@ -8,6 +8,7 @@ import http.server
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ class FfmpegStream:
             raise FileNotFoundError(f"{FFMPEG} is not installed (apt-get install ffmpeg)")
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/live.ts"
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the stream; closed by stop()
         self.process = subprocess.Popen(
             [
                 FFMPEG,
@@ -63,13 +65,15 @@ class FfmpegStream:
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # ffmpeg reports every reset connection
+            stderr=self._log,  # read only when it fails to start: ffmpeg reports every reset connection
         )
         deadline = time.monotonic() + 10
         while not listening(self.port):  # connecting to check would use up ffmpeg's single client
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"ffmpeg did not start listening on port {self.port}")
+                self._log.seek(0)
+                said = self._log.read().decode(errors="replace")[-500:]
+                raise RuntimeError(f"ffmpeg did not start listening on port {self.port}: {said}")
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -77,6 +81,7 @@ class FfmpegStream:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
+        self._log.close()
 
 
 class CameraServer:

@@ -79,7 +79,10 @@ class CameraActor:
         if restarted:
             self._close_lost_alerts()
         try:
-            self._live.start(session_id, source, calibrate_minutes=calibrate_minutes, retry=retry)
+            # a camera whose node was lost waits for its source: the source may be down with the node
+            self._live.start(
+                session_id, source, calibrate_minutes=calibrate_minutes, retry=retry or restarted
+            )
         except Exception as error:  # StreamError, ModelError: ready() raises it to the starting server
             self._error = error
             if restarted:

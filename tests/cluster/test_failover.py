@@ -84,17 +84,22 @@ def test_cameras_score_and_move_off_a_killed_node(
         wait_for(lambda: any(name == "score" for _, name, _ in events), 30, message="a score before the kill")
         killed_at = time.monotonic()
         ray_cluster.kill(victim)
-        for index in [ids.index(i) for i in moved]:  # ffmpeg serves one client, then exits: bring it back
+        for index in [ids.index(i) for i in moved]:  # ffmpeg serves one client, then exits
             feeds[index].process.wait(10)
-            feeds[index] = FfmpegStream(clip, port=feeds[index].port)
 
-        def resumed() -> bool:
+        def moved_in(state: str) -> bool:
             items = {item["id"]: item for item in admin.get("/api/sessions").json()["items"]}
             return all(
-                items[i].get("node") not in (None, victim) and items[i]["state"] == "running" for i in moved
+                items[i].get("node") not in (None, victim) and items[i]["state"] == state for i in moved
             )
 
-        wait_for(resumed, 90, message="the killed node's cameras on other nodes")
+        # the source went down with the node: the restarted camera waits for it instead of failing
+        wait_for(
+            lambda: moved_in("reconnecting"), 90, message="the killed node's cameras waiting on other nodes"
+        )
+        for index in [ids.index(i) for i in moved]:
+            feeds[index] = FfmpegStream(clip, port=feeds[index].port)
+        wait_for(lambda: moved_in("running"), 60, message="the moved cameras running again")
         wait_for(
             lambda: any(
                 name == "score" and at > killed_at for at, name, _ in events[1:] if at > killed_at + 0.5
