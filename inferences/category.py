@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.config import ConfigError, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.configfile import ConfigFileError
 from inferences.imaging import normalize_images, resize_rgb
 from inferences.runtime import ModelError, check_io, load_onnx_session, model_metadata
 
@@ -92,5 +93,5 @@ def load_category_classifier(config: InferenceConfig) -> CategoryClassifier | No
     if path is None:
         return None
     if not path.is_file():
-        raise ConfigError(f"config field 'category-model-path': {path} not found")
+        raise ConfigFileError(f"config field 'category-model-path': {path} not found")
     return CategoryClassifier(path, providers=config.providers, threads=config.threads)
