@@ -1,6 +1,6 @@
-"""Inference engine configuration: `inferences/configs/config.toml` read through the project's one configuration
-mechanism (`inferences.configfile`): kebab-case fields, unknown ones refused, errors (`ConfigFileError`) naming
-the file and the field. `config.replace(...)` gives a changed copy, validated the same way."""
+"""Inference engine configuration: `inferences/configs/config.toml` read through the project's one
+configuration mechanism (`inferences.configfile`): kebab-case fields, unknown ones refused, errors
+(`ConfigFileError`) naming the file and the field. `config.replace(...)` gives a validated changed copy."""
 
 from __future__ import annotations
 
@@ -107,7 +107,9 @@ class InferenceConfig(ConfigModel):
         for axis in "xy":
             low, high = getattr(self, f"crop_{axis}1"), getattr(self, f"crop_{axis}2")
             if high <= low:
-                raise FieldProblem(f"crop-{axis}2", f"({high:g}) must be greater than 'crop-{axis}1' ({low:g})")
+                raise FieldProblem(
+                    f"crop-{axis}2", f"({high:g}) must be greater than 'crop-{axis}1' ({low:g})"
+                )
         if self.reconnect_max_delay < self.reconnect_delay:
             raise FieldProblem(
                 "reconnect-max-delay",
