@@ -67,6 +67,9 @@ def test_config_error_names_the_file_and_the_field(tmp_path: Path) -> None:
         ConfigFileError, match=r"bad\.toml: field 'segment-width' must be an integer in 8\.\.4096"
     ):
         load_inference_config(path)
+    path.write_text("normalization-mean = [0.5]\n")  # a short list is invalid, not a missing field
+    with pytest.raises(ConfigFileError, match=r"field 'normalization-mean' must be a list of 3 numbers"):
+        load_inference_config(path)
     config = load_inference_config()
     with pytest.raises(ConfigFileError, match=r"InferenceConfig: field 'crop-x2' \(0\.2\) must be greater"):
         config.replace(crop_x1=0.5, crop_x2=0.2)  # a changed copy is validated like the file
