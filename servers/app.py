@@ -23,9 +23,9 @@ from servers.redaction import redact_logs
 from servers.services import Services, services
 from servers.storage import (
     DatabaseUnavailable,
-    RecordRepository,
     SessionRepository,
     UserRepository,
+    VideoRepository,
     connect_database,
 )
 from servers.storage.reviews import AlertReviews
@@ -96,8 +96,8 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         max_connections=config.db_connection_max,
     )
     files = shared_files(config, database)
-    records, sessions, users = (
-        RecordRepository(database),
+    videos, sessions, users = (
+        VideoRepository(database),
         SessionRepository(database),
         UserRepository(database),
     )
@@ -106,7 +106,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     notifier = Notifier(config.notifications)
     jobs, live = create_runners(
         config,
-        records=records,
+        videos=videos,
         sessions=sessions,
         files=files,
         inference_config=inference_config,
@@ -117,7 +117,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         config=config,
         database=database,
         files=files,
-        records=records,
+        videos=videos,
         sessions=sessions,
         users=users,
         scores=history.scores,
@@ -132,7 +132,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         streams=StreamSlots(total=config.stream_max, per_user=config.stream_max_per_user),
         inference_config=inference_config,
         alerts=alerts,
-        events=EventLog(alerts, records),
+        events=EventLog(alerts, videos),
     )
     app.extensions["surveillance"] = svc
     try:

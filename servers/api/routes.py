@@ -63,7 +63,7 @@ class Route:
 
 
 S, A = "/api/sessions/{session_id}", "/api/sessions/{session_id}/alerts/{alert_id}"
-V = "/api/videos/{record_id}"
+V = "/api/videos/{video_id}"
 ROUTES: tuple[Route, ...] = (
     Route("get", "/api/health", ANYONE, "Database, models and workers; notifications for admins",
           {200: r.Health}, (503,)),
@@ -71,12 +71,12 @@ ROUTES: tuple[Route, ...] = (
           {200: r.Login}, (400, 401, 415, 429), body=b.Credentials),
     Route("post", "/api/auth/logout", USER, "Log out (every session of the user)", {204: None}),
     Route("get", "/api/auth/me", USER, "The logged-in user and CSRF token", {200: r.Login}),
-    Route("get", "/api/videos", USER, "Records, newest first", {200: r.Page[r.Record]}, (400,),
+    Route("get", "/api/videos", USER, "Videos, newest first", {200: r.Page[r.Video]}, (400,),
           (*PAGING, "status", "q")),
     Route("post", "/api/videos", ADMIN, "Upload a video (multipart field `file`); queued for detection",
-          {202: r.Record}, (400, 413, 415, 503), body=UPLOAD),
-    Route("get", V, USER, "A record with per-frame scores", {200: r.Record}, (400, 404)),
-    Route("delete", V, ADMIN, "Delete a record and (later) its files", {204: None}, (400, 404)),
+          {202: r.Video}, (400, 413, 415, 503), body=UPLOAD),
+    Route("get", V, USER, "A video with per-frame scores", {200: r.Video}, (400, 404)),
+    Route("delete", V, ADMIN, "Delete a video and (later) its files", {204: None}, (400, 404)),
     Route("get", f"{V}/result", USER, "The annotated MP4 (HTTP Range)",
           {200: "video/mp4", 206: "video/mp4"}, (400, 404, 409, 410)),
     Route("get", f"{V}/cover", USER, "The cover image", {200: "image/jpeg"}, (400, 404)),

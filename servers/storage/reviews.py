@@ -18,7 +18,7 @@ class EventFilter:
 
     kind: str | None = None  # "camera" or "upload"
     camera: str | None = None  # a session id
-    video: str | None = None  # a record id
+    video: str | None = None  # a video id
     since: str | None = None  # inclusive
     until: str | None = None  # exclusive
     min_score: float | None = None
