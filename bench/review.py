@@ -2,7 +2,7 @@
 
 Seeds R videos (three quarters done, each with one abnormal interval) and A camera alerts into a fresh
 embedded database (or the MongoDB of --db-uri), then times, in this process, the first page of one
-camera's alert log (`SessionRepository.alerts`, what the live view already asks for: the baseline) and
+camera's alert log (`LiveSessionRepository.alerts`, what the live view already asks for: the baseline) and
 review pages: unfiltered, one camera, to review only, page 10. Prints the median milliseconds and each
 one's ratio to the baseline, measured in one run.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from servers.events import EventLog
-from servers.storage import SessionRepository, VideoRepository, connect_database
+from servers.storage import LiveSessionRepository, VideoRepository, connect_database
 from servers.storage.repositories import new_id
 from servers.storage.reviews import AlertReviews, EventFilter
 
@@ -90,7 +90,7 @@ def main() -> None:
         cameras = seed(database, args.videos, args.alerts)
         videos = VideoRepository(database)
         log = EventLog(AlertReviews(database), videos)
-        sessions = SessionRepository(database)
+        sessions = LiveSessionRepository(database)
         cases = {
             "one camera's alert log (baseline)": lambda: sessions.alerts(cameras[0], page=1, page_size=20),
             "review, page 1": lambda: log.page(EventFilter(), 1, 20),

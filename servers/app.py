@@ -12,7 +12,7 @@ from flask import Flask, Request, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
 from servers.api import register_blueprints
-from servers.auth import CSRF_HEADER, LoginThrottle, csrf_valid, load_secret_key, session_user
+from servers.auth import CSRF_HEADER, LoginThrottle, cookie_user, csrf_valid, load_secret_key
 from servers.config import ServerConfig, check_with_engine, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.events import EventLog
@@ -23,7 +23,7 @@ from servers.redaction import redact_logs
 from servers.services import Services, services
 from servers.storage import (
     DatabaseUnavailable,
-    SessionRepository,
+    LiveSessionRepository,
     UserRepository,
     VideoRepository,
     connect_database,
@@ -98,7 +98,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     files = shared_files(config, database)
     videos, sessions, users = (
         VideoRepository(database),
-        SessionRepository(database),
+        LiveSessionRepository(database),
         UserRepository(database),
     )
     alerts = AlertReviews(database)
@@ -155,7 +155,7 @@ def _register_security(app: Flask) -> None:
     def _authenticate() -> None:
         if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
-        user = session_user(services().users)
+        user = cookie_user(services().users)
         if user is None:
             raise ApiError(401, "unauthorized", "log in first")
         if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get(CSRF_HEADER)):

@@ -28,7 +28,7 @@ from servers.retention import apply_retention
 from servers.storage import (
     Database,
     DatabaseUnavailable,
-    SessionRepository,
+    LiveSessionRepository,
     UserRepository,
     VideoRepository,
 )
@@ -50,7 +50,7 @@ class Services:
     database: Database
     files: FileStore
     videos: VideoRepository
-    sessions: SessionRepository
+    sessions: LiveSessionRepository  # live sessions (cameras); the login cookie is servers.auth's
     users: UserRepository
     scores: ScoreRepository
     jobs: JobRunner

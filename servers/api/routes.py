@@ -67,9 +67,9 @@ V = "/api/videos/{video_id}"
 ROUTES: tuple[Route, ...] = (
     Route("get", "/api/health", ANYONE, "Database, models and workers; notifications for admins",
           {200: r.Health}, (503,)),
-    Route("post", "/api/auth/login", ANYONE, "Log in; sets the session cookie and returns the CSRF token",
+    Route("post", "/api/auth/login", ANYONE, "Log in; sets the login cookie and returns the CSRF token",
           {200: r.Login}, (400, 401, 415, 429), body=b.Credentials),
-    Route("post", "/api/auth/logout", USER, "Log out (every session of the user)", {204: None}),
+    Route("post", "/api/auth/logout", USER, "Log out (every login of the user)", {204: None}),
     Route("get", "/api/auth/me", USER, "The logged-in user and CSRF token", {200: r.Login}),
     Route("get", "/api/videos", USER, "Videos, newest first", {200: r.Page[r.Video]}, (400,),
           (*PAGING, "status", "q")),
@@ -112,7 +112,7 @@ ROUTES: tuple[Route, ...] = (
     Route("post", "/api/users", ADMIN, "Create a user", {201: r.User}, (400, 409, 415), body=b.NewUser),
     Route("delete", "/api/users/{user_id}", ADMIN, "Delete a user", {204: None}, (400, 404, 409)),
     Route("put", "/api/users/{user_id}/password", USER, "Change a password (admin, or yourself with the "
-          "current one); revokes the user's sessions", {204: None}, (400, 404, 415), body=b.PasswordChange),
+          "current one); revokes the user's logins", {204: None}, (400, 404, 415), body=b.PasswordChange),
     Route("get", "/api/events", USER, "Review events (camera alerts, upload intervals), newest first",
           {200: r.Page[r.Event]}, (400,),
           (*PAGING, "kind", "camera", "video", "from", "to", "min_score", "reviewed")),

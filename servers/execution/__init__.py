@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from servers.config import ServerConfig
 from servers.files import FileStore
-from servers.storage import Database, SessionRepository, VideoRepository
+from servers.storage import Database, LiveSessionRepository, VideoRepository
 
 
 class JobRunner(Protocol):
@@ -82,7 +82,7 @@ def create_runners(
     config: ServerConfig,
     *,
     videos: VideoRepository,
-    sessions: SessionRepository,
+    sessions: LiveSessionRepository,
     files: FileStore,
     inference_config: Any,
     notifier: Any = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from servers.files import FileStore
-from servers.storage import SessionRepository, VideoRepository
+from servers.storage import LiveSessionRepository, VideoRepository
 
 
 class PublishingVideos:
@@ -35,11 +35,11 @@ class PublishingVideos:
         return getattr(self._videos, name)
 
 
-class PublishingSessions:
-    """A SessionRepository that publishes an alert's snapshot before the alert, and a calibrated scene
+class PublishingLiveSessions:
+    """A LiveSessionRepository that publishes an alert's snapshot before the alert, and a calibrated scene
     profile before the session says it is calibrated."""
 
-    def __init__(self, sessions: SessionRepository, files: FileStore) -> None:
+    def __init__(self, sessions: LiveSessionRepository, files: FileStore) -> None:
         self._sessions = sessions
         self._files = files
 

@@ -251,8 +251,8 @@ class VideoRepository:
         return deleted
 
 
-class SessionRepository:
-    """Live sessions (`sessions`) and their alerts (`alerts`)."""
+class LiveSessionRepository:
+    """Live sessions: the cameras watched (`sessions`, as in `/api/sessions`) and their alerts (`alerts`)."""
 
     SESSIONS = "sessions"
     ALERTS = "alerts"

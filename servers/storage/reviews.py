@@ -9,7 +9,7 @@ import pymongo
 from pymongo import ReturnDocument
 
 from servers.storage.database import Database
-from servers.storage.repositories import SessionRepository, _public
+from servers.storage.repositories import LiveSessionRepository, _public
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,10 @@ class EventFilter:
 
 class AlertReviews:
     """The `alerts` collection as the review page sees it (the live path writes it through
-    SessionRepository)."""
+    LiveSessionRepository)."""
 
-    ALERTS = SessionRepository.ALERTS
-    SESSIONS = SessionRepository.SESSIONS
+    ALERTS = LiveSessionRepository.ALERTS
+    SESSIONS = LiveSessionRepository.SESSIONS
 
     def __init__(self, database: Database) -> None:
         self._db = database

@@ -10,7 +10,7 @@ import pytest
 from harness.camera import FfmpegStream
 from harness.server import ADMIN_PASSWORD, ServerProcess, wait_for
 from servers.config import ServerConfig
-from servers.storage import SessionRepository, VideoRepository, connect_database
+from servers.storage import LiveSessionRepository, VideoRepository, connect_database
 from servers.storage.repositories import new_id
 from tests.server.conftest import ENGINES, database_values
 from tests.server.test_videos import upload, wait_done
@@ -46,7 +46,7 @@ def test_killed_server_resumes_jobs_and_sessions(
         orphan = new_id()  # a job whose upload vanished while the server was down
         VideoRepository(database).create(video_id=orphan, name="orphan.mp4", size=1)
         VideoRepository(database).update(orphan, status="processing", progress=0.5)
-        states = {s["id"]: s["state"] for s in SessionRepository(database).with_states(["running"])}
+        states = {s["id"]: s["state"] for s in LiveSessionRepository(database).with_states(["running"])}
         assert states.keys() == {resumed["id"], lost["id"]}
         statuses = {VideoRepository(database).get(r["id"])["status"] for r in records}
         assert statuses <= {"queued", "processing"}

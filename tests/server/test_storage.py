@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from servers.storage import Database, SessionRepository, UserRepository, VideoRepository, connect_database
+from servers.storage import Database, LiveSessionRepository, UserRepository, VideoRepository, connect_database
 from servers.storage.migrations import migrate, rename_collection
 from servers.storage.repositories import new_id
 from servers.storage.users import DuplicateUsername
@@ -30,8 +30,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db.close()
 
 
-def repositories(database: Database) -> tuple[VideoRepository, SessionRepository, UserRepository]:
-    repos = VideoRepository(database), SessionRepository(database), UserRepository(database)
+def repositories(database: Database) -> tuple[VideoRepository, LiveSessionRepository, UserRepository]:
+    repos = VideoRepository(database), LiveSessionRepository(database), UserRepository(database)
     for repo in repos:
         repo.ensure_indexes()
     return repos
