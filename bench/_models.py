@@ -43,5 +43,5 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
 
 def model_paths(models, cues) -> str:
     """Which backend and precision each model of a loaded pipeline runs on (`inferences.backends`)."""
-    objects = f", objects {cues.objects.session.choice}" if cues.objects is not None else ""
+    objects = f", objects {cues.objects.runner.choice}" if cues.objects is not None else ""
     return f"paths: extractor {models.extractor.choice}{objects}, detector {models.detector.runner.choice}"

@@ -153,7 +153,7 @@ def test_unavailable_path_falls_back_with_a_message(tiny: Path, caplog) -> None:
 def test_config_overrides_backend_and_precision(tiny: Path) -> None:
     ort = FeatureExtractor(make_config(tiny, extraction_backend="onnxruntime", precision="fp32"))
     assert str(ort.choice) == "onnxruntime fp32"
-    assert ort.runner.session.get_providers() == ["CPUExecutionProvider"]  # `providers` still applies
+    assert ort.runner.onnx_session.get_providers() == ["CPUExecutionProvider"]  # `providers` still applies
     ov = FeatureExtractor(make_config(tiny, extraction_backend="openvino", precision="fp32"))
     assert str(ov.choice) == "openvino fp32"
     clip = real_clip(Preprocessor(SIZE, SIZE, 16))
