@@ -140,6 +140,9 @@ class JobManager:
             return
         reporter = _ProgressReporter(self._records, record_id)
         files = self._files
+        if not files.fetch(files.source_path(record_id)) and not files.fetch(files.upload_path(record_id)):
+            self._records.update(record_id, status="failed", error="the uploaded file is gone")
+            return
         profile = (self._records.get(record_id) or {}).get("profile")
         try:
             source = files.source_path(record_id)

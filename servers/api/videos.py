@@ -102,8 +102,14 @@ def upload() -> tuple[dict[str, Any], int]:
         svc.files.video_dir(record_id).mkdir(parents=True)
         os.replace(upload_path, svc.files.upload_path(record_id))
         original = {"width": info.width, "height": info.height, "fps": round(info.fps, 3)}
+        svc.files.publish(svc.files.upload_path(record_id))  # whichever server or node runs the job
         record = svc.records.create(
-            record_id=record_id, name=name, size=size, profile=profile, original=original
+            record_id=record_id,
+            name=name,
+            size=size,
+            profile=profile,
+            original=original,
+            **svc.leases.fields(),
         )
         try:
             svc.jobs.submit(record_id)

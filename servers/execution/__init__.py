@@ -94,6 +94,10 @@ def create_runners(
         from servers.jobs import JobManager
         from servers.live import LiveManager
 
+        if config.file_store == "gridfs":  # another API server may serve the results, or resume the job
+            from servers.execution.publishing import PublishingRecords
+
+            records = PublishingRecords(records, files)  # type: ignore[assignment]
         jobs = JobManager(config=config, records=records, files=files, inference_config=inference_config)
         live = LiveManager(
             sessions=sessions,

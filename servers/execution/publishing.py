@@ -11,7 +11,8 @@ from servers.storage import RecordRepository, SessionRepository
 
 
 class PublishingRecords:
-    """A RecordRepository whose `update(status="done")` first publishes the record's result files."""
+    """A RecordRepository whose `update(status="done")` first publishes the record's result files, then
+    deletes the upload from the shared store."""
 
     def __init__(self, records: RecordRepository, files: FileStore) -> None:
         self._records = records
@@ -29,7 +30,10 @@ class PublishingRecords:
             ):
                 if path.is_file():
                     files.publish(path)
-        return self._records.update(record_id, **fields)
+        record = self._records.update(record_id, **fields)
+        if fields.get("status") == "done":
+            self._files.shared.delete_prefix(self._files.key(self._files.upload_path(record_id)))
+        return record
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._records, name)

@@ -43,9 +43,6 @@ def run_job(config: ServerConfig, inference_config: Any, record_id: str) -> str:
             return record["status"] if record else "deleted"
         node.records.update(record_id, node=node_name())
         files = node.files
-        if not files.fetch(files.upload_path(record_id)) and not files.fetch(files.source_path(record_id)):
-            node.records.update(record_id, status="failed", error="the uploaded file is gone")
-            return "failed"
         profile = record.get("profile")
         if profile and profile not in files.shipped_profiles():
             files.fetch(files.profile_path(profile))  # a calibrated camera's profile
@@ -59,8 +56,6 @@ def run_job(config: ServerConfig, inference_config: Any, record_id: str) -> str:
         )
         manager.run(record_id)
         final = node.records.get(record_id)
-        if final is not None and final["status"] == "done":
-            files.shared.delete_prefix(files.key(files.upload_path(record_id)))
         return final["status"] if final else "deleted"
     finally:
         node.close()
@@ -124,10 +119,7 @@ class RayJobs:
                     f"{self._config.queue_max} videos are waiting already; try again later",
                     headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
                 )
-        upload = self._files.upload_path(record_id)
-        if upload.is_file():
-            self._files.publish(upload)
-            upload.unlink()
+        self._files.upload_path(record_id).unlink(missing_ok=True)  # in the shared store since its upload
         ref = self._task.remote(self._config, self._inference_config, record_id)
         with self._lock:
             self._running[record_id] = ref

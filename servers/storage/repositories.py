@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +11,10 @@ import pymongo
 from pymongo import ReturnDocument
 
 from servers.storage.database import Database
+from servers.storage.record_cache import RecordCache
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+ACTIVE_STATUSES = ("queued", "processing")  # a job waits or runs: its record is leased by an API server
 
 
 def new_id() -> str:
@@ -49,39 +49,6 @@ def _page(
     return [_public(document) for document in cursor], total  # type: ignore[misc]
 
 
-class _RecordCache:
-    """The embedded engine scans and decodes a whole collection for every query (0.7-1.2 s at 10,000
-    records), so for montydb only the record repository keeps the documents by id (loaded by one scan)
-    and answers lists from them, caching the ordered ids per filter. It stays coherent because one process
-    owns the embedded files and every write goes through the repository: writes replace or drop
-    documents, and creations, deletions and status or name changes clear the filter results. A
-    generation counter keeps a list that raced with a write from caching a stale result."""
-
-    FILTERS = 256
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.fill = threading.Lock()  # one loading scan; the others wait for it
-        self.documents: dict[str, dict[str, Any]] | None = None
-        self.filters: OrderedDict[tuple[str | None, str | None], list[str]] = OrderedDict()
-        self.generation = 0
-
-    def put(self, document: dict[str, Any], *, moved: bool) -> None:
-        with self.lock:
-            if self.documents is not None:
-                self.documents[document["_id"]] = document
-            if moved:
-                self.filters.clear()
-                self.generation += 1
-
-    def drop(self, record_id: str) -> None:
-        with self.lock:
-            if self.documents is not None:
-                self.documents.pop(record_id, None)
-            self.filters.clear()
-            self.generation += 1
-
-
 class RecordRepository:
     """Offline video results (`records`)."""
 
@@ -89,7 +56,7 @@ class RecordRepository:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._cache = _RecordCache() if database.embedded else None
+        self._cache = RecordCache() if database.embedded else None
 
     def ensure_indexes(self) -> None:
         """Indexes for the list queries (a no-op on the embedded engine)."""
@@ -106,9 +73,12 @@ class RecordRepository:
         size: int,
         profile: str | None = None,
         original: dict[str, Any] | None = None,
+        owner: str | None = None,
+        lease_until: float | None = None,
     ) -> dict[str, Any]:
         """The stored document of a new queued record (`profile`: the scene profile id to score it with;
-        `original`: the uploaded file's width, height and fps, before the server stores it)."""
+        `original`: the uploaded file's width, height and fps, before the server stores it; `owner` and
+        `lease_until`: the API server that runs its job and until when its claim holds, see `claim`)."""
         now = utc_now()
         return {
             "_id": record_id,
@@ -130,6 +100,8 @@ class RecordRepository:
             "profile": profile,
             "original": original,
             "removed": None,
+            "owner": owner,
+            "lease_until": lease_until,
         }
 
     def create(self, **fields: Any) -> dict[str, Any]:
@@ -228,6 +200,36 @@ class RecordRepository:
         with self._db.access(self.COLLECTION) as records:
             cursor = records.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
             return [_public(document) for document in cursor]  # type: ignore[misc]
+
+    def claim(self, owner: str, until: float, *, expired_before: float) -> dict[str, Any] | None:
+        """Atomically take the oldest queued or processing record of another owner whose job lease ended
+        before `expired_before` (or that has none) for `owner` until `until` (epoch seconds); None when
+        none is left. Two servers never take the same record: the lease is checked and set in one update."""
+        with self._db.access(self.COLLECTION) as records:
+            document = records.find_one_and_update(
+                {
+                    "status": {"$in": list(ACTIVE_STATUSES)},
+                    "owner": {"$ne": owner},
+                    "$or": [{"lease_until": None}, {"lease_until": {"$lt": expired_before}}],
+                },
+                {"$set": {"owner": owner, "lease_until": until, "updated_at": utc_now()}},
+                sort=[("created_at", pymongo.ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if self._cache is not None and document is not None:
+                self._cache.put(document, moved=False)
+        return _public(document)
+
+    def renew(self, owner: str, until: float) -> int:
+        """Extend the job leases of `owner`'s queued and processing records to `until` (0: give them up at
+        once); how many."""
+        selector = {"owner": owner, "status": {"$in": list(ACTIVE_STATUSES)}}
+        with self._db.access(self.COLLECTION) as records:
+            renewed = records.update_many(selector, {"$set": {"lease_until": until}}).modified_count
+            if self._cache is not None:
+                for document in records.find(selector):
+                    self._cache.put(document, moved=False)
+        return renewed
 
     def with_intervals(self, record_id: str | None = None) -> list[dict[str, Any]]:
         """Every done record (or just `record_id`) that has abnormal intervals (the review page's events)."""
