@@ -18,7 +18,7 @@ from harness.camera import FfmpegStream
 from harness.cluster import LocalCluster, descendants, listening_addresses
 from harness.events import sse_events
 from harness.server import ServerProcess, wait_for
-from tests.cluster.conftest import ray_server
+from tests.cluster.conftest import PED2_FRAMES, ray_server
 from tests.server.test_videos import upload, wait_done
 
 CAMERAS = 3
@@ -123,10 +123,10 @@ def test_cameras_score_and_move_off_a_killed_node(
 
 
 def test_upload_job_survives_a_node_kill_and_finishes_once(
-    ray_cluster: LocalCluster, api: ServerProcess, shared_data: Path, mongodb_uri: str
+    ray_cluster: LocalCluster, api: ServerProcess, ped2: Path, mongodb_uri: str
 ) -> None:
     admin = api.admin()
-    response = upload(admin, shared_data / "ucsd-ped2" / "Test001.mp4")
+    response = upload(admin, ped2)
     assert response.status_code == 202, response.text
     record_id = response.json()["id"]
     running = wait_for(
@@ -142,7 +142,8 @@ def test_upload_job_survives_a_node_kill_and_finishes_once(
     ray_cluster.kill(running["node"])
     done = wait_done(admin, record_id, timeout=180)
     assert done["status"] == "done", done
-    assert done["node"] != running["node"] and done["frames"] == 180 and len(done["scores"]) == 180
+    assert done["node"] != running["node"] and done["frames"] == PED2_FRAMES
+    assert len(done["scores"]) == PED2_FRAMES
     database = pymongo.MongoClient(mongodb_uri)[api_db_name(api)]
     for name in ("result.mp4", "source.mp4", "cover.jpg", "scores.json"):
         assert database["files.files"].count_documents({"filename": f"videos/{record_id}/{name}"}) == 1, name
