@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from inferences.atomic import atomic_path, atomic_write_text
 from inferences.paths import REPO_ROOT
-from servers.storage.blobs import DiskStore, SharedStore
+from servers.storage.blobs import DiskStore, SharedStore, StoredEntry
 from servers.storage.repositories import is_valid_id
 
 SHIPPED_PROFILES = REPO_ROOT / "inferences" / "models"
@@ -134,6 +134,13 @@ class FileStore:
                 with atomic_path(path) as partial, partial.open("wb") as target:
                     shutil.copyfileobj(stream, target)
         return True
+
+    def stored(self, folder: str) -> list[StoredEntry]:
+        """The files under `folder` (`videos` or `snapshots`) here and in the shared store, each key once
+        (the shared store's entry where both have it)."""
+        entries = {entry.key: entry for entry in DiskStore(self.root).entries(folder + "/")}
+        entries.update({entry.key: entry for entry in self.shared.entries(folder + "/")})
+        return list(entries.values())
 
     def write_scores(self, record_id: str, scores: list[float]) -> None:
         """Store per-frame scores atomically."""

@@ -94,10 +94,11 @@ def create_runners(
         from servers.jobs import JobManager
         from servers.live import LiveManager
 
-        if config.file_store == "gridfs":  # another API server may serve the results, or resume the job
-            from servers.execution.publishing import PublishingRecords
+        if config.file_store == "gridfs":  # other API servers serve the files, or resume the job
+            from servers.execution.publishing import PublishingRecords, PublishingSessions
 
             records = PublishingRecords(records, files)  # type: ignore[assignment]
+            sessions = PublishingSessions(sessions, files)  # type: ignore[assignment]
         jobs = JobManager(config=config, records=records, files=files, inference_config=inference_config)
         live = LiveManager(
             sessions=sessions,
