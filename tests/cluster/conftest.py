@@ -37,21 +37,20 @@ def ray_cluster() -> Iterator[LocalCluster]:
 def ray_server(
     folder: Path, cluster: LocalCluster, uri: str, inference: Path, **config: Any
 ) -> ServerProcess:
-    """An API server running its cameras and jobs on `cluster`, files in GridFS."""
-    return ServerProcess(
-        folder,
-        inference_config=str(inference),
-        upload_max_size=4.0,
-        allowed_stream_schemes=["rtsp", "http", "https"],
-        db_connection_uri=uri,
-        db_name=f"test_{new_id()[:12]}",
-        file_store="gridfs",
-        ray_address=cluster.address,
-        ray_node_ip=LOOPBACK,
-        ray_camera_cpus=0.5,
-        ray_job_cpus=1.0,
-        **config,
-    )
+    """An API server running its cameras and jobs on `cluster`, files in GridFS (`config` overrides)."""
+    values: dict[str, Any] = {
+        "inference_config": str(inference),
+        "upload_max_size": 4.0,
+        "allowed_stream_schemes": ["rtsp", "http", "https"],
+        "db_connection_uri": uri,
+        "db_name": f"test_{new_id()[:12]}",
+        "file_store": "gridfs",
+        "ray_address": cluster.address,
+        "ray_node_ip": LOOPBACK,
+        "ray_camera_cpus": 0.5,
+        "ray_job_cpus": 1.0,
+    }
+    return ServerProcess(folder, **{**values, **config})
 
 
 @pytest.fixture(scope="module", params=("in-process", "ray"))
