@@ -125,14 +125,15 @@ class FileStore:
 
     def fetch(self, path: Path) -> bool:
         """Make the file present here (copied from the shared store when missing); whether it is."""
-        stream = self.open_stored(path)
+        if path.is_file():
+            return True
+        stream = self.shared.open(self.key(path))  # on the disk store: that same file, so absent
         if stream is None:
             return False
         with stream:
-            if not path.is_file():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(path) as partial, partial.open("wb") as target:
-                    shutil.copyfileobj(stream, target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as partial, partial.open("wb") as target:
+                shutil.copyfileobj(stream, target)
         return True
 
     def stored(self, folder: str) -> list[StoredEntry]:
