@@ -195,12 +195,6 @@ class RecordRepository:
                 self._cache.put(document, moved="status" in fields or "name" in fields)
         return _public(document)
 
-    def with_status(self, statuses: list[str]) -> list[dict[str, Any]]:
-        """Every record in one of `statuses`, oldest first (restart recovery)."""
-        with self._db.access(self.COLLECTION) as records:
-            cursor = records.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
-            return [_public(document) for document in cursor]  # type: ignore[misc]
-
     def claim(self, owner: str, until: float, *, expired_before: float) -> dict[str, Any] | None:
         """Atomically take the oldest queued or processing record of another owner whose job lease ended
         before `expired_before` (or that has none) for `owner` until `until` (epoch seconds); None when
