@@ -42,7 +42,7 @@ class JobLeases:
         while record := self._records.claim(
             self.owner, time.time() + self._seconds, expired_before=expired_before
         ):
-            log.info("job %s: taken over (lease of server %s ended)", record["id"], self.owner)
+            log.info("job %s: taken over by server %s (no lease held)", record["id"], self.owner)
             taken.append(record)
         return taken
 
