@@ -10,7 +10,9 @@ threshold is 0, so every scored segment turns the border red and is one delay me
 of the segment's first frame to the first red-bordered output frame. After `--warmup` seconds, N is
 sustained when over `--seconds` every camera decodes >= 95% of its frames, drops no segment, has no
 waiting segment at the end, and its largest delay is <= one segment + 1 s. Stops at the first N that is
-not sustained and prints `cameras sustained: N`.
+not sustained and prints `cameras sustained: N`. Each step also prints the capacity planning figures: the
+segments scored per second per core of this process's CPU time (the cameras' ffmpeg apart), and the
+cameras one core carries at that rate (a camera makes one segment per segment length).
 
 The per-stage share is each stage's time (summed over the cameras and the measured window) over the total:
 wall time inside the call for the models (they run on their own thread pools, so this overstates them on a
@@ -213,6 +215,7 @@ def run_step(count: int, clip: Path, config, args, stages: Stages) -> dict:
         "ffmpeg_cpu": ffmpeg,
         "elapsed": elapsed,
         "goal": segment_seconds + 1.0,
+        "segment": segment_seconds,
     }
 
 
@@ -247,6 +250,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{result['cpu'] / result['elapsed']:.2f} of {cores} cores, loopback cameras (ffmpeg) "
                 f"{result['ffmpeg_cpu'] / result['elapsed']:.2f}",
                 flush=True,
+            )
+            scored = sum(c["scored"] for c in result["cameras"])
+            per_core = scored / max(result["cpu"], 1e-9)
+            print(
+                f"  capacity: {scored / result['elapsed']:.2f} segments/s scored on "
+                f"{result['cpu'] / result['elapsed']:.2f} cores = {per_core:.2f} segments/s per core of the "
+                f"full pipeline; a camera makes {1 / result['segment']:.3f} segments/s, so one core carries "
+                f"{per_core * result['segment']:.2f} cameras at 720p{FRAME_RATE:g} (at this load)"
             )
             total = sum(result["busy"].values()) or 1.0
             print(

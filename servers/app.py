@@ -18,6 +18,7 @@ from servers.errors import ApiError, register_error_handlers
 from servers.events import EventLog
 from servers.execution import create_runners, shared_files
 from servers.history import camera_history
+from servers.leases import JobLeases
 from servers.notify.notifier import Notifier
 from servers.redaction import redact_logs
 from servers.services import Services, services
@@ -133,6 +134,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         inference_config=inference_config,
         alerts=alerts,
         events=EventLog(alerts, videos),
+        leases=JobLeases(videos, seconds=config.job_lease, embedded=database.embedded),
     )
     app.extensions["surveillance"] = svc
     try:

@@ -66,6 +66,7 @@ class ServerConfig(ConfigModel):
     upload_max_size: float = _positive(512.0)
     workers: int = _count(1)
     queue_max: int = _count(100)
+    job_lease: float = _positive(60.0)
     allowed_stream_schemes: tuple[str, ...] = Field(
         ("rtsp", "http", "https"), strict=False, description=f"a list of schemes ({', '.join(KNOWN_SCHEMES)})"
     )

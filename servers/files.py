@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from inferences.atomic import atomic_path, atomic_write_text
 from inferences.paths import REPO_ROOT
-from servers.storage.blobs import DiskStore, SharedStore
+from servers.storage.blobs import DiskStore, SharedStore, StoredEntry
 from servers.storage.repositories import is_valid_id
 
 SHIPPED_PROFILES = REPO_ROOT / "inferences" / "models"
@@ -125,15 +125,23 @@ class FileStore:
 
     def fetch(self, path: Path) -> bool:
         """Make the file present here (copied from the shared store when missing); whether it is."""
-        stream = self.open_stored(path)
+        if path.is_file():
+            return True
+        stream = self.shared.open(self.key(path))  # on the disk store: that same file, so absent
         if stream is None:
             return False
         with stream:
-            if not path.is_file():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(path) as partial, partial.open("wb") as target:
-                    shutil.copyfileobj(stream, target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as partial, partial.open("wb") as target:
+                shutil.copyfileobj(stream, target)
         return True
+
+    def stored(self, folder: str) -> list[StoredEntry]:
+        """The files under `folder` (`videos` or `snapshots`) here and in the shared store, each key once
+        (the shared store's entry where both have it)."""
+        entries = {entry.key: entry for entry in DiskStore(self.root).entries(folder + "/")}
+        entries.update({entry.key: entry for entry in self.shared.entries(folder + "/")})
+        return list(entries.values())
 
     def write_scores(self, video_id: str, scores: list[float]) -> None:
         """Store per-frame scores atomically."""

@@ -140,6 +140,9 @@ class JobManager:
             return
         reporter = _ProgressReporter(self._videos, video_id)
         files = self._files
+        if not files.fetch(files.source_path(video_id)) and not files.fetch(files.upload_path(video_id)):
+            self._videos.update(video_id, status="failed", error="the uploaded file is gone")
+            return
         profile = (self._videos.get(video_id) or {}).get("profile")
         try:
             source = files.source_path(video_id)

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servers.files import FileStore
+from servers.storage.blobs import StoredEntry
 from servers.storage.repositories import VideoRepository, utc_now
 from servers.storage.reviews import AlertReviews
 
 log = logging.getLogger("servers.retention")
 GIGABYTE = 1024**3
+MEDIA = ("result.mp4", "source.mp4")  # what retention removes of a video
 
 
 @dataclass
@@ -36,40 +38,40 @@ def _label(path: Path) -> str:
     return {".jpg": "snapshot", ".mp4": "clip"}.get(path.suffix, path.suffix.lstrip("."))
 
 
-def _sizes(paths: list[Path]) -> tuple[float, int]:
-    stats = [path.stat() for path in paths]
-    return min(stat.st_mtime for stat in stats), sum(stat.st_size for stat in stats)
-
-
 def _collect(files: FileStore) -> tuple[list[_Media], int]:
-    """The removable media, oldest first, and the bytes every stored video and snapshot file takes."""
-    media: list[_Media] = []
+    """The removable media, oldest first, and the bytes every stored video and snapshot file takes: the
+    files on this server's disk and in the shared store (GridFS, where other servers and nodes write)."""
+    videos: dict[str, dict[str, StoredEntry]] = {}
+    alerts: dict[str, list[StoredEntry]] = {}
     used = 0
-    for folder in (files.root / "videos", files.root / "snapshots"):
-        for path in folder.rglob("*"):
-            try:
-                used += path.stat().st_size if path.is_file() else 0
-            except FileNotFoundError:
+    for folder in ("videos", "snapshots"):
+        for entry in files.stored(folder):
+            used += entry.size
+            parts = entry.key.split("/")
+            if len(parts) != 3:
                 continue
-    for folder in (files.root / "videos").iterdir():
-        result = folder / "result.mp4"
-        paths = [path for path in (result, folder / "source.mp4") if path.is_file()]
-        if result.is_file():  # only a finished video has its result
-            try:
-                media.append(_Media("video", folder.name, paths, *_sizes(paths)))
-            except FileNotFoundError:
-                continue
-    for session in (files.root / "snapshots").iterdir():
-        alerts: dict[str, list[Path]] = {}
-        for path in session.iterdir() if session.is_dir() else ():
-            alerts.setdefault(path.name.split(".", 1)[0], []).append(path)
-        for alert_id, paths in alerts.items():
-            try:
-                media.append(_Media("alert", alert_id, paths, *_sizes(paths)))
-            except FileNotFoundError:
-                continue
+            if folder == "videos":
+                videos.setdefault(parts[1], {})[parts[2]] = entry
+            else:
+                alerts.setdefault(f"{parts[1]}/{parts[2].split('.', 1)[0]}", []).append(entry)
+    media = [
+        _media(files, "video", video_id, [stored[name] for name in MEDIA if name in stored])
+        for video_id, stored in videos.items()
+        if "result.mp4" in stored  # only a finished video has its result
+    ]
+    media += [_media(files, "alert", key.split("/")[1], entries) for key, entries in alerts.items()]
     media.sort(key=lambda item: item.mtime)
     return media, used
+
+
+def _media(files: FileStore, kind: str, owner: str, entries: list[StoredEntry]) -> _Media:
+    return _Media(
+        kind,
+        owner,
+        [files.root / entry.key for entry in entries],
+        min(entry.mtime for entry in entries),
+        sum(entry.size for entry in entries),
+    )
 
 
 def apply_retention(
@@ -97,7 +99,7 @@ def apply_retention(
             continue
         try:
             for path in item.paths:
-                files.discard(path)
+                files.discard(path)  # here and in the shared store
         except FileNotFoundError:  # deleted meanwhile (its video or session is gone)
             continue
         used -= item.size

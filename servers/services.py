@@ -21,6 +21,7 @@ from servers.errors import ApiError
 from servers.events import EventLog
 from servers.execution import CameraRunner, JobRunner
 from servers.files import FileStore
+from servers.leases import JobLeases
 from servers.live_shared import LIVE_STATES
 from servers.notify.notifier import Notifier
 from servers.redaction import redact
@@ -61,6 +62,7 @@ class Services:
     inference_config: InferenceConfig
     alerts: AlertReviews
     events: EventLog
+    leases: JobLeases
     admin_password: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _remover: threading.Thread | None = None
@@ -87,7 +89,8 @@ class Services:
         self._remover.start()
         if prepared:
             recover(self)
-        else:
+        self.leases.start(lambda video: resume_job(self, video))
+        if not prepared:
             threading.Thread(target=self._prepare_loop, name="database-retry", daemon=True).start()
 
     def _prepare_loop(self) -> None:
@@ -107,6 +110,7 @@ class Services:
         self.live.stop_all()
         self.notifier.close()
         self.jobs.stop()
+        self.leases.stop()
         if self._remover is not None:
             self._remover.join(5)
         self.database.close()
@@ -150,23 +154,28 @@ def ensure_admin(users: UserRepository) -> str | None:
     return password if generated else None
 
 
+def resume_job(svc: Services, video: dict) -> None:
+    """Queue again the job of an unfinished video this server has claimed (its server restarted or
+    stopped); fail it with the reason when its files are gone."""
+    video_id = video["id"]
+    if not (svc.files.has(svc.files.upload_path(video_id)) or svc.files.has(svc.files.source_path(video_id))):
+        svc.videos.update(
+            video_id, status="failed", error="the server restarted and the uploaded file is gone"
+        )
+        return
+    svc.videos.update(video_id, status="queued", progress=0.0)
+    try:
+        svc.jobs.submit(video_id)
+    except ApiError as error:
+        svc.videos.update(video_id, status="failed", error=f"not resumed after restart: {error.message}")
+
+
 def recover(svc: Services) -> None:
-    """After a restart: requeue jobs left queued or processing (failed with the reason when their files
-    are gone), restart live sessions that were running (stopped when that fails)."""
-    for video in svc.videos.with_status(["queued", "processing"]):
-        video_id = video["id"]
-        if svc.files.has(svc.files.upload_path(video_id)) or svc.files.has(svc.files.source_path(video_id)):
-            svc.videos.update(video_id, status="queued", progress=0.0)
-            try:
-                svc.jobs.submit(video_id)
-            except ApiError as error:
-                svc.videos.update(
-                    video_id, status="failed", error=f"not resumed after restart: {error.message}"
-                )
-        else:
-            svc.videos.update(
-                video_id, status="failed", error="the server restarted and the uploaded file is gone"
-            )
+    """After a restart: requeue jobs left queued or processing whose server's lease has ended (failed with
+    the reason when their files are gone), restart live sessions that were running (stopped when that
+    fails)."""
+    for video in svc.leases.take_expired(at_start=True):
+        resume_job(svc, video)
     for item in svc.sessions.with_states(list(LIVE_STATES)):
         if svc.live.is_live(item["id"]):  # started after the database came back, before this recovery
             continue

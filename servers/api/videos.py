@@ -102,7 +102,15 @@ def upload() -> tuple[dict[str, Any], int]:
         svc.files.video_dir(video_id).mkdir(parents=True)
         os.replace(upload_path, svc.files.upload_path(video_id))
         original = {"width": info.width, "height": info.height, "fps": round(info.fps, 3)}
-        video = svc.videos.create(video_id=video_id, name=name, size=size, profile=profile, original=original)
+        svc.files.publish(svc.files.upload_path(video_id))  # whichever server or node runs the job
+        video = svc.videos.create(
+            video_id=video_id,
+            name=name,
+            size=size,
+            profile=profile,
+            original=original,
+            **svc.leases.fields(),
+        )
         try:
             svc.jobs.submit(video_id)
         except ApiError:

@@ -94,6 +94,11 @@ def create_runners(
         from servers.jobs import JobManager
         from servers.live import LiveManager
 
+        if config.file_store == "gridfs":  # other API servers serve the files, or resume the job
+            from servers.execution.publishing import PublishingLiveSessions, PublishingVideos
+
+            videos = PublishingVideos(videos, files)  # type: ignore[assignment]
+            sessions = PublishingLiveSessions(sessions, files)  # type: ignore[assignment]
         jobs = JobManager(config=config, videos=videos, files=files, inference_config=inference_config)
         live = LiveManager(
             sessions=sessions,

@@ -11,7 +11,8 @@ from servers.storage import LiveSessionRepository, VideoRepository
 
 
 class PublishingVideos:
-    """A VideoRepository whose `update(status="done")` first publishes the video's result files."""
+    """A VideoRepository whose `update(status="done")` first publishes the video's result files, then
+    deletes the upload from the shared store."""
 
     def __init__(self, videos: VideoRepository, files: FileStore) -> None:
         self._videos = videos
@@ -29,7 +30,10 @@ class PublishingVideos:
             ):
                 if path.is_file():
                     files.publish(path)
-        return self._videos.update(video_id, **fields)
+        video = self._videos.update(video_id, **fields)
+        if fields.get("status") == "done":
+            self._files.shared.delete_prefix(self._files.key(self._files.upload_path(video_id)))
+        return video
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._videos, name)

@@ -43,9 +43,6 @@ def run_job(config: ServerConfig, inference_config: Any, video_id: str) -> str:
             return video["status"] if video else "deleted"
         node.videos.update(video_id, node=node_name())
         files = node.files
-        if not files.fetch(files.upload_path(video_id)) and not files.fetch(files.source_path(video_id)):
-            node.videos.update(video_id, status="failed", error="the uploaded file is gone")
-            return "failed"
         profile = video.get("profile")
         if profile and profile not in files.shipped_profiles():
             files.fetch(files.profile_path(profile))  # a calibrated camera's profile
@@ -59,8 +56,6 @@ def run_job(config: ServerConfig, inference_config: Any, video_id: str) -> str:
         )
         manager.run(video_id)
         final = node.videos.get(video_id)
-        if final is not None and final["status"] == "done":
-            files.shared.delete_prefix(files.key(files.upload_path(video_id)))
         return final["status"] if final else "deleted"
     finally:
         node.close()
@@ -124,10 +119,7 @@ class RayJobs:
                     f"{self._config.queue_max} videos are waiting already; try again later",
                     headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
                 )
-        upload = self._files.upload_path(video_id)
-        if upload.is_file():
-            self._files.publish(upload)
-            upload.unlink()
+        self._files.upload_path(video_id).unlink(missing_ok=True)  # in the shared store since its upload
         ref = self._task.remote(self._config, self._inference_config, video_id)
         with self._lock:
             self._running[video_id] = ref

@@ -5,13 +5,14 @@ returns a seekable binary stream with its `length`, read in chunks (HTTP Range s
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 import pymongo.errors
 
@@ -32,6 +33,17 @@ class SharedStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every file whose key starts with `prefix`; how many."""
+
+    def entries(self, prefix: str) -> Iterator[StoredEntry]:
+        """Every stored file whose key starts with `prefix` (each key once)."""
+
+
+class StoredEntry(NamedTuple):
+    """A stored file: its key, size in bytes and when it was written (epoch seconds)."""
+
+    key: str
+    size: int
+    mtime: float
 
 
 class _SizedFile:
@@ -76,6 +88,17 @@ class DiskStore:
     def delete_prefix(self, prefix: str) -> int:
         """Nothing: the file store's own removal task deletes local files."""
         return 0
+
+    def entries(self, prefix: str) -> Iterator[StoredEntry]:
+        """The files under `root` whose key starts with `prefix` (a folder path; partial copies left out)."""
+        folder = self.root / prefix
+        for path in folder.rglob("*") if folder.is_dir() else ():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if path.is_file() and not path.name.endswith(".part"):
+                yield StoredEntry(path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime)
 
 
 @contextlib.contextmanager
@@ -122,3 +145,13 @@ class GridStore:
                     self._bucket.delete(stored._id)
                     removed += 1
         return removed
+
+    def entries(self, prefix: str) -> Iterator[StoredEntry]:
+        """The newest version of every key starting with `prefix`, with its size and upload date."""
+        newest: dict[str, StoredEntry] = {}
+        with _database_errors():
+            for stored in self._bucket.find({"filename": {"$regex": "^" + re.escape(prefix)}}):
+                written = float(calendar.timegm(stored.upload_date.utctimetuple()))  # naive dates are UTC
+                if stored.filename not in newest or newest[stored.filename].mtime <= written:
+                    newest[stored.filename] = StoredEntry(stored.filename, stored.length, written)
+        yield from newest.values()

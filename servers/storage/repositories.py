@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +11,10 @@ import pymongo
 from pymongo import ReturnDocument
 
 from servers.storage.database import Database
+from servers.storage.video_cache import VideoCache
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+ACTIVE_STATUSES = ("queued", "processing")  # a job waits or runs: its video is leased by an API server
 
 
 def new_id() -> str:
@@ -49,39 +49,6 @@ def _page(
     return [_public(document) for document in cursor], total  # type: ignore[misc]
 
 
-class _VideoCache:
-    """The embedded engine scans and decodes a whole collection for every query (0.7-1.2 s at 10,000
-    videos), so for montydb only the video repository keeps the documents by id (loaded by one scan)
-    and answers lists from them, caching the ordered ids per filter. It stays coherent because one process
-    owns the embedded files and every write goes through the repository: writes replace or drop
-    documents, and creations, deletions and status or name changes clear the filter results. A
-    generation counter keeps a list that raced with a write from caching a stale result."""
-
-    FILTERS = 256
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.fill = threading.Lock()  # one loading scan; the others wait for it
-        self.documents: dict[str, dict[str, Any]] | None = None
-        self.filters: OrderedDict[tuple[str | None, str | None], list[str]] = OrderedDict()
-        self.generation = 0
-
-    def put(self, document: dict[str, Any], *, moved: bool) -> None:
-        with self.lock:
-            if self.documents is not None:
-                self.documents[document["_id"]] = document
-            if moved:
-                self.filters.clear()
-                self.generation += 1
-
-    def drop(self, video_id: str) -> None:
-        with self.lock:
-            if self.documents is not None:
-                self.documents.pop(video_id, None)
-            self.filters.clear()
-            self.generation += 1
-
-
 class VideoRepository:
     """Offline video results (`videos`)."""
 
@@ -89,7 +56,7 @@ class VideoRepository:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._cache = _VideoCache() if database.embedded else None
+        self._cache = VideoCache() if database.embedded else None
 
     def ensure_indexes(self) -> None:
         """Indexes for the list queries (a no-op on the embedded engine)."""
@@ -106,9 +73,12 @@ class VideoRepository:
         size: int,
         profile: str | None = None,
         original: dict[str, Any] | None = None,
+        owner: str | None = None,
+        lease_until: float | None = None,
     ) -> dict[str, Any]:
         """The stored document of a new queued video (`profile`: the scene profile id to score it with;
-        `original`: the uploaded file's width, height and fps, before the server stores it)."""
+        `original`: the uploaded file's width, height and fps, before the server stores it; `owner` and
+        `lease_until`: the API server that runs its job and until when its claim holds, see `claim`)."""
         now = utc_now()
         return {
             "_id": video_id,
@@ -130,6 +100,8 @@ class VideoRepository:
             "profile": profile,
             "original": original,
             "removed": None,
+            "owner": owner,
+            "lease_until": lease_until,
         }
 
     def create(self, **fields: Any) -> dict[str, Any]:
@@ -223,11 +195,35 @@ class VideoRepository:
                 self._cache.put(document, moved="status" in fields or "name" in fields)
         return _public(document)
 
-    def with_status(self, statuses: list[str]) -> list[dict[str, Any]]:
-        """Every video in one of `statuses`, oldest first (restart recovery)."""
+    def claim(self, owner: str, until: float, *, expired_before: float) -> dict[str, Any] | None:
+        """Atomically take the oldest queued or processing video of another owner whose job lease ended
+        before `expired_before` (or that has none) for `owner` until `until` (epoch seconds); None when
+        none is left. Two servers never take the same video: the lease is checked and set in one update."""
         with self._db.access(self.COLLECTION) as videos:
-            cursor = videos.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
-            return [_public(document) for document in cursor]  # type: ignore[misc]
+            document = videos.find_one_and_update(
+                {
+                    "status": {"$in": list(ACTIVE_STATUSES)},
+                    "owner": {"$ne": owner},
+                    "$or": [{"lease_until": None}, {"lease_until": {"$lt": expired_before}}],
+                },
+                {"$set": {"owner": owner, "lease_until": until, "updated_at": utc_now()}},
+                sort=[("created_at", pymongo.ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if self._cache is not None and document is not None:
+                self._cache.put(document, moved=False)
+        return _public(document)
+
+    def renew(self, owner: str, until: float) -> int:
+        """Extend the job leases of `owner`'s queued and processing videos to `until` (0: give them up at
+        once); how many."""
+        selector = {"owner": owner, "status": {"$in": list(ACTIVE_STATUSES)}}
+        with self._db.access(self.COLLECTION) as videos:
+            renewed = videos.update_many(selector, {"$set": {"lease_until": until}}).modified_count
+            if self._cache is not None:
+                for document in videos.find(selector):
+                    self._cache.put(document, moved=False)
+        return renewed
 
     def with_intervals(self, video_id: str | None = None) -> list[dict[str, Any]]:
         """Every done video (or just `video_id`) that has abnormal intervals (the review page's events)."""

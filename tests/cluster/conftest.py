@@ -11,8 +11,20 @@ import pytest
 
 from harness.cluster import LOOPBACK, LocalCluster
 from harness.server import ServerProcess
+from harness.videos import write_video
 from servers.storage.repositories import new_id
 from tests.server.conftest import inference_config, mongodb_uri  # noqa: F401 - fixtures
+from tests.server.test_videos import PED2
+
+PED2_FRAMES = 180
+
+
+@pytest.fixture(scope="session")
+def ped2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated clip shaped like Ped2's Test001 (360x240, 10 fps, 180 frames, same name), for the upload
+    tests of tests/server run here: the cluster tests need no downloaded data."""
+    folder = tmp_path_factory.mktemp("ped2-like")
+    return write_video(folder / PED2, frames=PED2_FRAMES, width=360, height=240, rate=10, noise=20)
 
 
 @pytest.fixture(scope="session")
@@ -25,21 +37,20 @@ def ray_cluster() -> Iterator[LocalCluster]:
 def ray_server(
     folder: Path, cluster: LocalCluster, uri: str, inference: Path, **config: Any
 ) -> ServerProcess:
-    """An API server running its cameras and jobs on `cluster`, files in GridFS."""
-    return ServerProcess(
-        folder,
-        inference_config=str(inference),
-        upload_max_size=4.0,
-        allowed_stream_schemes=["rtsp", "http", "https"],
-        db_connection_uri=uri,
-        db_name=f"test_{new_id()[:12]}",
-        file_store="gridfs",
-        ray_address=cluster.address,
-        ray_node_ip=LOOPBACK,
-        ray_camera_cpus=0.5,
-        ray_job_cpus=1.0,
-        **config,
-    )
+    """An API server running its cameras and jobs on `cluster`, files in GridFS (`config` overrides)."""
+    values: dict[str, Any] = {
+        "inference_config": str(inference),
+        "upload_max_size": 4.0,
+        "allowed_stream_schemes": ["rtsp", "http", "https"],
+        "db_connection_uri": uri,
+        "db_name": f"test_{new_id()[:12]}",
+        "file_store": "gridfs",
+        "ray_address": cluster.address,
+        "ray_node_ip": LOOPBACK,
+        "ray_camera_cpus": 0.5,
+        "ray_job_cpus": 1.0,
+    }
+    return ServerProcess(folder, **{**values, **config})
 
 
 @pytest.fixture(scope="module", params=("in-process", "ray"))

@@ -10,7 +10,6 @@ from servers.config import ServerConfig
 from tests.server.test_live import stream, test_live_session_frames_events_alerts  # noqa: F401
 from tests.server.test_videos import (  # noqa: F401
     done_record,
-    ped2,
     test_cover_and_scores_csv,
     test_result_plays_and_seeks_with_range,
     test_upload_follows_to_done,

@@ -59,7 +59,8 @@ def test_videos_paging_filter_search_update(database: Database) -> None:
     got = videos.get(ids[3])
     assert got["status"] == "done" and got["intervals"] == [{"start_frame": 0}] and got["id"] == ids[3]
     assert videos.update(new_id(), status="done") is None
-    assert [item["id"] for item in videos.with_status(["queued"])][:2] == ids[:2]
+    claimed = videos.claim("server", 2.0, expired_before=1.0)  # no lease yet: the oldest unfinished
+    assert claimed["id"] == ids[0] and claimed["owner"] == "server"
     assert videos.delete(ids[0]) and not videos.delete(ids[0])
     assert videos.get(ids[0]) is None
 
@@ -127,10 +128,12 @@ def test_embedded_data_survives_reopening(tmp_path: Path) -> None:
 
 
 def old_videos(database: Database, count: int) -> list[dict]:
-    """Uploaded videos stored the way earlier versions did: in the collection `records`."""
+    """Uploaded videos stored the way earlier versions did: in `records`, without job leases."""
     documents = [
         VideoRepository.new_document(video_id=new_id(), name=f"old-{i}.mp4", size=i) for i in range(count)
     ]
+    for document in documents:
+        del document["owner"], document["lease_until"]
     with database.access("records") as records:
         records.insert_many([dict(document) for document in documents])
     return documents
@@ -152,6 +155,8 @@ def test_old_records_collection_becomes_videos(database: Database) -> None:
     migrate(database)  # once done, a no-op
     assert rename_collection(database, "records", "videos") == 0
     assert videos.list(status=None, query=None, page=1, page_size=10)[1] == 3
+    claimed = videos.claim("server", 2.0, expired_before=1.0)  # an old unfinished video has no lease
+    assert claimed["id"] == documents[0]["_id"] and claimed["owner"] == "server"
 
 
 def test_interrupted_move_is_finished_without_losing_a_document(database: Database) -> None:

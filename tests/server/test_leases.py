@@ -1,0 +1,138 @@
+"""Job leases: with several API servers on one MongoDB, a job runs on one server at a time, and the job of
+a server that died is resumed by another one once its lease has ended."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from harness.server import ServerProcess, wait_for
+from harness.videos import write_video
+from servers.storage import Database, VideoRepository
+from servers.storage.repositories import new_id
+from tests.server.test_storage import database  # noqa: F401 - fixture
+from tests.server.test_videos import upload, wait_done
+
+
+def test_claims_take_only_ended_leases_once(database: Database) -> None:  # noqa: F811
+    videos = VideoRepository(database)
+    videos.ensure_indexes()
+    now = time.time()
+    leased = videos.create(video_id=new_id(), name="a.mp4", size=1, owner="a", lease_until=now + 60)
+    ended = videos.create(video_id=new_id(), name="b.mp4", size=1, owner="a", lease_until=now - 1)
+    legacy = videos.create(video_id=new_id(), name="c.mp4", size=1)  # written before leases existed
+    done = videos.create(video_id=new_id(), name="d.mp4", size=1, owner="a", lease_until=now - 1)
+    videos.update(done["id"], status="done")
+
+    taken = []
+    while claimed := videos.claim("b", now + 30, expired_before=now):
+        taken.append(claimed)
+    assert {video["id"] for video in taken} == {ended["id"], legacy["id"]}
+    assert all(video["owner"] == "b" and video["lease_until"] == now + 30 for video in taken)
+    assert videos.get(leased["id"])["owner"] == "a"
+    assert videos.get(done["id"])["owner"] == "a"
+
+    assert videos.renew("a", now + 90) == 1  # only a's unfinished video
+    assert videos.get(leased["id"])["lease_until"] == now + 90
+    assert videos.get(done["id"])["lease_until"] == now - 1
+    assert videos.claim("c", now + 30, expired_before=now + 29) is None  # b's end at now + 30, a's at + 90
+    later = []
+    while claimed := videos.claim("c", now + 30, expired_before=now + 91):
+        later.append(claimed["id"])
+    assert later == [leased["id"], ended["id"], legacy["id"]]  # oldest first
+
+
+def test_concurrent_claims_take_each_video_once(mongodb_uri: str, tmp_path: Path) -> None:
+    from servers.storage import connect_database
+
+    database = connect_database(  # noqa: F811
+        mongodb_uri, name=f"test_{new_id()[:12]}", storage_directory=tmp_path, max_connections=8
+    )
+    videos = VideoRepository(database)
+    videos.ensure_indexes()
+    ids = {videos.create(video_id=new_id(), name=f"{index}.mp4", size=1)["id"] for index in range(30)}
+    taken: dict[str, list[str]] = {owner: [] for owner in ("a", "b", "c")}
+
+    def claim_all(owner: str) -> None:
+        while claimed := videos.claim(owner, time.time() + 60, expired_before=time.time()):
+            taken[owner].append(claimed["id"])
+
+    threads = [threading.Thread(target=claim_all, args=(owner,)) for owner in taken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    everything = [video_id for claimed in taken.values() for video_id in claimed]
+    assert sorted(everything) == sorted(ids)  # each video once
+    database.drop()
+    database.close()
+
+
+@pytest.mark.timeout(120)
+def test_second_server_resumes_a_job_only_after_its_server_died(
+    tmp_path: Path, inference_config: Path, mongodb_uri: str
+) -> None:
+    db_name = f"test_{new_id()[:12]}"
+    shared = {
+        "inference_config": str(inference_config),
+        "upload_max_size": 8.0,
+        "db_connection_uri": mongodb_uri,
+        "db_name": db_name,
+        "file_store": "gridfs",
+    }
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    # A's lease outlasts B's start by far; B's is short, so its heartbeat looks for ended leases often
+    first = ServerProcess(tmp_path / "a", job_lease=20.0, **shared)
+    second = ServerProcess(tmp_path / "b", job_lease=1.5, **shared)
+    clip = write_video(tmp_path / "long.mp4", frames=300, width=160, height=120, rate=10, noise=8)
+    stored = pymongo.MongoClient(mongodb_uri)[db_name]
+    try:
+        first.start()
+        admin = first.admin()
+        video_id = upload(admin, clip).json()["id"]
+        owner = stored.videos.find_one({"_id": video_id})["owner"]  # server A's instance
+        wait_for(
+            lambda: admin.get(f"/api/videos/{video_id}").json()["status"] == "processing",
+            60,
+            interval=0.02,
+            message="the job running on server A",
+        )
+        os.kill(first.process.pid, signal.SIGSTOP)  # A holds its job mid-run, lease unexpired
+        frozen = time.time()
+        second.start()
+        time.sleep(1.5)  # B's start recovery and its heartbeats (every 0.5 s) pass over the job
+        video = stored.videos.find_one({"_id": video_id})
+        assert time.time() < video["lease_until"], "B took longer to start than A's lease: raise it"
+        assert video["status"] == "processing" and video["owner"] == owner
+        assert f"job {video_id}: taken over" not in second.log()
+        assert second.admin().get("/api/health").json()["workers"]["busy"] == 0
+
+        first.stop(kill=True)  # SIGKILL: A never gives its lease up
+        client = second.admin()
+        final = wait_done(client, video_id, timeout=90)
+        assert final["status"] == "done", final
+        lease_left = 20.0 - 20.0 / 3  # at least, when A stopped (it renews every third of its lease)
+        assert time.time() - frozen >= lease_left  # B waited for A's lease to end
+        assert second.log().count(f"job {video_id}: taken over") == 1
+        assert stored.videos.find_one({"_id": video_id})["owner"] not in (owner, None)
+        assert final["frames"] == 300
+        names = sorted(file["filename"] for file in stored["files.files"].find())
+        assert names == [
+            f"videos/{video_id}/{name}"
+            for name in sorted(("source.mp4", "result.mp4", "cover.jpg", "scores.json"))
+        ]  # one file each, the upload gone
+        assert (
+            client.get(f"/api/videos/{video_id}/result", headers={"Range": "bytes=0-99"}).status_code == 206
+        )
+    finally:
+        if first.process is not None and first.process.poll() is None:
+            first.stop(kill=True)
+        second.stop()
+        stored.client.drop_database(db_name)
