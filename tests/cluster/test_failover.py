@@ -1,6 +1,6 @@
 """Cameras and upload jobs on a 3-node Ray cluster on loopback: every Ray port listens on 127.0.0.1 only,
-cameras spread over the nodes and score, a killed node's cameras resume on another node, an upload job
-whose node is killed finishes once."""
+cameras spread over the nodes and score, a killed node's cameras resume on another node, uploads spread
+over the nodes, an upload job whose node is killed finishes once."""
 
 from __future__ import annotations
 
@@ -122,6 +122,18 @@ def test_cameras_score_and_move_off_a_killed_node(
     finally:
         for feed in feeds:
             feed.stop()
+
+
+def test_uploads_spread_over_the_nodes(ray_cluster: LocalCluster, api: ServerProcess, ped2: Path) -> None:
+    admin = api.admin()
+    ids = []
+    for _ in range(2):
+        response = upload(admin, ped2)
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    done = [wait_done(admin, video_id, timeout=180) for video_id in ids]
+    assert all(video["status"] == "done" and video["frames"] == PED2_FRAMES for video in done), done
+    assert len({video["node"] for video in done}) == 2, "SPREAD runs two jobs on both workers"
 
 
 def test_upload_job_survives_a_node_kill_and_finishes_once(
