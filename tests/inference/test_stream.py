@@ -240,10 +240,10 @@ class DroppingSource:
         self.server.close()
 
 
-def test_a_source_that_drops_every_connection_backs_off(model_dir, ped2_clip, tmp_path: Path) -> None:
+def test_a_source_that_drops_every_connection_backs_off(model_dir, camera_clip: Path, tmp_path: Path) -> None:
     """Backoff grows on connections that deliver no frame (it used to reset on every successful open:
     ~1.8 retries a second forever): 0.5 + 1 + 2 + 4 s of waiting allow at most 5 connections in 9 s."""
-    source = DroppingSource(ped2_clip[0], tmp_path)
+    source = DroppingSource(camera_clip, tmp_path)
     detector = StreamDetector(
         make_config(model_dir, reconnect_delay=0.5, reconnect_max_delay=8.0), source.url
     )
