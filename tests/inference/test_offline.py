@@ -43,10 +43,10 @@ def red_border(frame: np.ndarray) -> bool:
     return r > 180 and g < 80 and b < 80
 
 
-def test_ped2_clip_scores_border_and_intervals(
-    model_dir: Path, trained_detector: Path, ped2_clip, tmp_path
+def test_event_clip_scores_border_and_intervals(
+    model_dir: Path, trained_detector: Path, event_clip, tmp_path
 ) -> None:
-    path, labels = ped2_clip
+    path, labels = event_clip
     config = make_config(model_dir, trained_detector.name, anomaly_border=BORDER)
     progress: list[float] = []
     result = VideoDetector(config).detect(
@@ -58,7 +58,7 @@ def test_ped2_clip_scores_border_and_intervals(
     scores = np.asarray(result.scores)
     abnormal = scores >= config.anomaly_threshold
     assert 0 < abnormal.sum() < len(scores)
-    # the detector was trained on this clip: its intervals follow the labelled cyclist (a pipeline check)
+    # the detector was trained on this clip: its intervals follow the labelled walking box (a pipeline check)
     assert (abnormal == (labels == 1)).mean() > 0.8
     assert result.peak_score == pytest.approx(scores.max())
     for interval in result.intervals:
