@@ -10,12 +10,10 @@ import pytest
 import torch
 
 from harness import tiny_models
-from harness.videos import write_video
 from inferences.config import InferenceConfig
 from inferences.preprocess import Preprocessor
 
 SIZE = 64  # extractor input of the tiny models (segment-width = segment-height)
-EVENT_FROM = 94  # `event_clip` is abnormal from frame 95 (1-based) on, like Ped2 Test002 (a cyclist)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,16 +57,6 @@ def colour_models(model_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def config(model_dir: Path) -> InferenceConfig:
     return make_config(model_dir)
-
-
-@pytest.fixture(scope="session")
-def event_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
-    """A generated real clip with a normal and an abnormal part, and its frame labels (0/1): 180 frames
-    (360x240, 10 fps) of a still scene (a gradient, with noise), a box walking through it from frame 95
-    (1-based) on."""
-    path = tmp_path_factory.mktemp("event") / "event.mp4"
-    write_video(path, frames=180, width=360, height=240, rate=10, noise=20, drift=0, walker_from=EVENT_FROM)
-    return path, (np.arange(180) >= EVENT_FROM).astype(np.float32)
 
 
 @pytest.fixture(scope="session")
