@@ -13,10 +13,13 @@ EVENT_FROM = 94  # `event_clip` is abnormal from frame 95 (1-based) on, like Ped
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The labelled datasets in `../shared/data/`; tests that need them skip when it is absent (get
-    UCSD Ped2 with `python -m datasets download ped2`, see docs/operations.md)."""
+    """The labelled datasets in `../shared/data/` (or `$SURVEILLANCE_SHARED_DATA`); tests that need them skip
+    when it is absent (get UCSD Ped2 with `python -m datasets download ped2`, see docs/operations.md)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} is absent (python -m datasets download ped2)")
+        pytest.skip(
+            f"real data folder {SHARED_DATA} is absent (UCSD Ped2: python -m datasets download ped2"
+            f" --output {SHARED_DATA}; the other folders: docs/operations.md)"
+        )
     return SHARED_DATA
 
 
