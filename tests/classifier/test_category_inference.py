@@ -21,9 +21,11 @@ from models.classifier.training import TrainResult
 from models.export import export_onnx
 
 
-def test_classify_real_ped2_frames(trained: tuple[ClassifierConfig, TrainResult], shared_data: Path) -> None:
+def test_classify_decoded_video_frames(
+    trained: tuple[ClassifierConfig, TrainResult], camera_clip: Path
+) -> None:
     config, result = trained
-    frames = list(islice(iter_frames(shared_data / "ucsd-ped2" / "Test001.mp4"), 0, 40, 5))
+    frames = list(islice(iter_frames(camera_clip), 0, 40, 5))
     assert frames[0].shape == (240, 360, 3) and frames[0].dtype == np.uint8
     classifier = CategoryClassifier(result.onnx_path)
     assert classifier.classes == list(UCF_CRIME_CLASSES) and classifier.input_size == 64

@@ -14,6 +14,7 @@ import torch
 from datasets.features import DatasetError, load_feature_split
 from datasets.videos import build_video_dataset, dataset_models, read_video_annotations, segment_labels
 from harness import tiny_models
+from harness.videos import write_video
 from inferences.paths import REPO_ROOT
 from inferences.pipeline import CueModels
 from inferences.preprocess import ten_crops
@@ -33,31 +34,37 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> CueModels:
     return dataset_models(path, objects_model="")
 
 
+# the annotations of the generated clips: 1-based inclusive abnormal frames, and the frame labels they mean
+INTERVALS = {"cam1.mp4": [[95, 180]], "cam2.mp4": [[11, 30], [91, 120]]}
+CAM2_FRAME_LABELS = np.r_[np.zeros(10), np.ones(20), np.zeros(60), np.ones(30)]
+
+
 @pytest.fixture(scope="module")
-def ped2_labels(shared_data: Path) -> dict[str, dict]:
-    data = json.loads((shared_data / "ucsd-ped2" / "labels.json").read_text())
-    return {entry["video"]: entry for entry in data["videos"]}
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second real H.264 clip, unlike `camera_clip`: 180 frames (18 s at 10 fps), 360x240."""
+    path = tmp_path_factory.mktemp("long") / "long.mp4"
+    return write_video(path, frames=180, width=360, height=240, rate=10, seed=1, noise=20)
 
 
 @pytest.fixture
-def videos_dir(tmp_path: Path, shared_data: Path) -> Path:
-    """Two real Ped2 videos (linked) and a corrupt one."""
+def videos_dir(tmp_path: Path, long_clip: Path, camera_clip: Path) -> Path:
+    """Two generated real videos (linked: 180 and 120 frames) and a corrupt one."""
     folder = tmp_path / "videos"
     folder.mkdir()
-    for name in ("Test002.mp4", "Test009.mp4"):
-        (folder / name).symlink_to(shared_data / "ucsd-ped2" / name)
+    (folder / "cam1.mp4").symlink_to(long_clip)
+    (folder / "cam2.mp4").symlink_to(camera_clip)
     (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video" * 10)
     return folder
 
 
-def _annotations(tmp_path: Path, ped2_labels: dict) -> Path:
+def _annotations(tmp_path: Path) -> Path:
     def entry(video: str, frames: int, split: str) -> dict:
-        intervals = ped2_labels[video]["anomaly_intervals"] if video in ped2_labels else []
+        intervals = INTERVALS.get(video, [])
         return {"video": video, "frames": frames, "anomaly_intervals": intervals, "split": split}
 
     videos = [
-        entry("Test002.mp4", 180, "train"),
-        entry("Test009.mp4", 120, "valid"),
+        entry("cam1.mp4", 180, "train"),
+        entry("cam2.mp4", 120, "valid"),
         entry("broken.mp4", 10, "train"),
     ]
     path = tmp_path / "annotations.json"
@@ -65,16 +72,16 @@ def _annotations(tmp_path: Path, ped2_labels: dict) -> Path:
     return path
 
 
-def test_builds_the_training_layout_from_real_videos(tmp_path, videos_dir, ped2_labels, models) -> None:
+def test_builds_the_training_layout_from_real_videos(tmp_path, videos_dir, models) -> None:
     output = tmp_path / "dataset"
     report = build_video_dataset(
         videos_dir=videos_dir,
-        annotations_path=_annotations(tmp_path, ped2_labels),
+        annotations_path=_annotations(tmp_path),
         output=output,
         models=models,
         progress=False,
     )
-    assert report.built == ["Test002", "Test009"]
+    assert report.built == ["cam1", "cam2"]
     assert [video for video, _ in report.failed] == ["broken.mp4"]
     assert "broken.mp4" in report.failed[0][1]
 
@@ -86,38 +93,38 @@ def test_builds_the_training_layout_from_real_videos(tmp_path, videos_dir, ped2_
     )
     assert train.features.shape == (1, 12, tiny_models.FEATURE_DIM)  # ceil(180 / 16) segments
     assert valid.features.shape == (1, 8, tiny_models.FEATURE_DIM)  # ceil(120 / 16)
-    frames = np.asarray(ped2_labels["Test002.mp4"]["frame_labels"])  # abnormal from frame 95 (1-based)
+    frames = np.r_[np.zeros(94), np.ones(86)]  # abnormal from frame 95 (1-based)
     np.testing.assert_array_equal(train.labels, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
     np.testing.assert_array_equal(train.labels, [frames[s : s + 16].max() for s in range(0, 180, 16)])
-    np.testing.assert_array_equal(valid.labels, ped2_labels["Test009.mp4"]["frame_labels"])
+    np.testing.assert_array_equal(valid.labels, CAM2_FRAME_LABELS)
     # the features are the extractor's output on the preprocessed segments, not placeholders
     assert np.std(train.features[0], axis=0).mean() > 0
 
 
-def test_rerun_skips_finished_videos(tmp_path, videos_dir, ped2_labels, models) -> None:
-    annotations, output = _annotations(tmp_path, ped2_labels), tmp_path / "dataset"
+def test_rerun_skips_finished_videos(tmp_path, videos_dir, models) -> None:
+    annotations, output = _annotations(tmp_path), tmp_path / "dataset"
     build_video_dataset(
         videos_dir=videos_dir, annotations_path=annotations, output=output, models=models, progress=False
     )
-    written = output / "train" / "inputs" / "Test002.npy"
+    written = output / "train" / "inputs" / "cam1.npy"
     stamp = written.stat().st_mtime_ns
-    (output / "valid" / "labels" / "Test009.npy").unlink()  # as if interrupted before its label was written
+    (output / "valid" / "labels" / "cam2.npy").unlink()  # as if interrupted before its label was written
     report = build_video_dataset(
         videos_dir=videos_dir, annotations_path=annotations, output=output, models=models, progress=False
     )
-    assert report.finished_before == ["Test002"] and report.built == ["Test009"]
+    assert report.finished_before == ["cam1"] and report.built == ["cam2"]
     assert written.stat().st_mtime_ns == stamp
     assert len((output / "valid" / "annotations.json").read_text().splitlines()) == 1
 
 
-def test_ten_crop_features_and_frame_count_mismatch(tmp_path, videos_dir, ped2_labels, models) -> None:
+def test_ten_crop_features_and_frame_count_mismatch(tmp_path, videos_dir, models) -> None:
     annotations = tmp_path / "annotations.json"
     annotations.write_text(
         json.dumps(
             {
                 "videos": [
-                    {"video": "Test009.mp4", "frames": 120, "anomaly_intervals": [[1, 20]], "split": "valid"},
-                    {"video": "Test002.mp4", "frames": 150, "anomaly_intervals": [], "split": "valid"},
+                    {"video": "cam2.mp4", "frames": 120, "anomaly_intervals": [[1, 20]], "split": "valid"},
+                    {"video": "cam1.mp4", "frames": 150, "anomaly_intervals": [], "split": "valid"},
                 ]
             }
         )
@@ -130,9 +137,9 @@ def test_ten_crop_features_and_frame_count_mismatch(tmp_path, videos_dir, ped2_l
         ten_crop=True,
         progress=False,
     )
-    assert report.built == ["Test009"]
-    assert report.failed == [("Test002.mp4", "decoded 180 frames but the annotation says 150")]
-    features = np.load(tmp_path / "ten" / "valid" / "inputs" / "Test009.npy")
+    assert report.built == ["cam2"]
+    assert report.failed == [("cam1.mp4", "decoded 180 frames but the annotation says 150")]
+    features = np.load(tmp_path / "ten" / "valid" / "inputs" / "cam2.npy")
     assert features.shape == (8, 10, tiny_models.FEATURE_DIM)
     assert not np.allclose(features[:, 0], features[:, 4])  # corner and centre crops see different pixels
 
@@ -183,7 +190,7 @@ def test_bad_annotation_files(tmp_path: Path, content: str, message: str) -> Non
         read_video_annotations(path)
 
 
-def test_cli_reports_a_missing_extractor(tmp_path: Path, shared_data: Path) -> None:
+def test_cli_reports_a_missing_extractor(tmp_path: Path, videos_dir: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
@@ -191,9 +198,9 @@ def test_cli_reports_a_missing_extractor(tmp_path: Path, shared_data: Path) -> N
             "datasets",
             "from-videos",
             "--videos",
-            str(shared_data / "ucsd-ped2"),
+            str(videos_dir),
             "--annotations",
-            str(shared_data / "ucsd-ped2" / "labels.json"),
+            str(_annotations(tmp_path)),
             "--output",
             str(tmp_path / "out"),
             "--extractor-model",

@@ -25,23 +25,22 @@ from models.prepare import (
     run_onnx,
     split_clips,
 )
-from tests.extractors.conftest import GIF
 
 PREPROCESSOR = Preprocessor(width=224, height=224, segment_length=16)
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, i3d) -> tuple[Path, PrepareReport]:
-    """`prepare("i3d")` into a temporary folder, INT8 calibrated on the Kinetics GIF's real frames
+def prepared(tmp_path_factory: pytest.TempPathFactory, camera_clip: Path, i3d) -> tuple[Path, PrepareReport]:
+    """`prepare("i3d")` into a temporary folder, INT8 calibrated on the generated camera clip's real frames
     (the OpenVINO INT8 file, minutes of NNCF, is tested on the tiny extractor in test_backends.py)."""
     folder = tmp_path_factory.mktemp("prepared")
-    return folder, prepare("i3d", output_dir=folder, calibration_sources=[shared_data / GIF], openvino=False)
+    return folder, prepare("i3d", output_dir=folder, calibration_sources=[camera_clip], openvino=False)
 
 
 @pytest.fixture(scope="module")
-def ped2_clips(shared_data: Path) -> np.ndarray:
-    """Two real Ped2 segments (one normal, one with a cyclist) that no calibration saw."""
-    clips = real_clips([shared_data / "ucsd-ped2" / "Test002.mp4"], PREPROCESSOR, 7)
+def event_clips(event_clip: tuple[Path, np.ndarray]) -> np.ndarray:
+    """Two real segments of the event clip (one normal, one with the walking box) that no calibration saw."""
+    clips = real_clips([event_clip[0]], PREPROCESSOR, 7)
     return clips[[0, 6]]
 
 
@@ -64,24 +63,24 @@ def test_writes_three_files_with_contract_metadata(prepared) -> None:
         assert isinstance(clip.shape[0], str)  # dynamic N
 
 
-def test_fp32_matches_pytorch_on_real_clips(prepared, i3d, ped2_clips: np.ndarray) -> None:
+def test_fp32_matches_pytorch_on_real_clips(prepared, i3d, event_clips: np.ndarray) -> None:
     folder, report = prepared
     assert report.fp32_cosine >= 0.9999
     with torch.no_grad():
-        reference = I3dFeatures(i3d)(torch.from_numpy(ped2_clips)).numpy()
+        reference = I3dFeatures(i3d)(torch.from_numpy(event_clips)).numpy()
     session = ort.InferenceSession(str(folder / "i3d-fp32.onnx"), providers=["CPUExecutionProvider"])
-    (batched,) = session.run(["features"], {"clip": ped2_clips})  # N = 2 in one call
+    (batched,) = session.run(["features"], {"clip": event_clips})  # N = 2 in one call
     assert batched.shape == (2, 1024)
     assert cosine(reference, batched).min() >= 0.9999
     np.testing.assert_allclose(batched, reference, rtol=1e-3, atol=1e-4)
 
 
-def test_fp16_and_int8_keep_the_features_on_unseen_real_clips(prepared, ped2_clips: np.ndarray) -> None:
+def test_fp16_and_int8_keep_the_features_on_unseen_real_clips(prepared, event_clips: np.ndarray) -> None:
     folder, report = prepared
-    fp32 = run_onnx(folder / "i3d-fp32.onnx", ped2_clips)
+    fp32 = run_onnx(folder / "i3d-fp32.onnx", event_clips)
     assert report.fp16_cosine >= 0.999 and report.int8_cosine >= 0.99
-    assert cosine(fp32, run_onnx(folder / "i3d-fp16.onnx", ped2_clips)).min() >= 0.999
-    assert cosine(fp32, run_onnx(folder / "i3d-int8.onnx", ped2_clips)).min() >= 0.99
+    assert cosine(fp32, run_onnx(folder / "i3d-fp16.onnx", event_clips)).min() >= 0.999
+    assert cosine(fp32, run_onnx(folder / "i3d-int8.onnx", event_clips)).min() >= 0.99
     assert cosine(fp32[:1], fp32[1:]) < 0.99  # the two clips differ, so the check can fail
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import av
@@ -15,7 +14,6 @@ from inferences.config import InferenceConfig
 from inferences.preprocess import Preprocessor
 
 SIZE = 64  # extractor input of the tiny models (segment-width = segment-height)
-PED2_CLIP = "Test002.mp4"  # frames 95..180 (1-based) abnormal: a normal part, then a cyclist
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,21 +60,13 @@ def config(model_dir: Path) -> InferenceConfig:
 
 
 @pytest.fixture(scope="session")
-def ped2_clip(shared_data: Path) -> tuple[Path, np.ndarray]:
-    """The Ped2 clip with a normal and an abnormal part, and its frame labels (0/1)."""
-    labels = json.loads((shared_data / "ucsd-ped2" / "labels.json").read_text())
-    entry = next(v for v in labels["videos"] if v["video"] == PED2_CLIP)
-    return shared_data / "ucsd-ped2" / PED2_CLIP, np.asarray(entry["frame_labels"], dtype=np.float32)
+def trained_detector(model_dir: Path, event_clip: tuple[Path, np.ndarray]) -> Path:
+    """A detector trained (a few seconds) on the tiny features of the looping event clip at 4 segment phases.
 
-
-@pytest.fixture(scope="session")
-def trained_detector(model_dir: Path, ped2_clip: tuple[Path, np.ndarray]) -> Path:
-    """A detector trained (a few seconds) on the tiny features of the looping Ped2 clip at 4 segment phases.
-
-    It scores the cyclist part high and the normal part low, so an alert on the stream is meaningful:
+    It scores the walking box part high and the normal part low, so an alert on the stream is meaningful:
     it has to come from the abnormal frames, not from a threshold picked to fire anywhere.
     """
-    path, frame_labels = ped2_clip
+    path, frame_labels = event_clip
     extractor = tiny_models.create_tiny_extractor()  # the same weights as tiny-fp32.onnx
     prep = Preprocessor(width=SIZE, height=SIZE, segment_length=16)
     frames = []

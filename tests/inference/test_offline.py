@@ -43,10 +43,10 @@ def red_border(frame: np.ndarray) -> bool:
     return r > 180 and g < 80 and b < 80
 
 
-def test_ped2_clip_scores_border_and_intervals(
-    model_dir: Path, trained_detector: Path, ped2_clip, tmp_path
+def test_event_clip_scores_border_and_intervals(
+    model_dir: Path, trained_detector: Path, event_clip, tmp_path
 ) -> None:
-    path, labels = ped2_clip
+    path, labels = event_clip
     config = make_config(model_dir, trained_detector.name, anomaly_border=BORDER)
     progress: list[float] = []
     result = VideoDetector(config).detect(
@@ -58,7 +58,7 @@ def test_ped2_clip_scores_border_and_intervals(
     scores = np.asarray(result.scores)
     abnormal = scores >= config.anomaly_threshold
     assert 0 < abnormal.sum() < len(scores)
-    # the detector was trained on this clip: its intervals follow the labelled cyclist (a pipeline check)
+    # the detector was trained on this clip: its intervals follow the labelled walking box (a pipeline check)
     assert (abnormal == (labels == 1)).mean() > 0.8
     assert result.peak_score == pytest.approx(scores.max())
     for interval in result.intervals:
@@ -231,9 +231,10 @@ def test_detect_cli(model_dir: Path, tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
-def test_real_i3d_end_to_end(shared_data: Path, tmp_path: Path) -> None:
+def test_real_i3d_end_to_end(camera_clip: Path, tmp_path: Path) -> None:
     """The built I3D extractor (and the shipped detector, or an untrained one of the same shape until it is
-    built) on the shortest real Ped2 clip: the config matches the model, one score per frame, borders."""
+    built) on the generated clip (shaped like Ped2's shortest: 120 frames, 10 fps): the config matches the
+    model, one score per frame, borders."""
     config = load_inference_config()
     if not config.extraction_model_file.is_file():
         pytest.skip(f"{config.extraction_model_file.relative_to(REPO_ROOT)} is not built yet (make install)")
@@ -242,8 +243,9 @@ def test_real_i3d_end_to_end(shared_data: Path, tmp_path: Path) -> None:
         tiny_models.export(create_detector(feature_dim=1024), detector, smoothing_window=1)
         config = config.replace(detection_model_path=str(detector))
     config = config.replace(providers=("CPUExecutionProvider",), threads=2)
-    path = shared_data / "ucsd-ped2" / "Test009.mp4"  # 120 frames
-    result = VideoDetector(config).detect(path, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg")
+    result = VideoDetector(config).detect(
+        camera_clip, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg"
+    )
     assert result.frames == len(result.scores) == 120 and len(result.segment_scores) == 8
     assert all(0.0 <= s <= 1.0 for s in result.scores)
     rate, frames = decoded(tmp_path / "r.mp4")

@@ -134,17 +134,16 @@ def test_a_learning_camera_calibrates_itself() -> None:
 
 
 def test_calibrate_command_writes_a_profile_and_refuses_too_little_footage(
-    tmp_path: Path, shared_data
+    tmp_path: Path, camera_clip: Path
 ) -> None:
-    """`python -m inferences calibrate` with the real default models on real normal footage."""
-    train = shared_data / "ucsd-ped2-train"
+    """`python -m inferences calibrate` with the real default models on a real (generated) normal clip."""
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "inferences",
             "calibrate",
-            str(train / "Train001.mp4"),
+            str(camera_clip),
             "--output",
             str(tmp_path / "walkway.npz"),
             "--name",
@@ -160,7 +159,7 @@ def test_calibrate_command_writes_a_profile_and_refuses_too_little_footage(
     assert SceneProfile.load(tmp_path / "walkway.npz").source == "walkway"
     short = tmp_path / "short.mp4"
     subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-i", str(train / "Train001.mp4"), "-frames:v", "40", str(short)],
+        ["ffmpeg", "-loglevel", "error", "-i", str(camera_clip), "-frames:v", "40", str(short)],
         check=True,
         timeout=60,
     )

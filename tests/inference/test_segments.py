@@ -94,9 +94,9 @@ def test_offline_chunks_see_the_live_context(model_dir: Path) -> None:
     np.testing.assert_allclose(at_once, one_by_one, atol=1e-5)
 
 
-def test_offline_and_live_scores_agree_on_a_real_clip(model_dir: Path, ped2_clip) -> None:
+def test_offline_and_live_scores_agree_on_a_real_clip(model_dir: Path, camera_clip: Path) -> None:
     config = make_config(model_dir)
-    path, _ = ped2_clip
+    path = camera_clip
     detector = VideoDetector(config)
     cues, _, _ = detector.extract_cues(open_video(path))
     offline = SegmentScorer(config, detector.models.detector, RunningProfile()).score(cues).scores

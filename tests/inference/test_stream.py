@@ -45,11 +45,13 @@ def nearest_frame(image: np.ndarray, clip: Path) -> int:
 
 
 @pytest.mark.skipif(not Path(FFMPEG).exists(), reason=f"{FFMPEG} is not installed (apt-get install ffmpeg)")
-def test_live_stream_alerts_on_the_abnormal_part_and_recovers(model_dir, trained_detector, ped2_clip) -> None:
-    """The trained tiny detector scores Test002's cyclist part high and its normal part low: the stream
-    starts at frame 0, so scores stay below the threshold for the first ~9 s, then the alert's snapshot
+def test_live_stream_alerts_on_the_abnormal_part_and_recovers(
+    model_dir, trained_detector, event_clip
+) -> None:
+    """The trained tiny detector scores the event clip's walking box high and its normal part low: the
+    stream starts at frame 0, so scores stay below the threshold for the first ~9 s, then the alert's snapshot
     must show a frame of the labelled abnormal part (found by nearest-frame matching against the clip)."""
-    clip, labels = ped2_clip
+    clip, labels = event_clip
     feed = FfmpegStream(clip)
     events: list = []
     states: list[str] = []
@@ -72,7 +74,7 @@ def test_live_stream_alerts_on_the_abnormal_part_and_recovers(model_dir, trained
         assert alert.score >= config.anomaly_threshold
         snapshot = np.asarray(Image.open(io.BytesIO(alert.snapshot_jpeg)).convert("RGB"))
         assert red_border(snapshot)
-        assert labels[nearest_frame(snapshot, clip)] == 1  # the alert fired on the cyclist part
+        assert labels[nearest_frame(snapshot, clip)] == 1  # the alert fired on the walking box part
         assert red_border(np.asarray(Image.open(io.BytesIO(detector.latest_jpeg())).convert("RGB"))) == (
             detector.current_score >= config.anomaly_threshold
         )
@@ -240,10 +242,10 @@ class DroppingSource:
         self.server.close()
 
 
-def test_a_source_that_drops_every_connection_backs_off(model_dir, ped2_clip, tmp_path: Path) -> None:
+def test_a_source_that_drops_every_connection_backs_off(model_dir, camera_clip: Path, tmp_path: Path) -> None:
     """Backoff grows on connections that deliver no frame (it used to reset on every successful open:
     ~1.8 retries a second forever): 0.5 + 1 + 2 + 4 s of waiting allow at most 5 connections in 9 s."""
-    source = DroppingSource(ped2_clip[0], tmp_path)
+    source = DroppingSource(camera_clip, tmp_path)
     detector = StreamDetector(
         make_config(model_dir, reconnect_delay=0.5, reconnect_max_delay=8.0), source.url
     )

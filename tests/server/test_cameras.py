@@ -35,8 +35,8 @@ def cameras(tmp_path_factory: pytest.TempPathFactory, inference_config: Path) ->
 
 
 @pytest.fixture
-def clip(shared_data: Path) -> Path:
-    return shared_data / "ucsd-ped2" / "Test002.mp4"
+def clip(camera_clip: Path) -> Path:
+    return camera_clip
 
 
 def session(admin: Client, session_id: str) -> dict:

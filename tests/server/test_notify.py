@@ -55,12 +55,12 @@ def _channels(client) -> list[dict]:
 
 
 def test_alerts_reach_mqtt_and_webhook_unless_the_camera_is_off(
-    tmp_path: Path, inference_config: Path, shared_data: Path
+    tmp_path: Path, inference_config: Path, camera_clip: Path
 ) -> None:
     broker, receiver = Mosquitto(tmp_path).start(), Receiver().start()
     subscriber = Subscriber(broker.port, "site/cams/cameras/#")
     server = _server(tmp_path, inference_config, broker.port, receiver.url + "/hook").start()
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+    feed = FfmpegStream(camera_clip)
     try:
         admin = server.admin()
         assert_error(admin.post("/api/sessions", json={"name": "g", "source": feed.url, "notify": 1}), 400)
@@ -116,11 +116,11 @@ def test_alerts_reach_mqtt_and_webhook_unless_the_camera_is_off(
 
 
 def test_dead_broker_and_webhook_never_hold_detection_up(
-    tmp_path: Path, inference_config: Path, shared_data: Path
+    tmp_path: Path, inference_config: Path, camera_clip: Path
 ) -> None:
     broker, receiver = Mosquitto(tmp_path), Receiver()  # both down at first
     server = _server(tmp_path, inference_config, broker.port, receiver.url, retain=True).start()
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+    feed = FfmpegStream(camera_clip)
     try:
         admin = server.admin()
         session = admin.post("/api/sessions", json={"name": "yard", "source": feed.url}).json()

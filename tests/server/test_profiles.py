@@ -32,8 +32,8 @@ def cue_server(
 
 
 @pytest.fixture
-def stream(shared_data: Path) -> Iterator[FfmpegStream]:
-    feed = FfmpegStream(shared_data / "ucsd-ped2" / "Test002.mp4")
+def stream(camera_clip: Path) -> Iterator[FfmpegStream]:
+    feed = FfmpegStream(camera_clip)
     yield feed
     feed.stop()
 
@@ -54,7 +54,7 @@ def upload_and_wait(admin, clip: Path, *, profile: str) -> dict:
 
 
 def test_camera_learns_its_scene_then_uploads_can_use_it(
-    cue_server: ServerProcess, stream: FfmpegStream, shared_data: Path
+    cue_server: ServerProcess, stream: FfmpegStream, camera_clip: Path
 ) -> None:
     admin = cue_server.admin()
     assert_error(
@@ -90,7 +90,7 @@ def test_camera_learns_its_scene_then_uploads_can_use_it(
     assert {"id": "ped2", "name": "ped2", "kind": "shipped"} in profiles
 
     # an upload scored with the camera's profile; an unknown profile is refused before anything is stored
-    clip = shared_data / "ucsd-ped2" / "Test009.mp4"
+    clip = camera_clip  # the scene the camera learnt
     refused = admin.post(
         "/api/videos",
         files={"file": ("a.mp4", clip.read_bytes(), "video/mp4")},
