@@ -14,17 +14,16 @@ from harness.server import ServerProcess
 from harness.videos import write_video
 from servers.storage.repositories import new_id
 from tests.server.conftest import inference_config, mongodb_uri  # noqa: F401 - fixtures
-from tests.server.test_videos import PED2
 
-PED2_FRAMES = 180
+JOB_FRAMES = 180
 
 
 @pytest.fixture(scope="session")
-def ped2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated clip shaped like Ped2's Test001 (360x240, 10 fps, 180 frames, same name), for the upload
-    tests of tests/server run here: the cluster tests need no downloaded data."""
-    folder = tmp_path_factory.mktemp("ped2-like")
-    return write_video(folder / PED2, frames=PED2_FRAMES, width=360, height=240, rate=10, noise=20)
+def job_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated clip shaped like a Ped2 test clip (360x240, 10 fps, 180 frames) for the cluster's upload
+    jobs: the cluster tests need no downloaded data."""
+    folder = tmp_path_factory.mktemp("job-clip")
+    return write_video(folder / "Job001.mp4", frames=JOB_FRAMES, width=360, height=240, rate=10, noise=20)
 
 
 @pytest.fixture(scope="session")

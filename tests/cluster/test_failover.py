@@ -18,7 +18,7 @@ from harness.camera import FfmpegStream
 from harness.cluster import LocalCluster, descendants, listening_addresses
 from harness.events import sse_events
 from harness.server import ServerProcess, wait_for
-from tests.cluster.conftest import PED2_FRAMES, ray_server
+from tests.cluster.conftest import JOB_FRAMES, ray_server
 from tests.server.test_videos import upload, wait_done
 
 CAMERAS = 6  # the 3 nodes, 6 cameras; each holds a quarter CPU, so one worker carries all
@@ -124,23 +124,23 @@ def test_cameras_score_and_move_off_a_killed_node(
             feed.stop()
 
 
-def test_uploads_spread_over_the_nodes(ray_cluster: LocalCluster, api: ServerProcess, ped2: Path) -> None:
+def test_uploads_spread_over_the_nodes(ray_cluster: LocalCluster, api: ServerProcess, job_clip: Path) -> None:
     admin = api.admin()
     ids = []
     for _ in range(2):
-        response = upload(admin, ped2)
+        response = upload(admin, job_clip)
         assert response.status_code == 202, response.text
         ids.append(response.json()["id"])
     done = [wait_done(admin, video_id, timeout=180) for video_id in ids]
-    assert all(video["status"] == "done" and video["frames"] == PED2_FRAMES for video in done), done
+    assert all(video["status"] == "done" and video["frames"] == JOB_FRAMES for video in done), done
     assert len({video["node"] for video in done}) == 2, "SPREAD runs two jobs on both workers"
 
 
 def test_upload_job_survives_a_node_kill_and_finishes_once(
-    ray_cluster: LocalCluster, api: ServerProcess, ped2: Path, mongodb_uri: str
+    ray_cluster: LocalCluster, api: ServerProcess, job_clip: Path, mongodb_uri: str
 ) -> None:
     admin = api.admin()
-    response = upload(admin, ped2)
+    response = upload(admin, job_clip)
     assert response.status_code == 202, response.text
     record_id = response.json()["id"]
     running = wait_for(
@@ -156,8 +156,8 @@ def test_upload_job_survives_a_node_kill_and_finishes_once(
     ray_cluster.kill(running["node"])
     done = wait_done(admin, record_id, timeout=180)
     assert done["status"] == "done", done
-    assert done["node"] != running["node"] and done["frames"] == PED2_FRAMES
-    assert len(done["scores"]) == PED2_FRAMES
+    assert done["node"] != running["node"] and done["frames"] == JOB_FRAMES
+    assert len(done["scores"]) == JOB_FRAMES
     database = pymongo.MongoClient(mongodb_uri)[api_db_name(api)]
     for name in ("result.mp4", "source.mp4", "cover.jpg", "scores.json"):
         assert database["files.files"].count_documents({"filename": f"videos/{record_id}/{name}"}) == 1, name
