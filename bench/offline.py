@@ -10,7 +10,6 @@ Usage: python bench/offline.py [--seconds 8] [--ped2 2]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import subprocess
@@ -119,8 +118,7 @@ def main() -> None:
         detector = VideoDetector(config)
         print(model_paths(detector.models, detector.cues))
         onnxruntime = VideoDetector(
-            dataclasses.replace(
-                config,
+            config.replace(
                 precision="fp32",
                 extraction_backend="onnxruntime",
                 objects_backend="onnxruntime",

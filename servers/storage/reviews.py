@@ -9,7 +9,7 @@ import pymongo
 from pymongo import ReturnDocument
 
 from servers.storage.database import Database
-from servers.storage.repositories import RecordRepository, SessionRepository, _public
+from servers.storage.repositories import LiveSessionRepository, VideoRepository, _public
 
 # The review order: newest first; at one time, camera alerts before upload intervals, which go in order.
 REVIEW_ORDER = {"time": -1, "kind": 1, "start": 1, "_id": 1, "index": 1}
@@ -21,7 +21,7 @@ class EventFilter:
 
     kind: str | None = None  # "camera" or "upload"
     camera: str | None = None  # a session id
-    video: str | None = None  # a record id
+    video: str | None = None  # a video id
     since: str | None = None  # inclusive
     until: str | None = None  # exclusive
     min_score: float | None = None
@@ -30,10 +30,10 @@ class EventFilter:
 
 class AlertReviews:
     """The `alerts` collection as the review page sees it (the live path writes it through
-    SessionRepository)."""
+    LiveSessionRepository)."""
 
-    ALERTS = SessionRepository.ALERTS
-    SESSIONS = SessionRepository.SESSIONS
+    ALERTS = LiveSessionRepository.ALERTS
+    SESSIONS = LiveSessionRepository.SESSIONS
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -97,13 +97,13 @@ class AlertReviews:
     @staticmethod
     def _uploads(selection: EventFilter) -> dict[str, Any]:
         """The selector of the done uploads with abnormal intervals that `selection` may take events of."""
-        records: dict[str, Any] = {"status": "done", "intervals.0": {"$exists": True}}
+        videos: dict[str, Any] = {"status": "done", "intervals.0": {"$exists": True}}
         if selection.video:
-            records["_id"] = selection.video
+            videos["_id"] = selection.video
         times = {"$gte": selection.since, "$lt": selection.until}
         if selection.since or selection.until:
-            records["created_at"] = {key: value for key, value in times.items() if value is not None}
-        return records
+            videos["created_at"] = {key: value for key, value in times.items() if value is not None}
+        return videos
 
     @staticmethod
     def _interval_matches(selection: EventFilter, interval: str) -> dict[str, Any]:
@@ -119,7 +119,7 @@ class AlertReviews:
 
     def _interval_rows(self, selection: EventFilter) -> list[dict[str, Any]]:
         """The pipeline of the abnormal intervals of done uploads matching `selection`, newest upload first,
-        as rows `{time (the upload's), kind: "upload", start, index, record, interval}` (`item` once read)."""
+        as rows `{time (the upload's), kind: "upload", start, index, video, interval}` (`item` once read)."""
         return [
             {"$match": self._uploads(selection)},
             {"$sort": {"created_at": pymongo.DESCENDING}},
@@ -131,7 +131,7 @@ class AlertReviews:
                     "start": "$intervals.start_time",
                     "index": 1,
                     "interval": "$intervals",
-                    "record": {
+                    "video": {
                         "_id": "$_id",
                         "name": "$name",
                         "created_at": "$created_at",
@@ -151,7 +151,7 @@ class AlertReviews:
             {"$match": self._uploads(selection)},
             {"$group": {"_id": None, "n": {"$sum": {"$size": matching}}}},
         ]
-        with self._db.access(RecordRepository.COLLECTION) as collection:
+        with self._db.access(VideoRepository.COLLECTION) as collection:
             counted = list(collection.aggregate(pipeline))
         return counted[0]["n"] if counted else 0
 
@@ -159,7 +159,7 @@ class AlertReviews:
         self, selection: EventFilter, *, alerts: bool, uploads: bool, skip: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
         """Rows `skip` to `skip + limit` of the review order of the matching alerts and/or upload intervals
-        (`item`: the alert or the upload record), and how many match, sorted and paged in the database
+        (`item`: the alert or the uploaded video), and how many match, sorted and paged in the database
         (MongoDB: each side's first `skip + limit` in its index order, then the merge)."""
         first = [{"$limit": skip + limit}]
         tail = [{"$sort": REVIEW_ORDER}, {"$skip": skip}, {"$limit": limit}]
@@ -173,14 +173,14 @@ class AlertReviews:
             pipeline = [*self._alert_rows(selection), *first]
             if uploads:
                 rows = [*self._interval_rows(selection), *first]
-                pipeline.append({"$unionWith": {"coll": RecordRepository.COLLECTION, "pipeline": rows}})
+                pipeline.append({"$unionWith": {"coll": VideoRepository.COLLECTION, "pipeline": rows}})
             name = self.ALERTS
         else:
-            pipeline, name = [*self._interval_rows(selection), *first], RecordRepository.COLLECTION
+            pipeline, name = [*self._interval_rows(selection), *first], VideoRepository.COLLECTION
         with self._db.access(name) as collection:
             rows = list(collection.aggregate([*pipeline, *tail]))
         for row in rows:
-            row["item"] = _public(row.pop("alert" if row["kind"] == "camera" else "record"))
+            row["item"] = _public(row.pop("alert" if row["kind"] == "camera" else "video"))
         return rows, total
 
     def get(self, alert_id: str) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from servers.events import EventLog
-from servers.storage import Database, RecordRepository
+from servers.storage import Database, VideoRepository
 from servers.storage.reviews import AlertReviews, EventFilter
 
 GATE, YARD = "a" * 32, "b" * 32
@@ -29,8 +29,8 @@ def interval(start: float, score: float | None, reviewed: bool | None = None) ->
     return found | {"peak_score": score} | ({} if reviewed is None else {"reviewed": reviewed})
 
 
-def record(record_id: str, second: int, status: str, intervals: list[dict]) -> dict:
-    return {"_id": record_id, "name": f"{record_id[0]}.mp4", "created_at": at(second), "status": status,
+def video(video_id: str, second: int, status: str, intervals: list[dict]) -> dict:
+    return {"_id": video_id, "name": f"{video_id[0]}.mp4", "created_at": at(second), "status": status,
             "intervals": intervals}  # fmt: skip
 
 
@@ -47,16 +47,16 @@ def log(database: Database) -> EventLog:
                 alert(4, GATE, 4, 0.2),
             ]
         )
-    with database.access(RecordRepository.COLLECTION) as records:
-        records.insert_many(
+    with database.access(VideoRepository.COLLECTION) as videos:
+        videos.insert_many(
             [
-                record(R1, 4, "done", [interval(1.0, 0.8), interval(3.0, None, True)]),  # the time of alert 4
-                record(R2, 2, "done", [interval(0.5, 0.5)]),
-                record(R3, 6, "failed", [interval(0.0, 0.9)]),
-                record(R4, 7, "done", []),
+                video(R1, 4, "done", [interval(1.0, 0.8), interval(3.0, None, True)]),  # the time of alert 4
+                video(R2, 2, "done", [interval(0.5, 0.5)]),
+                video(R3, 6, "failed", [interval(0.0, 0.9)]),
+                video(R4, 7, "done", []),
             ]
         )
-    reviews, repository = AlertReviews(database), RecordRepository(database)
+    reviews, repository = AlertReviews(database), VideoRepository(database)
     reviews.ensure_indexes()
     repository.ensure_indexes()
     return EventLog(reviews, repository)

@@ -10,7 +10,7 @@ from pathlib import Path
 from servers.files import FileStore
 from servers.history import ScoreHistory
 from servers.retention import apply_retention
-from servers.storage import Database, RecordRepository, connect_database
+from servers.storage import Database, VideoRepository, connect_database
 from servers.storage.reviews import AlertReviews
 from servers.storage.scores import LEVELS, Point, ScoreRepository
 
@@ -94,9 +94,9 @@ def test_retention_prunes_the_history_older_than_its_age(tmp_path: Path) -> None
     now = round(time.time())
     old, recent = [(now - 2 * 86400, 0.7), (now - 2 * 86400 + 5, None)], [(now - 600, 0.4), (now - 60, 0.3)]
     repository.add("yard", [*old, *recent])
-    records, alerts = RecordRepository(database), AlertReviews(database)
-    apply_retention(files, records, alerts, days=0, max_gigabytes=1, scores=repository)
+    videos, alerts = VideoRepository(database), AlertReviews(database)
+    apply_retention(files, videos, alerts, days=0, max_gigabytes=1, scores=repository)
     assert repository.points("yard", 0, now) == [*old, *recent]
-    apply_retention(files, records, alerts, days=1, max_gigabytes=0, scores=repository)
+    apply_retention(files, videos, alerts, days=1, max_gigabytes=0, scores=repository)
     assert repository.points("yard", 0, now) == recent
     database.close()
