@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench._models import bench_config
+from bench.stream import stream_setup
 from harness.camera import FfmpegStream
-from harness.videos import write_video
 from inferences.live_scoring import LiveScorer
 from inferences.stream import StreamDetector
 
@@ -55,10 +54,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        config, label = bench_config(work, threads=2, anomaly_threshold=0.0)
-        print(f"models: {label}")
-        clip = write_video(work / "720p.mp4", frames=250, width=1280, height=720, rate=25, noise=6)
+        config, clip = stream_setup(Path(folder))
         results: dict[str, list] = {"with": [[], 0.0, 0], "without": [[], 0.0, 0]}
         try:
             for round_ in range(args.rounds):

@@ -18,6 +18,7 @@ from servers.storage.database import Database
 Point = tuple[float, float | None]
 LEVELS = 4
 LEVEL_RATIO = 16
+MAX_TIME = 1e11  # epoch seconds beyond any stored point
 READ_FACTOR = 8  # a range is read from the finest level holding at most READ_FACTOR * max_points points
 
 
@@ -50,6 +51,27 @@ class ScoreRepository:
             with self._db.access(name) as scores:
                 scores.create_index([("session_id", pymongo.ASCENDING), ("start", pymongo.ASCENDING)])
                 scores.create_index([("start", pymongo.ASCENDING)])
+        self._fill_levels()
+
+    def _fill_levels(self) -> None:
+        """The coarse levels of the cameras whose history was stored before levels existed (level 0 only),
+        built from level 0 once, before any camera starts; whole documents are written, level 1 last, so
+        an interrupted fill is done again at the next start."""
+        with self._db.access(self.COLLECTION) as scores:
+            cameras = set(scores.distinct("session_id"))
+        with self._db.access(self._collection(1)) as coarse:
+            cameras -= set(coarse.distinct("session_id"))
+        for camera in sorted(cameras):
+            points = self.points(camera, 0.0, MAX_TIME)
+            for level in reversed(range(1, LEVELS)):
+                bucket = self._level_bucket(level)
+                by_bucket: dict[float, list[list[Any]]] = {}
+                for time, score in slot_maxima(points, self.level_interval(level)):
+                    by_bucket.setdefault(math.floor(time / bucket) * bucket, []).append([time, score])
+                with self._db.access(self._collection(level)) as scores:
+                    for start, items in by_bucket.items():
+                        document = {"session_id": camera, "start": start, "points": items}
+                        scores.replace_one({"_id": f"{camera}-{start:.0f}"}, document, upsert=True)
 
     def add(self, session_id: str, points: list[Point], level: int = 0) -> None:
         """Append points (in time order) of `level` to their buckets."""
@@ -116,6 +138,17 @@ class ScoreRepository:
         for level in range(LEVELS):
             with self._db.access(self._collection(level)) as scores:
                 scores.delete_many({"session_id": session_id})
+
+
+def slot_maxima(points: list[Point], width: float) -> list[Point]:
+    """What a level of `width`-second slots keeps of `points`: each slot's highest score at its own time,
+    and every gap, in time order."""
+    kept: dict[int, Point] = {}
+    for point in points:
+        slot = math.floor(point[0] / width)
+        if point[1] is not None and (slot not in kept or point[1] > (kept[slot][1] or 0.0)):
+            kept[slot] = point
+    return sorted([*kept.values(), *(point for point in points if point[1] is None)], key=lambda p: p[0])
 
 
 def downsample(points: list[Point], max_points: int) -> list[Point]:

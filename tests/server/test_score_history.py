@@ -1,9 +1,9 @@
 """A camera's score history on both engines: what each level keeps, a long range read from a coarse level
-(bounded work, peaks and gaps kept, the newest points too), and pruning (by the retention task)."""
+(bounded work, peaks and gaps kept, the newest points too), pruning (by the retention task), and the
+levels of history stored before they existed."""
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -12,18 +12,7 @@ from servers.history import ScoreHistory
 from servers.retention import apply_retention
 from servers.storage import Database, VideoRepository, connect_database
 from servers.storage.reviews import AlertReviews
-from servers.storage.scores import LEVELS, Point, ScoreRepository
-
-
-def slot_maxima(points: list[Point], width: float) -> list[Point]:
-    """The highest score of each `width`-second slot at its own time, and every gap (what a level keeps)."""
-    kept: dict[int, Point] = {}
-    gaps = [point for point in points if point[1] is None]
-    for point in points:
-        slot = math.floor(point[0] / width)
-        if point[1] is not None and (slot not in kept or point[1] > kept[slot][1]):  # type: ignore[operator]
-            kept[slot] = point
-    return sorted([*kept.values(), *gaps])
+from servers.storage.scores import LEVELS, Point, ScoreRepository, slot_maxima
 
 
 def test_the_writer_keeps_each_levels_slot_maxima_and_gaps(database: Database) -> None:
@@ -100,3 +89,22 @@ def test_retention_prunes_the_history_older_than_its_age(tmp_path: Path) -> None
     apply_retention(files, videos, alerts, days=1, max_gigabytes=0, scores=repository)
     assert repository.points("yard", 0, now) == recent
     database.close()
+
+
+def test_history_stored_before_the_levels_gets_them_at_the_start(database: Database) -> None:
+    """Level-0 documents of an earlier version: the next start (ensure_indexes) builds every coarse level
+    from them, once; a long range then reads a coarse level that holds the old points too."""
+    legacy = ScoreRepository(database, bucket_seconds=3600.0, interval=1.0)
+    points: list[Point] = [(float(t), (t % 10) / 20) for t in range(0, 20_000, 2)]
+    points[3_000] = (6_000.0, None)
+    points[4_000] = (8_000.0, 0.99)
+    legacy.add("yard", points)  # level 0 only, as an earlier version stored it
+    repository = ScoreRepository(database, bucket_seconds=3600.0, interval=1.0)
+    repository.ensure_indexes()
+    repository.ensure_indexes()  # once built, left as they are
+    for level in range(1, LEVELS):
+        assert repository.points("yard", 0, 1e10, level) == slot_maxima(
+            points, repository.level_interval(level)
+        )
+    kept, total = repository.history("yard", 0, 1e10, 50)
+    assert total < 1_000 and (8_000.0, 0.99) in kept and (6_000.0, None) in kept
