@@ -18,7 +18,16 @@ import numpy as np
 from bench._models import bench_config
 from harness.camera import FfmpegStream
 from harness.videos import write_video
+from inferences.config import InferenceConfig
 from inferences.stream import StreamDetector
+
+
+def stream_setup(work: Path) -> tuple[InferenceConfig, Path]:
+    """The config (threshold 0: every scored segment is "abnormal", so every score is one delay
+    measurement; which models it runs is printed) and the 1280x720 25 fps clip the stream benches serve."""
+    config, label = bench_config(work, threads=2, anomaly_threshold=0.0)
+    print(f"models: {label}")
+    return config, write_video(work / "720p.mp4", frames=250, width=1280, height=720, rate=25, noise=6)
 
 
 def main() -> None:
@@ -26,11 +35,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to watch the stream")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        # threshold 0: every scored segment is "abnormal", so every score is one delay measurement
-        config, label = bench_config(work, threads=2, anomaly_threshold=0.0)
-        print(f"models: {label}")
-        clip = write_video(work / "720p.mp4", frames=250, width=1280, height=720, rate=25, noise=6)
+        config, clip = stream_setup(Path(folder))
         server = FfmpegStream(clip)
         detector = StreamDetector(config, server.url)
         try:

@@ -23,11 +23,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def listening(port: int) -> bool:
-    """Whether a TCP socket listens on 127.0.0.1:`port` (read from /proc/net/tcp, without connecting)."""
+def listening(port: int, *, or_serving: bool = False) -> bool:
+    """Whether a TCP socket listens on 127.0.0.1:`port` (read from /proc/net/tcp, without connecting);
+    `or_serving`: or a connection to it is established (a single-client server that took one stops
+    listening)."""
+    states = ("0A", "01") if or_serving else ("0A",)
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         local, state = line.split()[1], line.split()[3]
-        if state == "0A" and int(local.split(":")[1], 16) == port:
+        if state in states and int(local.split(":")[1], 16) == port:
             return True
     return False
 
@@ -68,11 +71,15 @@ class FfmpegStream:
             stderr=self._log,  # read only when it fails to start: ffmpeg reports every reset connection
         )
         deadline = time.monotonic() + 10
-        while not listening(self.port):  # connecting to check would use up ffmpeg's single client
+        # connecting to check would use up ffmpeg's single client; a client may have taken it already
+        while not listening(self.port, or_serving=True):
             if time.monotonic() > deadline or self.process.poll() is not None:
-                self.stop()
-                self._log.seek(0)
+                if self.process.poll() is None:
+                    self.process.kill()
+                self.process.wait(10)
+                self._log.seek(0)  # before stop() closes it
                 said = self._log.read().decode(errors="replace")[-500:]
+                self.stop()
                 raise RuntimeError(f"ffmpeg did not start listening on port {self.port}: {said}")
             time.sleep(0.05)
 

@@ -9,7 +9,6 @@ segment its cue channels, and the detector sees at most `history-length` segment
 from __future__ import annotations
 
 import collections
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from inferences.configfile import ConfigFileError
 from inferences.cues import pool_top
 from inferences.preprocess import Preprocessor
 from inferences.profile import CHANNELS, CueSetup, RunningProfile, SceneProfile, SegmentCues
-from inferences.runtime import AnomalyDetectorModel, FeatureExtractor, ModelError
+from inferences.runtime import AnomalyDetectorModel, FeatureExtractor, ModelError, file_key, shared_model
 from inferences.segments import Segment, Segmenter
 
 OBJECT_BATCH = 2  # object frames per call: a 512x512 batch of 32 would take gigabytes
@@ -119,10 +118,6 @@ class ObjectScores:
         return entry[1] if entry is not None and entry[0] is frame else None
 
 
-_objects: dict[tuple, object] = {}
-_objects_lock = threading.Lock()
-
-
 def load_object_detector(config: InferenceConfig):
     """The object detector of `objects-model-path` (loaded once per file and path, shared: it is safe to
     call from several threads), or None when the field is empty."""
@@ -137,23 +132,23 @@ def load_object_detector(config: InferenceConfig):
     from inferences.objects import ObjectDetector
 
     key = (
-        str(path),
-        path.stat().st_mtime_ns,
+        "objects",
+        *file_key(path),
         config.providers,
         config.threads,
         config.objects_backend,
         config.objects_precision,
     )
-    with _objects_lock:
-        if key not in _objects:
-            _objects[key] = ObjectDetector(
-                path,
-                providers=config.providers,
-                threads=config.threads,
-                backend=config.objects_backend,
-                precision=config.objects_precision,
-            )
-        return _objects[key]
+    return shared_model(
+        key,
+        lambda: ObjectDetector(
+            path,
+            providers=config.providers,
+            threads=config.threads,
+            backend=config.objects_backend,
+            precision=config.objects_precision,
+        ),
+    )
 
 
 def load_profile(config: InferenceConfig, setup: CueSetup, path: str | Path | None = None):

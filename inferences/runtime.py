@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -193,16 +195,37 @@ class Models:
     smoothing_window: int
 
 
-_cache: dict[tuple, tuple[FeatureExtractor, AnomalyDetectorModel]] = {}
-_cache_lock = threading.Lock()
+T = TypeVar("T")
+_shared: dict[tuple, Any] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_model(key: tuple, load: Callable[[], T]) -> T:
+    """What `load` gives for `key` (name the kind, the files with their modification times and the
+    settings it depends on), loaded once per process and shared: the engine's models are safe to call
+    from several threads."""
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = load()
+        return _shared[key]
+
+
+def file_key(path: Path) -> tuple[str, int]:
+    """A model file in a `shared_model` key: its path and modification time (0 when missing)."""
+    return str(path), path.stat().st_mtime_ns if path.is_file() else 0
 
 
 def load_models(config: InferenceConfig) -> Models:
     """Load (or reuse) the extractor and detector of `config`; both are safe to call from several threads."""
-    files = (config.extraction_model_file, config.detection_model_file)
+
+    def load() -> tuple[FeatureExtractor, AnomalyDetectorModel]:
+        extractor = FeatureExtractor(config)
+        return extractor, AnomalyDetectorModel(config, extractor.feature_dim)
+
     key = (
-        *(str(f) for f in files),
-        *(f.stat().st_mtime_ns if f.is_file() else 0 for f in files),
+        "extractor and detector",
+        *file_key(config.extraction_model_file),
+        *file_key(config.detection_model_file),
         config.providers,
         config.threads,
         config.precision,
@@ -214,9 +237,5 @@ def load_models(config: InferenceConfig) -> Models:
         config.normalization_mean,
         config.normalization_std,
     )
-    with _cache_lock:
-        if key not in _cache:
-            extractor = FeatureExtractor(config)
-            _cache[key] = (extractor, AnomalyDetectorModel(config, extractor.feature_dim))
-        extractor, detector = _cache[key]
+    extractor, detector = shared_model(key, load)
     return Models(extractor, detector, config.smoothing_window or max(1, detector.smoothing_window))

@@ -14,7 +14,9 @@ from servers.storage.database import DatabaseUnavailable
 
 log = logging.getLogger("servers")
 
-_HTTP_CODES = {
+# The code answered for an HTTP error that Flask or werkzeug raise (no route, wrong method, body too large);
+# clients translate these like the codes of ApiError.
+HTTP_ERROR_CODES = {
     400: "bad-request",
     401: "unauthorized",
     403: "forbidden",
@@ -85,7 +87,7 @@ def register_error_handlers(app: Flask) -> None:
         params: dict[str, Any] = {}
         if status == 413:
             params = {"limit_mb": round((app.config.get("MAX_CONTENT_LENGTH") or 0) / 1024 / 1024, 1)}
-        response = error_response(status, _HTTP_CODES.get(status, "error"), message, params=params)
+        response = error_response(status, HTTP_ERROR_CODES.get(status, "error"), message, params=params)
         valid_methods = getattr(error, "valid_methods", None)
         if status == 405 and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)

@@ -48,29 +48,34 @@ def alert_event(alert: dict[str, Any], camera_name: str | None) -> dict[str, Any
     }
 
 
-def interval_events(video: dict[str, Any]) -> list[dict[str, Any]]:
-    """The events of an upload's abnormal intervals."""
+def interval_event(video: dict[str, Any], index: int, interval: dict[str, Any]) -> dict[str, Any]:
+    """The event of an upload's abnormal interval number `index`."""
     base = f"/api/videos/{video['id']}"
     removed = video.get("removed")
+    return {
+        "id": f"video-{video['id']}-{index}",
+        "kind": "upload",
+        "source_id": video["id"],
+        "source_name": video["name"],
+        "time": video["created_at"],
+        "end_time": None,
+        "start": interval["start_time"],
+        "end": interval["end_time"],
+        "peak_score": interval.get("peak_score"),
+        "category": interval.get("category"),
+        "causes": interval.get("causes") or [],
+        "image_url": f"{base}/cover",
+        "clip_url": None
+        if removed
+        else f"{base}/result#t={interval['start_time']:.2f},{interval['end_time']:.2f}",
+        **_review_fields({**interval, "removed": removed}),
+    }
+
+
+def interval_events(video: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of an upload's abnormal intervals."""
     return [
-        {
-            "id": f"video-{video['id']}-{index}",
-            "kind": "upload",
-            "source_id": video["id"],
-            "source_name": video["name"],
-            "time": video["created_at"],
-            "end_time": None,
-            "start": interval["start_time"],
-            "end": interval["end_time"],
-            "peak_score": interval.get("peak_score"),
-            "category": interval.get("category"),
-            "causes": interval.get("causes") or [],
-            "image_url": f"{base}/cover",
-            "clip_url": None
-            if removed
-            else f"{base}/result#t={interval['start_time']:.2f},{interval['end_time']:.2f}",
-            **_review_fields({**interval, "removed": removed}),
-        }
+        interval_event(video, index, interval)
         for index, interval in enumerate(video.get("intervals") or [])
     ]
 
@@ -93,8 +98,6 @@ class EventLog:
         self._videos = videos
 
     def _upload_events(self, selection: EventFilter) -> list[dict[str, Any]]:
-        if selection.kind == "camera" or selection.camera:
-            return []
         events = [
             event
             for video in self._videos.with_intervals(selection.video)
@@ -106,17 +109,41 @@ class EventLog:
         return events
 
     def page(self, selection: EventFilter, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
-        """One page of the events matching `selection`, newest first, and how many match."""
-        uploads = self._upload_events(selection)
-        alerts: list[dict[str, Any]] = []
-        alert_total = 0
-        if selection.kind != "upload" and not selection.video:
-            alerts, alert_total = self._alerts.newest(selection, page * page_size)
-        names = self._alerts.session_names({alert["session_id"] for alert in alerts})
-        merged = [alert_event(alert, names.get(alert["session_id"])) for alert in alerts] + uploads
-        merged.sort(key=lambda event: event["time"], reverse=True)
+        """One page of the events matching `selection`, newest first, and how many match (sorted and paged
+        by MongoDB; the embedded engine, which has no aggregation, scans in this process)."""
+        alerts = selection.kind != "upload" and not selection.video
+        uploads = selection.kind != "camera" and not selection.camera
         start = (page - 1) * page_size
-        return merged[start : start + page_size], alert_total + len(uploads)
+        if self._alerts.embedded:
+            events, total = self._scanned(selection, alerts=alerts, uploads=uploads, limit=page * page_size)
+            return events[start : start + page_size], total
+        rows, total = self._alerts.review_page(
+            selection, alerts=alerts, uploads=uploads, skip=start, limit=page_size
+        )
+        names = self._alerts.session_names(
+            {row["item"]["session_id"] for row in rows if row["kind"] == "camera"}
+        )
+        events = [
+            alert_event(row["item"], names.get(row["item"]["session_id"]))
+            if row["kind"] == "camera"
+            else interval_event(row["item"], row["index"], row["interval"])
+            for row in rows
+        ]
+        return events, total
+
+    def _scanned(
+        self, selection: EventFilter, *, alerts: bool, uploads: bool, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The events up to the `limit`th, sorted here, and how many match."""
+        intervals = self._upload_events(selection) if uploads else []
+        found: list[dict[str, Any]] = []
+        alert_total = 0
+        if alerts:
+            found, alert_total = self._alerts.newest(selection, limit)
+        names = self._alerts.session_names({alert["session_id"] for alert in found})
+        merged = [alert_event(alert, names.get(alert["session_id"])) for alert in found] + intervals
+        merged.sort(key=lambda event: event["time"], reverse=True)
+        return merged, alert_total + len(intervals)
 
     def get(self, event_id: str) -> dict[str, Any] | None:
         """One event by id, or None (a malformed id included)."""

@@ -93,7 +93,7 @@ class LiveManager:
         with self._lock:
             gate = self._gates.setdefault(session_id, threading.Lock())
         with gate:
-            self.stop(session_id)  # a no-op unless the session runs
+            self.stop(session_id, interrupted=True)  # a no-op unless the session runs
             self._start(session_id, source, calibrate_minutes, wait_for_source=retry)
 
     def _start(
@@ -191,8 +191,11 @@ class LiveManager:
             live = self._live.get(session_id)
         return live.detector.latest_jpeg() if live else None
 
-    def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
-        """Stop a session's detector, close its open alert and record the final state."""
+    def stop(
+        self, session_id: str, *, state: str = "stopped", timeout: float = 10.0, interrupted: bool = False
+    ) -> None:
+        """Stop a session's detector, close its open alert (`interrupted`: the detector restarts, so the
+        alert ended with the camera, not with the scene) and record the final state."""
         observed = self.observed(session_id)
         live = self._halt(session_id, timeout)
         if live is None:
@@ -203,7 +206,9 @@ class LiveManager:
             live.ended = True
             open_alert, live.open_alert = live.open_alert, None
         if open_alert is not None:
-            alert = self._sessions.close_alert(open_alert, end_time=now, peak_score=live.current_score or 0.0)
+            alert = self._sessions.close_alert(
+                open_alert, end_time=now, peak_score=live.current_score or 0.0, interrupted=interrupted
+            )
             if alert is not None:
                 self._alert_event(session_id, live, "alert-end", alert)
         self._sessions.update(session_id, state=state, stopped_at=now, current_score=None, **observed)

@@ -1,6 +1,7 @@
 """Retention: result videos, event clips and snapshots older than `retention-days`, or the oldest of them
 while the stored media exceed `retention-max-size` gigabytes, go to the trash (the delayed removal task
-deletes them); their video or alert says what was removed, when and why (`removed`)."""
+deletes them); their video or alert says what was removed, when and why (`removed`). Score history older
+than `retention-days` is deleted."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from servers.files import FileStore
 from servers.storage.blobs import StoredEntry
 from servers.storage.repositories import VideoRepository, utc_now
 from servers.storage.reviews import AlertReviews
+from servers.storage.scores import ScoreRepository
 
 log = logging.getLogger("servers.retention")
 GIGABYTE = 1024**3
@@ -81,13 +83,17 @@ def apply_retention(
     *,
     days: float,
     max_gigabytes: float,
+    scores: ScoreRepository | None = None,
 ) -> int:
     """Trash what is older than `days` (0: no age limit), then the oldest until the stored media fit in
-    `max_gigabytes` (0: no budget); mark the videos and alerts. How many videos and alerts lost media."""
+    `max_gigabytes` (0: no budget); mark the videos and alerts; delete the `scores` history older than
+    `days`. How many videos and alerts lost media."""
     if not days and not max_gigabytes:
         return 0
-    media, used = _collect(files)
     deadline = time.time() - days * 86400 if days else None
+    if deadline is not None and scores is not None:
+        scores.prune(deadline)
+    media, used = _collect(files)
     budget = max_gigabytes * GIGABYTE if max_gigabytes else None
     removed = 0
     for item in media:

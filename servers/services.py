@@ -124,6 +124,7 @@ class Services:
                     self.alerts,
                     days=self.config.retention_days,
                     max_gigabytes=self.config.retention_max_size,
+                    scores=self.scores,
                 )
                 removed = self.files.remove_expired(self.config.remove_interval)
                 if removed:

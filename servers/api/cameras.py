@@ -17,7 +17,6 @@ from servers.auth import require_role
 from servers.cameras import DETECTOR_FIELDS
 from servers.errors import ApiError
 from servers.services import services
-from servers.storage.scores import downsample
 
 blueprint = Blueprint("cameras", __name__)
 MAX_POINTS = 10_000
@@ -53,7 +52,8 @@ def update_camera(session_id: str) -> dict[str, Any]:
 def scores(session_id: str) -> dict[str, Any]:
     """The camera's score history `{points: [[epoch seconds, score or null], ...]}` between `since` and
     `until` (default: all), at most about `max_points` (default 2000: the highest score of each equal
-    slot of time; null marks where the camera was offline or stopped)."""
+    slot of time; null marks where the camera was offline or stopped), read from the finest stored level
+    that keeps the work bounded; `total`: how many points they were drawn from."""
     item = find_session(session_id)
     since = number_arg("since", 0.0, 0.0, MAX_EPOCH, float)
     until = number_arg("until", time.time() + 60, 0.0, MAX_EPOCH, float)
@@ -66,8 +66,8 @@ def scores(session_id: str) -> dict[str, Any]:
             f"query parameter 'since' must not be after {what}",
             params={"parameter": "since"},
         )
-    points = services().scores.points(item["id"], since, until)
-    return {"points": [list(point) for point in downsample(points, max_points)], "total": len(points)}
+    points, total = services().scores.history(item["id"], since, until, max_points)
+    return {"points": [list(point) for point in points], "total": total}
 
 
 @blueprint.get("/sessions/<session_id>/frame")

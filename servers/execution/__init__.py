@@ -44,8 +44,11 @@ class CameraRunner(Protocol):
         """(Re)start a session's detector (StreamError when the source cannot be opened; with `retry`,
         it waits for the source instead)."""
 
-    def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
-        """Stop a session's detector and record its final state."""
+    def stop(
+        self, session_id: str, *, state: str = "stopped", timeout: float = 10.0, interrupted: bool = False
+    ) -> None:
+        """Stop a session's detector and record its final state (`interrupted`: for a restart, its open
+        alert ends interrupted)."""
 
     def stop_all(self) -> None:
         """What this server stops at shutdown."""

@@ -150,9 +150,9 @@ class CameraActor:
         """The newest annotated frame."""
         return self._live.latest_jpeg(self._session_id)
 
-    def stop(self, state: str) -> None:
-        """Stop the detector and record the final state."""
-        self._live.stop(self._session_id, state=state)
+    def stop(self, state: str, interrupted: bool = False) -> None:
+        """Stop the detector and record the final state (`interrupted`: see LiveManager.stop)."""
+        self._live.stop(self._session_id, state=state, interrupted=interrupted)
         self._node.sessions.update(self._session_id, node=None)
         self._notifier.close()
         self._node.close()
@@ -219,7 +219,7 @@ class RayCameras:
         with self._lock:
             gate = self._gates.setdefault(session_id, threading.Lock())
         with gate:
-            self.stop(session_id)
+            self.stop(session_id, interrupted=True)
             options = remote_options(
                 cpus=self._config.ray_camera_cpus,
                 gpus=self._config.ray_camera_gpus,
@@ -243,13 +243,16 @@ class RayCameras:
                 ray.kill(handle, no_restart=True)
                 raise
 
-    def stop(self, session_id: str, *, state: str = "stopped", timeout: float = 10.0) -> None:
-        """Stop the camera (its final state recorded by the actor, or here when it does not answer)."""
+    def stop(
+        self, session_id: str, *, state: str = "stopped", timeout: float = 10.0, interrupted: bool = False
+    ) -> None:
+        """Stop the camera (its final state recorded by the actor, or here when it does not answer;
+        `interrupted`: see LiveManager.stop)."""
         handle = self._handle(session_id)
         if handle is None:
             return
         try:
-            self._ray.get(handle.stop.remote(state), timeout=timeout + CALL_SECONDS)
+            self._ray.get(handle.stop.remote(state, interrupted), timeout=timeout + CALL_SECONDS)
         except (self._ray.exceptions.RayActorError, self._ray.exceptions.GetTimeoutError):
             self._sessions.update(
                 session_id, state=state, stopped_at=utc_now(), current_score=None, node=None

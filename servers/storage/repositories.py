@@ -351,13 +351,14 @@ class LiveSessionRepository:
     def close_alert(
         self, alert_id: str, *, end_time: str, peak_score: float, interrupted: bool = False
     ) -> dict[str, Any] | None:
-        """Set the end of an alert (`interrupted`: its camera went offline); the updated alert or None."""
-        fields = {"end_time": end_time, "peak_score": peak_score, "interrupted": interrupted}
+        """Set the end of an alert (`interrupted`: its camera went offline or restarted) and raise its peak
+        to `peak_score`; the updated alert or None."""
+        fields = {"end_time": end_time, "interrupted": interrupted}
         with self._db.access(self.ALERTS) as alerts:
             return _public(
                 alerts.find_one_and_update(
                     {"_id": alert_id},
-                    {"$set": fields},
+                    {"$set": fields, "$max": {"peak_score": peak_score}},
                     return_document=ReturnDocument.AFTER,
                 )
             )

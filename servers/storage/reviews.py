@@ -9,7 +9,10 @@ import pymongo
 from pymongo import ReturnDocument
 
 from servers.storage.database import Database
-from servers.storage.repositories import LiveSessionRepository, _public
+from servers.storage.repositories import LiveSessionRepository, VideoRepository, _public
+
+# The review order: newest first; at one time, camera alerts before upload intervals, which go in order.
+REVIEW_ORDER = {"time": -1, "kind": 1, "start": 1, "_id": 1, "index": 1}
 
 
 @dataclass(frozen=True)
@@ -61,17 +64,124 @@ class AlertReviews:
             selector["reviewed"] = {"$ne": True}  # alerts from before reviews have no field
         return selector
 
+    @property
+    def embedded(self) -> bool:
+        """Whether the database is the embedded engine (no aggregation: the review page scans)."""
+        return self._db.embedded
+
     def newest(self, selection: EventFilter, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """The `limit` newest alerts matching `selection` and how many match in all."""
-        selector = self._selector(selection)
-        order = [("start_time", pymongo.DESCENDING)]
+        """The `limit` newest alerts matching `selection` and how many match in all, in one scan (the
+        embedded engine decodes every document per query anyway)."""
         with self._db.access(self.ALERTS) as alerts:
-            if self._db.embedded:  # montydb decodes every document per query: one scan, not two
-                documents = list(alerts.find(selector).sort(order))
-                return [_public(document) for document in documents[:limit]], len(documents)  # type: ignore[misc]
-            total = alerts.count_documents(selector)
-            cursor = alerts.find(selector).sort(order).limit(limit)
-            return [_public(document) for document in cursor], total  # type: ignore[misc]
+            documents = list(
+                alerts.find(self._selector(selection)).sort([("start_time", pymongo.DESCENDING)])
+            )
+        return [_public(document) for document in documents[:limit]], len(documents)  # type: ignore[misc]
+
+    def _alert_rows(self, selection: EventFilter) -> list[dict[str, Any]]:
+        """The pipeline of the alerts matching `selection` in the review order, as rows
+        `{time, kind: "camera", start: null, alert}` (`item` once read)."""
+        return [
+            {"$match": self._selector(selection)},
+            {"$sort": {"start_time": pymongo.DESCENDING}},
+            {
+                "$project": {
+                    "time": "$start_time",
+                    "kind": {"$literal": "camera"},
+                    "start": {"$literal": None},
+                    "alert": "$$ROOT",
+                }
+            },
+        ]
+
+    @staticmethod
+    def _uploads(selection: EventFilter) -> dict[str, Any]:
+        """The selector of the done uploads with abnormal intervals that `selection` may take events of."""
+        videos: dict[str, Any] = {"status": "done", "intervals.0": {"$exists": True}}
+        if selection.video:
+            videos["_id"] = selection.video
+        times = {"$gte": selection.since, "$lt": selection.until}
+        if selection.since or selection.until:
+            videos["created_at"] = {key: value for key, value in times.items() if value is not None}
+        return videos
+
+    @staticmethod
+    def _interval_matches(selection: EventFilter, interval: str) -> dict[str, Any]:
+        """An aggregation expression: whether the interval at `interval` (`$$i`, `$interval`) matches
+        `selection` (a missing score counts as 0, a missing mark as not reviewed)."""
+        tests: list[dict[str, Any]] = []
+        if selection.min_score:
+            tests.append({"$gte": [{"$ifNull": [f"{interval}.peak_score", 0]}, selection.min_score]})
+        if selection.reviewed is not None:
+            reviewed = {"$eq": [{"$ifNull": [f"{interval}.reviewed", False]}, True]}
+            tests.append(reviewed if selection.reviewed else {"$not": [reviewed]})
+        return {"$and": tests} if tests else {"$literal": True}
+
+    def _interval_rows(self, selection: EventFilter) -> list[dict[str, Any]]:
+        """The pipeline of the abnormal intervals of done uploads matching `selection`, newest upload first,
+        as rows `{time (the upload's), kind: "upload", start, index, video, interval}` (`item` once read)."""
+        return [
+            {"$match": self._uploads(selection)},
+            {"$sort": {"created_at": pymongo.DESCENDING}},
+            {"$unwind": {"path": "$intervals", "includeArrayIndex": "index"}},
+            {
+                "$project": {
+                    "time": "$created_at",
+                    "kind": {"$literal": "upload"},
+                    "start": "$intervals.start_time",
+                    "index": 1,
+                    "interval": "$intervals",
+                    "video": {
+                        "_id": "$_id",
+                        "name": "$name",
+                        "created_at": "$created_at",
+                        "removed": "$removed",
+                    },
+                }
+            },
+            {"$match": {"$expr": self._interval_matches(selection, "$interval")}},
+        ]
+
+    def _interval_count(self, selection: EventFilter) -> int:
+        """How many upload intervals match `selection`, counted by the database."""
+        matching = {
+            "$filter": {"input": "$intervals", "as": "i", "cond": self._interval_matches(selection, "$$i")}
+        }
+        pipeline = [
+            {"$match": self._uploads(selection)},
+            {"$group": {"_id": None, "n": {"$sum": {"$size": matching}}}},
+        ]
+        with self._db.access(VideoRepository.COLLECTION) as collection:
+            counted = list(collection.aggregate(pipeline))
+        return counted[0]["n"] if counted else 0
+
+    def review_page(
+        self, selection: EventFilter, *, alerts: bool, uploads: bool, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Rows `skip` to `skip + limit` of the review order of the matching alerts and/or upload intervals
+        (`item`: the alert or the uploaded video), and how many match, sorted and paged in the database
+        (MongoDB: each side's first `skip + limit` in its index order, then the merge)."""
+        first = [{"$limit": skip + limit}]
+        tail = [{"$sort": REVIEW_ORDER}, {"$skip": skip}, {"$limit": limit}]
+        total = 0
+        if alerts:
+            with self._db.access(self.ALERTS) as collection:
+                total += collection.count_documents(self._selector(selection))
+        if uploads:
+            total += self._interval_count(selection)
+        if alerts:
+            pipeline = [*self._alert_rows(selection), *first]
+            if uploads:
+                rows = [*self._interval_rows(selection), *first]
+                pipeline.append({"$unionWith": {"coll": VideoRepository.COLLECTION, "pipeline": rows}})
+            name = self.ALERTS
+        else:
+            pipeline, name = [*self._interval_rows(selection), *first], VideoRepository.COLLECTION
+        with self._db.access(name) as collection:
+            rows = list(collection.aggregate([*pipeline, *tail]))
+        for row in rows:
+            row["item"] = _public(row.pop("alert" if row["kind"] == "camera" else "video"))
+        return rows, total
 
     def get(self, alert_id: str) -> dict[str, Any] | None:
         """One alert or None."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.server import ServerProcess, tiny_inference_config
+from servers.storage import Database, connect_database
 from servers.storage.repositories import new_id
 
 ENGINES = ("montydb", "mongodb")
@@ -60,3 +61,19 @@ def server(
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database of each engine: the embedded one on disk, MongoDB over the wire."""
+    if request.param == "mongodb":
+        name = f"surveillance_test_{new_id()[:8]}"
+        uri = request.getfixturevalue("mongodb_uri")
+        db = connect_database(uri, name=name, storage_directory=tmp_path, max_connections=4)
+        yield db
+        db.drop()
+        db.close()
+    else:
+        db = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
+        yield db
+        db.close()

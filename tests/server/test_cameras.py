@@ -88,12 +88,22 @@ def test_settings_are_checked_and_applied(cameras: ServerProcess, clip: Path) ->
         viewer_state = session(admin, camera["id"])["state"]
         assert viewer_state in ("starting", "running")
 
-        wait_for(lambda: session(admin, camera["id"])["alerts_count"] >= 1, 60, message="a first alert")
+        opened = wait_for(  # threshold 0: the first alert stays open
+            lambda: (items := admin.get(f"{base}/alerts").json()["items"]) and items[-1],
+            60,
+            message="a first alert",
+        )
+        assert opened["end_time"] is None and not opened["interrupted"]
         roi = {"x1": 0.1, "y1": 0.2, "x2": 0.9, "y2": 0.8}
         changed = admin.request(
             "PATCH", base, json={"threshold": 1.0, "roi": roi, "cooldown_seconds": 30, "name": " gate 2 "}
         )
         assert changed.status_code == 200, changed.text
+        ended = next(
+            item for item in admin.get(f"{base}/alerts").json()["items"] if item["id"] == opened["id"]
+        )
+        assert ended["end_time"] and ended["interrupted"] is True, "the restart interrupted the open alert"
+        assert ended["peak_score"] >= opened["peak_score"]
         settings = changed.json()["settings"]
         assert settings["threshold"] == 1.0 and settings["roi"] == roi and settings["cooldown_seconds"] == 30
         assert changed.json()["name"] == "gate 2" and changed.json()["threshold"] == 1.0

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from inferences.paths import REPO_ROOT
-from servers.errors import _HTTP_CODES
+from servers.errors import HTTP_ERROR_CODES
 
 API_ERROR = re.compile(r'ApiError\(\s*\d{3},\s*"([a-z-]+)"')
 REASON = re.compile(r'"reason":\s*"([a-z-]+)"')
@@ -16,7 +16,7 @@ LOCALES = REPO_ROOT / "clients" / "src" / "locales-review.js"
 
 
 def server_codes() -> set[str]:
-    codes = set(_HTTP_CODES.values())
+    codes = set(HTTP_ERROR_CODES.values())
     for path in (REPO_ROOT / "servers").rglob("*.py"):
         codes |= set(API_ERROR.findall(path.read_text()))
     return codes

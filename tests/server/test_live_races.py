@@ -44,7 +44,7 @@ def setup(tmp_path: Path, inference_config: Path) -> Iterator[Setup]:
     database = connect_database("", name="test", storage_directory=files.root, max_connections=1)
     sessions = LiveSessionRepository(database)
     sessions.ensure_indexes()
-    history = ScoreHistory(ScoreRepository(database, bucket_seconds=3600.0), interval=1.0)
+    history = ScoreHistory(ScoreRepository(database, bucket_seconds=3600.0, interval=1.0))
     manager = LiveManager(
         sessions=sessions,
         files=files,

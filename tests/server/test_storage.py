@@ -4,30 +4,12 @@ $MONGODB_URI when set)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from servers.storage import Database, LiveSessionRepository, UserRepository, VideoRepository, connect_database
 from servers.storage.migrations import migrate, rename_collection
 from servers.storage.repositories import new_id
 from servers.storage.users import DuplicateUsername
-
-
-@pytest.fixture(params=["montydb", "mongodb"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "mongodb":
-        name = f"surveillance_test_{new_id()[:8]}"
-        uri = request.getfixturevalue("mongodb_uri")
-        db = connect_database(uri, name=name, storage_directory=tmp_path, max_connections=4)
-        yield db
-        db.drop()
-        db.close()
-    else:
-        db = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
-        yield db
-        db.close()
 
 
 def repositories(database: Database) -> tuple[VideoRepository, LiveSessionRepository, UserRepository]:
