@@ -16,6 +16,7 @@ PRECISIONS = ("auto", "fp32", "fp16", "int8", "bf16")
 FILE_PRECISIONS = ("fp32", "fp16", "int8")  # what `{precision}` in a path becomes (bf16 computes fp32 files)
 OBJECTS_PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("auto", "onnxruntime", "openvino")
+X264_PRESETS = tuple("ultrafast superfast veryfast faster fast medium slow slower veryslow".split())
 
 
 class ConfigError(SurveillanceError):
@@ -54,6 +55,7 @@ class InferenceConfig:
     anomaly_threshold: float = 0.5
     anomaly_border: int = 8
     anomaly_prompt: str = "ABNORMAL"
+    result_preset: str = "superfast"
     capture_interval: float = 0.04
     prepare_interval: float = 0.1
     predict_interval: float = 0.5
@@ -87,6 +89,8 @@ class InferenceConfig:
         if self.objects_precision not in OBJECTS_PRECISIONS:
             fail("objects_precision",
                  f"{self.objects_precision!r} is not one of {', '.join(OBJECTS_PRECISIONS)}")
+        if self.result_preset not in X264_PRESETS:
+            fail("result_preset", f"{self.result_preset!r} is not one of {', '.join(X264_PRESETS)}")
         for name in ("extraction_backend", "objects_backend", "detection_backend"):
             if getattr(self, name) not in BACKENDS:
                 fail(name, f"{getattr(self, name)!r} is not one of {', '.join(BACKENDS)}")
