@@ -16,7 +16,17 @@ PRECISIONS = ("auto", "fp32", "fp16", "int8", "bf16")
 FILE_PRECISIONS = ("fp32", "fp16", "int8")  # what `{precision}` in a path becomes (bf16 computes fp32 files)
 OBJECTS_PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("auto", "onnxruntime", "openvino")
-X264_PRESETS = tuple("ultrafast superfast veryfast faster fast medium slow slower veryslow".split())
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
 
 
 class ConfigError(SurveillanceError):
@@ -87,8 +97,10 @@ class InferenceConfig:
         if self.precision not in PRECISIONS:
             fail("precision", f"{self.precision!r} is not one of {', '.join(PRECISIONS)}")
         if self.objects_precision not in OBJECTS_PRECISIONS:
-            fail("objects_precision",
-                 f"{self.objects_precision!r} is not one of {', '.join(OBJECTS_PRECISIONS)}")
+            fail(
+                "objects_precision",
+                f"{self.objects_precision!r} is not one of {', '.join(OBJECTS_PRECISIONS)}",
+            )
         if self.result_preset not in X264_PRESETS:
             fail("result_preset", f"{self.result_preset!r} is not one of {', '.join(X264_PRESETS)}")
         for name in ("extraction_backend", "objects_backend", "detection_backend"):
