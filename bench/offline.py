@@ -4,7 +4,10 @@ extract, then encode), against the pipelined VideoDetector with every model on O
 engine before the backends) and against the default pipeline writing its result with x264's `veryfast`
 preset (the one before `result-preset`; the result's size in MB beside each), in the same run, for a
 generated 25 fps 1280x720 video, a real Ped2 clip scaled to 25 fps 1280x720 and real Ped2 clips; peak
-memory for two video lengths (must be flat).
+memory for two video lengths (must be flat). Besides the real-time factors (`_rtf`, wall time, best run),
+`_cpu` is the CPU seconds (all threads) a video second cost in the least costly run: other jobs on a
+shared machine change it far less than the wall time, and on an idle machine with C cores the real-time
+factor cannot exceed C / `_cpu`.
 
 Usage: python bench/offline.py [--seconds 8] [--ped2 2]
 """
@@ -65,6 +68,12 @@ def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
             writer.write(frame)
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process so far, all its threads (FFmpeg's and the backends' included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(detectors: dict[str, VideoDetector], path: Path, work: Path, repeats: int) -> dict:
     """Best of `repeats` runs of each mode, rotating their order (the machine is shared): the default
     pipeline pipelined, the same sequentially, and the pipelined ones of `detectors` (other paths)."""
@@ -78,12 +87,14 @@ def measure(detectors: dict[str, VideoDetector], path: Path, work: Path, repeats
     }
     modes["sequential"] = lambda: sequential(default, path, work / "sequential.mp4")
     best = dict.fromkeys(modes, float("inf"))
+    cpu = dict.fromkeys(modes, float("inf"))
     names = list(modes)
     for repeat in range(repeats):
         for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
-            started = time.perf_counter()
+            started, used = time.perf_counter(), cpu_seconds()
             modes[name]()
             best[name] = min(best[name], time.perf_counter() - started)
+            cpu[name] = min(cpu[name], cpu_seconds() - used)
     video_seconds = info.frames / info.fps
     return {
         "video": path.name,
@@ -91,6 +102,7 @@ def measure(detectors: dict[str, VideoDetector], path: Path, work: Path, repeats
         "fps": round(info.fps, 2),
         "seconds": round(video_seconds, 1),
         **{f"{name}_rtf": round(video_seconds / seconds, 2) for name, seconds in best.items()},
+        **{f"{name}_cpu": round(seconds / video_seconds, 3) for name, seconds in cpu.items()},
         **{
             f"speedup_vs_{name}": round(seconds / best["pipelined"], 2)
             for name, seconds in best.items()
