@@ -3,7 +3,6 @@ clearly labelled stand-ins (the real I3D with an untrained detector, or the tiny
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from inferences.config import InferenceConfig, load_inference_config
@@ -27,23 +26,22 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
             work / "detector.onnx",
             metadata={"segment_length": "16", "smoothing_window": "1", "extractor": "i3d"},
         )
-        config = dataclasses.replace(config, detection_model_path=str(work / "detector.onnx"))
+        config = config.replace(detection_model_path=str(work / "detector.onnx"))
         label = "I3D fp32 extractor + UNTRAINED detector (shipped detector not built yet; cost is the same)"
     else:
         from harness import tiny_models
 
         tiny_models.build_extractor(work / "tiny-fp32.onnx", size=224)
         tiny_models.build_random_detector(work / "detector.onnx")
-        config = dataclasses.replace(
-            config,
+        config = config.replace(
             extraction_model_path=str(work / "tiny-{precision}.onnx"),
             detection_model_path=str(work / "detector.onnx"),
         )
         label = "TINY TEST MODELS (the I3D extractor is not built: run `make install`) - not representative"
-    return dataclasses.replace(config, providers=("CPUExecutionProvider",), **overrides), label
+    return config.replace(providers=("CPUExecutionProvider",), **overrides), label
 
 
 def model_paths(models, cues) -> str:
     """Which backend and precision each model of a loaded pipeline runs on (`inferences.backends`)."""
-    objects = f", objects {cues.objects.session.choice}" if cues.objects is not None else ""
+    objects = f", objects {cues.objects.runner.choice}" if cues.objects is not None else ""
     return f"paths: extractor {models.extractor.choice}{objects}, detector {models.detector.runner.choice}"

@@ -1,13 +1,13 @@
 """API latency and upload throughput on loopback.
 
-Seeds N records (default 10,000) into a fresh embedded database (or the MongoDB of --db-uri), starts the
+Seeds N videos (default 10,000) into a fresh embedded database (or the MongoDB of --db-uri), starts the
 real server (`python -m servers serve`, waitress) on 127.0.0.1, and measures with C concurrent clients
 (default 50), paced (one request per client per --interval s) and saturated (back to back): p50/p99
 latency of the list endpoint (first page, random pages, status filter, name search) and of the detail
 endpoint; then upload throughput (accepted uploads per second, MB/s) of a Ped2 clip. On the embedded
-engine it first times a list query run on montydb itself, without the repository's record cache.
+engine it first times a list query run on montydb itself, without the repository's video cache.
 
-    python bench/api.py [--records 10000] [--clients 50] [--requests 2000] [--uploads 20] [--interval 1.0]
+    python bench/api.py [--videos 10000] [--clients 50] [--requests 2000] [--uploads 20] [--interval 1.0]
                           [--db-uri URI]
 """
 
@@ -26,23 +26,23 @@ from tqdm import tqdm
 
 from harness.server import Client, ServerProcess
 from inferences.paths import SHARED_DATA
-from servers.storage import RecordRepository, connect_database
+from servers.storage import VideoRepository, connect_database
 from servers.storage.repositories import new_id
 
 PED2 = SHARED_DATA / "ucsd-ped2" / "Test001.mp4"
 
 
 def seed(storage: Path, uri: str, db_name: str, count: int) -> list[str]:
-    """Insert `count` records (a quarter of them done with intervals) in batches; their ids."""
+    """Insert `count` videos (a quarter of them done with intervals) in batches; their ids."""
     database = connect_database(uri, name=db_name, storage_directory=storage, max_connections=4)
-    records = RecordRepository(database)
-    records.ensure_indexes()
+    videos = VideoRepository(database)
+    videos.ensure_indexes()
     ids, batch = [], []
     statuses = ["done", "done", "done", "failed"]  # none queued: restart recovery would requeue them
-    for index in tqdm(range(count), desc="seeding records", unit="rec"):
-        record_id = new_id()
-        document = records.new_document(
-            record_id=record_id, name=f"camera-{index % 97:02d}-clip-{index}.mp4", size=1_000_000 + index
+    for index in tqdm(range(count), desc="seeding videos", unit="video"):
+        video_id = new_id()
+        document = videos.new_document(
+            video_id=video_id, name=f"camera-{index % 97:02d}-clip-{index}.mp4", size=1_000_000 + index
         )
         document.update(
             status=statuses[index % 4],
@@ -59,29 +59,29 @@ def seed(storage: Path, uri: str, db_name: str, count: int) -> list[str]:
         )
         document["created_at"] = f"2026-01-01T00:00:00.{index:06d}Z"
         batch.append(document)
-        ids.append(record_id)
+        ids.append(video_id)
         if len(batch) == 1000:
-            with database.access(RecordRepository.COLLECTION) as collection:
+            with database.access(VideoRepository.COLLECTION) as collection:
                 collection.insert_many(batch)
             batch = []
     if batch:
-        with database.access(RecordRepository.COLLECTION) as collection:
+        with database.access(VideoRepository.COLLECTION) as collection:
             collection.insert_many(batch)
     database.close()
     return ids
 
 
 def bench_uncached_lists(storage: Path, db_name: str) -> None:
-    """What the embedded engine takes per list query without the repository's record cache: the query
+    """What the embedded engine takes per list query without the repository's video cache: the query
     the MongoDB path runs (count, then sorted page), straight on montydb."""
     database = connect_database("", name=db_name, storage_directory=storage, max_connections=1)
-    with database.access(RecordRepository.COLLECTION) as records:
+    with database.access(VideoRepository.COLLECTION) as videos:
         for label, selector in (("first page", {}), ("status=done", {"status": "done"})):
             start = time.perf_counter()
-            records.count_documents(selector)
-            list(records.find(selector).sort([("created_at", -1)]).limit(20))
+            videos.count_documents(selector)
+            list(videos.find(selector).sort([("created_at", -1)]).limit(20))
             elapsed = 1000 * (time.perf_counter() - start)
-            print(f"uncached list {label} (montydb, no record cache): {elapsed:.0f} ms", flush=True)
+            print(f"uncached list {label} (montydb, no video cache): {elapsed:.0f} ms", flush=True)
     database.close()
 
 
@@ -162,7 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--videos", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000, help="requests per measured endpoint")
     parser.add_argument("--uploads", type=int, default=20)
@@ -176,7 +176,7 @@ def main() -> None:
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-api-"))
     db_name = f"bench_{new_id()[:8]}"
-    ids = seed(folder / "storage", options.db_uri, db_name, options.records)
+    ids = seed(folder / "storage", options.db_uri, db_name, options.videos)
     if not options.db_uri:
         bench_uncached_lists(folder / "storage", db_name)
     server = ServerProcess(
@@ -191,8 +191,8 @@ def main() -> None:
     try:
         clients = [server.admin() for _ in range(options.clients)]
         engine = clients[0].get("/api/health").json()["database"]["engine"]
-        print(f"engine={engine} records={options.records} clients={options.clients}", flush=True)
-        pages = options.records // 20
+        print(f"engine={engine} videos={options.videos} clients={options.clients}", flush=True)
+        pages = options.videos // 20
         rng = random.Random(0)
         n = options.requests
         workloads = [
@@ -205,7 +205,7 @@ def main() -> None:
         start = time.perf_counter()
         clients[0].get("/api/videos?page=1&page_size=20")
         cold = 1000 * (time.perf_counter() - start)
-        print(f"cold first list (the embedded engine loads its record cache): {cold:.0f} ms")
+        print(f"cold first list (the embedded engine loads its video cache): {cold:.0f} ms")
         offered = options.clients / options.interval
         print(f"paced: each client one request every {options.interval} s ({offered:.0f} req/s offered)")
         for label, make in workloads:

@@ -43,16 +43,16 @@ def measure(server: ServerProcess, cluster: LocalCluster | None, seconds: float)
     admin = server.admin()
     started = time.monotonic()
     with (DATA / "Test001.mp4").open("rb") as video:
-        record_id = admin.post("/api/videos", files={"file": ("Test001.mp4", video)}).json()["id"]
-    record = wait_for(
+        video_id = admin.post("/api/videos", files={"file": ("Test001.mp4", video)}).json()["id"]
+    result = wait_for(
         lambda: (
-            (done := admin.get(f"/api/videos/{record_id}").json())["status"] in ("done", "failed") and done
+            (done := admin.get(f"/api/videos/{video_id}").json())["status"] in ("done", "failed") and done
         ),
         600,
         interval=0.1,
         message="the job",
     )
-    assert record["status"] == "done", record
+    assert result["status"] == "done", result
     result = {"job_s": round(time.monotonic() - started, 2)}
     feed = FfmpegStream(DATA / "Test002.mp4")
     events: list = []

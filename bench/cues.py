@@ -54,11 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    import dataclasses
 
-    config = dataclasses.replace(
-        load_inference_config(), threads=args.threads, providers=("CPUExecutionProvider",)
-    )
+    config = load_inference_config().replace(threads=args.threads, providers=("CPUExecutionProvider",))
     models = load_models(config)
     cues = CueModels(config, models.extractor)
     segmenter = cues.segmenter()

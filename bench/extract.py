@@ -20,7 +20,6 @@ so other jobs on a shared machine disturb the ratios little. The last line: `def
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 import tempfile
@@ -191,7 +190,7 @@ def bench_extractor(name: str, threads: int, seconds: float, folder: Path) -> tu
             runners[f"openvino {precision}"] = lambda c, r=runner: r.run(["features"], {"clip": c})[0]
     default = ""
     if name == "i3d":  # the engine's own choice for the default config on this machine
-        config = dataclasses.replace(load_inference_config(), threads=threads)
+        config = load_inference_config().replace(threads=threads)
         extractor = FeatureExtractor(config)
         default = str(extractor.choice)
         runners["default"] = extractor

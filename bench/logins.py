@@ -1,6 +1,6 @@
 """Password guessing against API latency on loopback (issue 13, finding 6).
 
-Starts the real server (`python -m servers serve`, waitress) with N records, then measures `/api/health`
+Starts the real server (`python -m servers serve`, waitress) with N videos, then measures `/api/health`
 and the video list from C paced, logged-in API clients: first at rest, then while G guessers send logins
 with made-up user names as fast as the server answers, each from its own client address (X-Forwarded-For
 from the trusted proxy, as Nginx sends it). Argon2 runs for unknown names too (no timing oracle), so the
@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--interval", type=float, default=0.1)
-    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--videos", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     print(
@@ -67,7 +67,7 @@ def main() -> int:
         folder = Path(tempfile.mkdtemp(prefix="bench-logins-"))
         try:
             db_name = f"bench_{new_id()[:8]}"
-            seed(folder / "storage", "", db_name, args.records)
+            seed(folder / "storage", "", db_name, args.videos)
             config = tiny_inference_config(folder / "models")
             server = ServerProcess(
                 folder, db_name=db_name, inference_config=str(config), login_concurrency=concurrency

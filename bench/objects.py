@@ -84,7 +84,7 @@ def bench_speed(path: Path, sizes: list[int], threads: list[int], seconds: float
                     input_size=size,
                     backend="openvino",
                     precision="fp32",
-                ).session
+                ).runner
             runs = {
                 name: functools.partial(runner.run, ["class_scores"], {"image": image})
                 for name, runner in runners.items()

@@ -15,7 +15,6 @@ Usage: python bench/offline.py [--seconds 8] [--ped2 2]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import subprocess
@@ -139,15 +138,14 @@ def main() -> None:
         detectors = {
             "pipelined": detector,
             "onnxruntime_fp32": VideoDetector(
-                dataclasses.replace(
-                    config,
+                config.replace(
                     precision="fp32",
                     extraction_backend="onnxruntime",
                     objects_backend="onnxruntime",
                     detection_backend="onnxruntime",
                 )
             ),
-            "veryfast": VideoDetector(dataclasses.replace(config, result_preset="veryfast")),
+            "veryfast": VideoDetector(config.replace(result_preset="veryfast")),
         }
         frames = round(args.seconds * 25)
         video = write_video(work / "720p.mp4", frames=frames, width=1280, height=720, rate=25, noise=6)

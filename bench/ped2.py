@@ -112,7 +112,7 @@ def train_channels(setup, train: list[VideoCues]) -> list[np.ndarray]:
     return channels
 
 
-def frame_scores(segment_scores: np.ndarray, frames: int) -> np.ndarray:
+def smoothed_frame_scores(segment_scores: np.ndarray, frames: int) -> np.ndarray:
     """Centred-smoothed segment scores, one per (sampled) frame."""
     smoothed = smooth_scores(segment_scores, TRAINING["smoothing_window"], causal=False)
     return np.repeat(smoothed, SEGMENT_LENGTH)[:frames]
@@ -173,7 +173,7 @@ def train_fold(
             for x, _ in held_out
         ]
     return config.last_checkpoint_path, [
-        frame_scores(s, len(y)) for s, (_, y) in zip(scores, held_out, strict=True)
+        smoothed_frame_scores(s, len(y)) for s, (_, y) in zip(scores, held_out, strict=True)
     ]
 
 
@@ -232,13 +232,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     used = [c for c in range(len(CHANNELS)) if setup.objects_model or CHANNELS[c] != "objects"]
     for c in used:  # one cue alone: its channel as the score (training-free), and a detector on it alone
-        alone = [frame_scores(x[:, c], len(y)) for x, y in zip(test_channels, labels, strict=True)]
+        alone = [smoothed_frame_scores(x[:, c], len(y)) for x, y in zip(test_channels, labels, strict=True)]
         report[f"cue {CHANNELS[c]}, training-free"] = metrics(alone, labels, far=False)
         report[f"cue {CHANNELS[c]}, learned detector"] = metrics(
             cross_validate(args, normal, test_channels, labels, [c]), labels
         )
     report["cues summed, training-free"] = metrics(
-        [frame_scores(x[:, used].sum(axis=1), len(y)) for x, y in zip(test_channels, labels, strict=True)],
+        [
+            smoothed_frame_scores(x[:, used].sum(axis=1), len(y))
+            for x, y in zip(test_channels, labels, strict=True)
+        ],
         labels,
         far=False,
     )

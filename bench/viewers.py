@@ -1,13 +1,13 @@
 """Live-stream viewers against API latency on loopback.
 
-Starts the real server (`python -m servers serve`, waitress, tiny real ONNX models) with N records, one
+Starts the real server (`python -m servers serve`, waitress, tiny real ONNX models) with N videos, one
 live session on a loopback camera (ffmpeg serving the Ped2 clip at 10 fps), then measures `/api/health`
 and the video list (`/api/videos`, first page) from C paced API clients: first with no viewer, then with
 V viewers holding the session's MJPEG `/stream` open and reading every frame (asyncio sockets in this
 process). Prints p50/p99 of both endpoints, the viewers served or refused (stream slots) and the frames
 they received per second.
 
-    python bench/viewers.py [--viewers 300] [--seconds 30] [--clients 4] [--interval 0.1] [--records 1000]
+    python bench/viewers.py [--viewers 300] [--seconds 30] [--clients 4] [--interval 0.1] [--videos 1000]
 """
 
 from __future__ import annotations
@@ -132,12 +132,12 @@ def main() -> None:
     parser.add_argument(
         "--interval", type=float, default=0.1, help="seconds between two requests of a client"
     )
-    parser.add_argument("--records", type=int, default=1000, help="records in the video list")
+    parser.add_argument("--videos", type=int, default=1000, help="stored videos in the list")
     parser.add_argument("--threads", type=int, default=16, help="server threads for API requests")
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-viewers-"))
     db_name = f"bench_{new_id()[:8]}"
-    seed(folder / "storage", "", db_name, options.records)
+    seed(folder / "storage", "", db_name, options.videos)
     server = ServerProcess(
         folder,
         db_name=db_name,
@@ -157,7 +157,7 @@ def main() -> None:
         clients = [server.admin() for _ in range(options.clients)]
         print(
             f"server threads={options.threads} (+{options.viewers + 8} stream slots), "
-            f"records={options.records}, {options.clients} API clients, "
+            f"videos={options.videos}, {options.clients} API clients, "
             f"one request every {options.interval} s each",
             flush=True,
         )

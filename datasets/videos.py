@@ -140,8 +140,7 @@ def dataset_config(
     meta = model_metadata(session)
     base = InferenceConfig()
     try:
-        return dataclasses.replace(
-            base,
+        return base.replace(
             extraction_model_path=str(path.resolve()),
             segment_width=int(meta["input_width"]),
             segment_height=int(meta["input_height"]),

@@ -203,16 +203,16 @@ class OnnxRuntimeRunner(Runner):
 
     def __init__(self, path: Path, *, precision: str, providers: Sequence[str], threads: int, role: str):
         self.choice, self.path = Choice("onnxruntime", precision), path
-        self.session = load_onnx_session(path, providers=providers, threads=threads, role=role)
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        self.input_types = [_NUMPY_TYPES.get(i.type, np.float32) for i in self.session.get_inputs()]
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        dim = self.session.get_outputs()[0].shape[-1] if self.output_names else None
+        self.onnx_session = load_onnx_session(path, providers=providers, threads=threads, role=role)
+        self.input_names = [i.name for i in self.onnx_session.get_inputs()]
+        self.input_types = [_NUMPY_TYPES.get(i.type, np.float32) for i in self.onnx_session.get_inputs()]
+        self.output_names = [o.name for o in self.onnx_session.get_outputs()]
+        dim = self.onnx_session.get_outputs()[0].shape[-1] if self.output_names else None
         self.output_dim = dim if isinstance(dim, int) else None
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.metadata = dict(self.onnx_session.get_modelmeta().custom_metadata_map)
 
     def run(self, outputs: Sequence[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self.session.run(list(outputs), feeds)
+        return self.onnx_session.run(list(outputs), feeds)
 
 
 Shapes = Callable[[dict[str, str]], dict[str, list[int]]]

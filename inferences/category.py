@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.config import ConfigError, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.configfile import ConfigFileError
 from inferences.imaging import normalize_images, resize_rgb
 from inferences.runtime import ModelError, check_io, load_onnx_session, model_metadata
 
@@ -29,9 +30,11 @@ class CategoryClassifier:
     ) -> None:
         self.path = Path(onnx_path)
         role = "category model"
-        self.session = load_onnx_session(self.path, providers=list(providers), threads=threads, role=role)
-        check_io(self.session, self.path, role, ["image"], ["probabilities"])
-        meta = model_metadata(self.session)
+        self.onnx_session = load_onnx_session(
+            self.path, providers=list(providers), threads=threads, role=role
+        )
+        check_io(self.onnx_session, self.path, role, ["image"], ["probabilities"])
+        meta = model_metadata(self.onnx_session)
         try:
             self.classes: list[str] = json.loads(meta["classes"])
             self.input_size = int(meta["input_size"])
@@ -70,7 +73,7 @@ class CategoryClassifier:
                 [resize_rgb(f, self.input_size) for f in frames[start : start + self.batch_size]]
             )
             image = normalize_images(chunk, self.mean, self.std)
-            outputs.append(self.session.run(["probabilities"], {"image": image})[0])
+            outputs.append(self.onnx_session.run(["probabilities"], {"image": image})[0])
         return np.concatenate(outputs)
 
     def classify(self, frames: Sequence[np.ndarray]) -> tuple[str, float]:
@@ -92,5 +95,5 @@ def load_category_classifier(config: InferenceConfig) -> CategoryClassifier | No
     if path is None:
         return None
     if not path.is_file():
-        raise ConfigError(f"config field 'category-model-path': {path} not found")
+        raise ConfigFileError(f"config field 'category-model-path': {path} not found")
     return CategoryClassifier(path, providers=config.providers, threads=config.threads)

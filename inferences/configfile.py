@@ -100,7 +100,7 @@ def _message(model: type[ConfigModel], error: Mapping[str, Any], name: Callable[
     field = name(".".join(names)) if names else ""
     if isinstance(problem, FieldProblem):  # from a model's own checks: a nested table's prefixes its name
         return f"field '{field}.{problem.field}' {problem.problem}" if table else str(problem)
-    if error["type"] == "missing":
+    if error["type"] == "missing" and isinstance(error["loc"][-1], str):  # else an item of a short list
         return f"missing field '{field}'"
     if error["type"] == "extra_forbidden":
         return f"unknown field '{field}'"

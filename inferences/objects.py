@@ -55,7 +55,7 @@ class ObjectDetector:
         paths = choices(
             detect(), backend=backend, precision=precision, providers=providers, precisions=("fp32", "bf16")
         )
-        self.session = open_model(
+        self.runner = open_model(
             role,
             lambda choice: self.path,
             paths,
@@ -64,8 +64,8 @@ class ObjectDetector:
             check=self._check,
             shapes=self._shapes,
         )
-        check_io(self.session, self.path, role, ["image"], ["class_scores"])
-        meta = self.session.metadata
+        check_io(self.runner, self.path, role, ["image"], ["class_scores"])
+        meta = self.runner.metadata
         missing = [key for key in _REQUIRED if key not in meta]
         if missing:
             raise ModelError(f"{role} {self.path}: not an objects model (no metadata {', '.join(missing)})")
@@ -121,5 +121,5 @@ class ObjectDetector:
         """Class scores (N, C) float32 in [0, 1], columns in the order of `classes`."""
         if not frames:
             return np.zeros((0, len(self.classes)), np.float32)
-        (scores,) = self.session.run(["class_scores"], {"image": self.images(frames)})
+        (scores,) = self.runner.run(["class_scores"], {"image": self.images(frames)})
         return np.asarray(scores, dtype=np.float32)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inferences.config import ConfigError, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.configfile import ConfigFileError
 from inferences.cues import pool_top
 from inferences.preprocess import Preprocessor
 from inferences.profile import CHANNELS, CueSetup, RunningProfile, SceneProfile, SegmentCues
@@ -129,7 +130,7 @@ def load_object_detector(config: InferenceConfig):
     if path is None:
         return None
     if not path.is_file():
-        raise ConfigError(
+        raise ConfigFileError(
             f"config field 'objects-model-path': {path} not found (build it with "
             "`python -m models prepare --objects centernet`, part of `make install`)"
         )
@@ -190,7 +191,7 @@ class SegmentScorer:
                 f"computes {len(CHANNELS)} ({', '.join(CHANNELS)})"
             )
         if config.history_length < detector.context_length:
-            raise ConfigError(
+            raise ConfigFileError(
                 f"config field 'history-length': {config.history_length} is shorter than the detector's "
                 f"context ({detector.context_length} segments)"
             )

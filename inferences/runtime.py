@@ -21,7 +21,8 @@ from inferences.backends import (
     open_model,
     select_providers,
 )
-from inferences.config import ConfigError, InferenceConfig
+from inferences.config import InferenceConfig
+from inferences.configfile import ConfigFileError
 
 __all__ = ["ModelError", "check_io", "load_onnx_session", "model_metadata", "select_providers"]
 log = logging.getLogger("inferences")
@@ -106,7 +107,7 @@ class FeatureExtractor:
         }
         for field, (key, value) in checks.items():
             if key in meta and int(meta[key]) != value:
-                raise ConfigError(
+                raise ConfigFileError(
                     f"config field {field!r}: {value} does not match the extraction model {self.path} "
                     f"({key} = {meta[key]})"
                 )
@@ -115,7 +116,7 @@ class FeatureExtractor:
             ("normalization-std", "normalization_std", config.normalization_std),
         ):
             if key in meta and not np.allclose(json.loads(meta[key]), value, atol=1e-4):
-                raise ConfigError(
+                raise ConfigFileError(
                     f"config field {field!r}: {list(value)} does not match the extraction model {self.path} "
                     f"({key} = {meta[key]})"
                 )

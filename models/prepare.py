@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inferences.backends import cosine
 from inferences.checks import real_footage, write_check_footage
 from inferences.config import InferenceConfig
 from inferences.errors import SurveillanceError
@@ -160,12 +161,6 @@ def split_clips(clips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     index = np.arange(len(clips))
     checked = index % 3 == 2 if len(clips) >= 3 else index == len(clips) - 1
     return clips[checked], clips[~checked]
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two [N, D] arrays."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
 
 
 def run_onnx(path: Path, clips: np.ndarray, *, threads: int = 0) -> np.ndarray:

@@ -12,7 +12,7 @@ from flask import Flask, Request, g, request
 
 from inferences.config import InferenceConfig, load_inference_config
 from servers.api import register_blueprints
-from servers.auth import CSRF_HEADER, LoginThrottle, csrf_valid, load_secret_key, session_user
+from servers.auth import CSRF_HEADER, LoginThrottle, cookie_user, csrf_valid, load_secret_key
 from servers.config import ServerConfig, check_with_engine, load_server_config
 from servers.errors import ApiError, register_error_handlers
 from servers.events import EventLog
@@ -23,9 +23,9 @@ from servers.redaction import redact_logs
 from servers.services import Services, services
 from servers.storage import (
     DatabaseUnavailable,
-    RecordRepository,
-    SessionRepository,
+    LiveSessionRepository,
     UserRepository,
+    VideoRepository,
     connect_database,
 )
 from servers.storage.reviews import AlertReviews
@@ -96,9 +96,9 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         max_connections=config.db_connection_max,
     )
     files = shared_files(config, database)
-    records, sessions, users = (
-        RecordRepository(database),
-        SessionRepository(database),
+    videos, sessions, users = (
+        VideoRepository(database),
+        LiveSessionRepository(database),
         UserRepository(database),
     )
     alerts = AlertReviews(database)
@@ -106,7 +106,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
     notifier = Notifier(config.notifications)
     jobs, live = create_runners(
         config,
-        records=records,
+        videos=videos,
         sessions=sessions,
         files=files,
         inference_config=inference_config,
@@ -117,7 +117,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         config=config,
         database=database,
         files=files,
-        records=records,
+        videos=videos,
         sessions=sessions,
         users=users,
         scores=history.scores,
@@ -132,7 +132,7 @@ def create_app(config: ServerConfig | str | Path | None = None, *, start_service
         streams=StreamSlots(total=config.stream_max, per_user=config.stream_max_per_user),
         inference_config=inference_config,
         alerts=alerts,
-        events=EventLog(alerts, records),
+        events=EventLog(alerts, videos),
     )
     app.extensions["surveillance"] = svc
     try:
@@ -155,7 +155,7 @@ def _register_security(app: Flask) -> None:
     def _authenticate() -> None:
         if request.routing_exception is not None or request.endpoint in PUBLIC_ENDPOINTS:
             return None
-        user = session_user(services().users)
+        user = cookie_user(services().users)
         if user is None:
             raise ApiError(401, "unauthorized", "log in first")
         if request.method not in SAFE_METHODS and not csrf_valid(request.headers.get(CSRF_HEADER)):

@@ -1,4 +1,5 @@
-"""Authentication: argon2 password hashes, cookie sessions, CSRF tokens, roles and login throttling."""
+"""Authentication: argon2 password hashes, the login cookie (Flask's signed `session`), CSRF tokens, roles
+and login throttling."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import g, session
+from flask import g
+from flask import session as login_cookie
 
 from servers.errors import ApiError
 
@@ -102,34 +104,51 @@ def public_user(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def session_version(user: dict[str, Any]) -> int:
-    """The user's session version: raising it (logout, password change) revokes every cookie issued before."""
+def login_version(user: dict[str, Any]) -> int:
+    """The user's login version (stored as `session_version`): raising it (logout, password change) revokes
+    every login cookie issued before."""
     return int(user.get("session_version") or 0)
 
 
-def start_session(user: dict[str, Any]) -> str:
-    """Log `user` in on this cookie session; returns the new CSRF token."""
-    session.clear()
-    session["user_id"] = user["id"]
-    session["session_version"] = session_version(user)
-    session["csrf_token"] = secrets.token_urlsafe(32)
-    session.permanent = True
-    return session["csrf_token"]
+def start_login(user: dict[str, Any]) -> str:
+    """Log `user` in on this request's cookie; returns the new CSRF token."""
+    login_cookie.clear()
+    login_cookie["user_id"] = user["id"]
+    login_cookie["session_version"] = login_version(user)
+    login_cookie["csrf_token"] = secrets.token_urlsafe(32)
+    login_cookie.permanent = True
+    return login_cookie["csrf_token"]
 
 
-def session_user(users: Any) -> dict[str, Any] | None:
-    """The user this request's cookie names, or None when it names none, an unknown user, or a session
+def keep_login(user: dict[str, Any]) -> None:
+    """Keep this request's cookie logged in after `user`'s login version was raised (their own password
+    change revokes their other logins, not this one)."""
+    login_cookie["session_version"] = login_version(user)
+
+
+def end_login() -> None:
+    """Log this request's cookie out."""
+    login_cookie.clear()
+
+
+def cookie_user(users: Any) -> dict[str, Any] | None:
+    """The user this request's cookie names, or None when it names none, an unknown user, or a login
     revoked since it was issued (its version is older than the user's)."""
-    user_id = session.get("user_id")
+    user_id = login_cookie.get("user_id")
     user = users.get(user_id) if isinstance(user_id, str) else None
-    if user is None or session.get("session_version") != session_version(user):
+    if user is None or login_cookie.get("session_version") != login_version(user):
         return None
     return user
 
 
+def csrf_token() -> str:
+    """The CSRF token of this request's login cookie."""
+    return login_cookie["csrf_token"]
+
+
 def csrf_valid(header_value: str | None) -> bool:
-    """Whether the request's CSRF header matches the session's token."""
-    expected = session.get("csrf_token")
+    """Whether the request's CSRF header matches the login cookie's token."""
+    expected = login_cookie.get("csrf_token")
     return bool(expected and header_value and hmac.compare_digest(expected, header_value))
 
 

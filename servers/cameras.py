@@ -3,7 +3,6 @@ engine's configuration), applied as overrides of the inference config when the d
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from inferences.config import InferenceConfig
@@ -36,8 +35,7 @@ def camera_config(config: InferenceConfig, stored: dict[str, Any] | None) -> Inf
     """The inference config of one camera: the engine's with the camera's settings in place."""
     settings = effective_settings(config, stored)
     roi = settings["roi"]
-    return dataclasses.replace(
-        config,
+    return config.replace(
         anomaly_threshold=settings["threshold"],
         crop_x1=roi["x1"],
         crop_y1=roi["y1"],

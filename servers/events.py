@@ -1,6 +1,6 @@
 """Review events: camera alerts and the abnormal intervals of uploads, one timeline, newest first.
 
-An event's id says where it lives: `alert-<alert id>`, or `video-<record id>-<interval index>`. An upload's
+An event's id says where it lives: `alert-<alert id>`, or `video-<video id>-<interval index>`. An upload's
 events take the upload's time (`created_at`) on the timeline; their clip is the result video seeked to the
 interval (a media fragment `#t=start,end`).
 """
@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from servers.live_shared import alert_to_api
-from servers.storage.repositories import RecordRepository, utc_now
+from servers.storage.repositories import VideoRepository, utc_now
 from servers.storage.reviews import AlertReviews, EventFilter
 
 EVENT_ID = re.compile(r"^(?:alert-([0-9a-f]{32})|video-([0-9a-f]{32})-(\d{1,6}))$")
@@ -48,17 +48,17 @@ def alert_event(alert: dict[str, Any], camera_name: str | None) -> dict[str, Any
     }
 
 
-def interval_events(record: dict[str, Any]) -> list[dict[str, Any]]:
+def interval_events(video: dict[str, Any]) -> list[dict[str, Any]]:
     """The events of an upload's abnormal intervals."""
-    base = f"/api/videos/{record['id']}"
-    removed = record.get("removed")
+    base = f"/api/videos/{video['id']}"
+    removed = video.get("removed")
     return [
         {
-            "id": f"video-{record['id']}-{index}",
+            "id": f"video-{video['id']}-{index}",
             "kind": "upload",
-            "source_id": record["id"],
-            "source_name": record["name"],
-            "time": record["created_at"],
+            "source_id": video["id"],
+            "source_name": video["name"],
+            "time": video["created_at"],
             "end_time": None,
             "start": interval["start_time"],
             "end": interval["end_time"],
@@ -71,7 +71,7 @@ def interval_events(record: dict[str, Any]) -> list[dict[str, Any]]:
             else f"{base}/result#t={interval['start_time']:.2f},{interval['end_time']:.2f}",
             **_review_fields({**interval, "removed": removed}),
         }
-        for index, interval in enumerate(record.get("intervals") or [])
+        for index, interval in enumerate(video.get("intervals") or [])
     ]
 
 
@@ -86,19 +86,19 @@ def _matches(event: dict[str, Any], selection: EventFilter) -> bool:
 
 
 class EventLog:
-    """Pages of review events and review marks, over the alerts and the records."""
+    """Pages of review events and review marks, over the alerts and the videos."""
 
-    def __init__(self, alerts: AlertReviews, records: RecordRepository) -> None:
+    def __init__(self, alerts: AlertReviews, videos: VideoRepository) -> None:
         self._alerts = alerts
-        self._records = records
+        self._videos = videos
 
     def _upload_events(self, selection: EventFilter) -> list[dict[str, Any]]:
         if selection.kind == "camera" or selection.camera:
             return []
         events = [
             event
-            for record in self._records.with_intervals(selection.video)
-            for event in interval_events(record)
+            for video in self._videos.with_intervals(selection.video)
+            for event in interval_events(video)
             if _matches(event, selection)
         ]
         events.sort(key=lambda event: event["start"])
@@ -123,15 +123,15 @@ class EventLog:
         match = EVENT_ID.fullmatch(event_id)
         if match is None:
             return None
-        alert_id, record_id, index = match.groups()
+        alert_id, video_id, index = match.groups()
         if alert_id:
             alert = self._alerts.get(alert_id)
             if alert is None:
                 return None
             names = self._alerts.session_names({alert["session_id"]})
             return alert_event(alert, names.get(alert["session_id"]))
-        records = self._records.with_intervals(record_id)
-        events = interval_events(records[0]) if records else []
+        videos = self._videos.with_intervals(video_id)
+        events = interval_events(videos[0]) if videos else []
         return events[int(index)] if int(index) < len(events) else None
 
     def mark(self, event_id: str, *, reviewed: bool, by: str) -> dict[str, Any] | None:
@@ -143,15 +143,15 @@ class EventLog:
         fields["reviewed_by"] = by if reviewed else None
         match = EVENT_ID.fullmatch(event_id)
         assert match is not None
-        alert_id, record_id, index = match.groups()
+        alert_id, video_id, index = match.groups()
         if alert_id:
             self._alerts.update(alert_id, **fields)
         else:
-            record = self._records.get(record_id)
-            if record is None or int(index) >= len(record.get("intervals") or []):
+            video = self._videos.get(video_id)
+            if video is None or int(index) >= len(video.get("intervals") or []):
                 return None
             # only this interval's fields: a mark made at the same time on another interval is kept
-            self._records.update(
-                record_id, **{f"intervals.{index}.{key}": value for key, value in fields.items()}
+            self._videos.update(
+                video_id, **{f"intervals.{index}.{key}": value for key, value in fields.items()}
             )
         return self.get(event_id)

@@ -21,7 +21,7 @@ PROFILE_SUFFIX = "-profile.npz"
 class FileStore:
     """Where uploads, transcoded sources, results, covers, scores and snapshots live.
 
-    `videos/<id>/` holds one record's files; `snapshots/<session id>/<alert id>.jpg` a session's alert
+    `videos/<id>/` holds one video's files; `snapshots/<session id>/<alert id>.jpg` a session's alert
     images and `<alert id>.mp4` their event clips; `profiles/<session id>.npz` a camera's calibrated scene
     profile; `uploads/` the partial uploads while they stream in; `trash/` what waits for the removal task.
     `shared`: where the files live for every process (the disk under `root` by default; GridFS when nodes
@@ -40,29 +40,29 @@ class FileStore:
             raise ValueError(f"not a server-made id: {identifier!r}")
         return identifier
 
-    def video_dir(self, record_id: str) -> Path:
-        """The folder of one record."""
-        return self.root / "videos" / self._checked(record_id)
+    def video_dir(self, video_id: str) -> Path:
+        """The folder of one video."""
+        return self.root / "videos" / self._checked(video_id)
 
-    def upload_path(self, record_id: str) -> Path:
+    def upload_path(self, video_id: str) -> Path:
         """The uploaded file as received."""
-        return self.video_dir(record_id) / "upload"
+        return self.video_dir(video_id) / "upload"
 
-    def source_path(self, record_id: str) -> Path:
+    def source_path(self, video_id: str) -> Path:
         """The transcoded video the detector reads."""
-        return self.video_dir(record_id) / "source.mp4"
+        return self.video_dir(video_id) / "source.mp4"
 
-    def result_path(self, record_id: str) -> Path:
+    def result_path(self, video_id: str) -> Path:
         """The annotated result video."""
-        return self.video_dir(record_id) / "result.mp4"
+        return self.video_dir(video_id) / "result.mp4"
 
-    def cover_path(self, record_id: str) -> Path:
+    def cover_path(self, video_id: str) -> Path:
         """The cover image."""
-        return self.video_dir(record_id) / "cover.jpg"
+        return self.video_dir(video_id) / "cover.jpg"
 
-    def scores_path(self, record_id: str) -> Path:
+    def scores_path(self, video_id: str) -> Path:
         """The per-frame scores (JSON list), kept out of the database documents."""
-        return self.video_dir(record_id) / "scores.json"
+        return self.video_dir(video_id) / "scores.json"
 
     def snapshot_dir(self, session_id: str) -> Path:
         """The folder of one session's alert snapshots."""
@@ -135,15 +135,15 @@ class FileStore:
                     shutil.copyfileobj(stream, target)
         return True
 
-    def write_scores(self, record_id: str, scores: list[float]) -> None:
+    def write_scores(self, video_id: str, scores: list[float]) -> None:
         """Store per-frame scores atomically."""
         atomic_write_text(
-            self.scores_path(record_id), json.dumps([round(float(score), 6) for score in scores])
+            self.scores_path(video_id), json.dumps([round(float(score), 6) for score in scores])
         )
 
-    def read_scores(self, record_id: str) -> list[float] | None:
+    def read_scores(self, video_id: str) -> list[float] | None:
         """Per-frame scores, or None when not (yet) there."""
-        stream = self.open_stored(self.scores_path(record_id))
+        stream = self.open_stored(self.scores_path(video_id))
         if stream is None:
             return None
         with stream:

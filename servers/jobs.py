@@ -13,7 +13,7 @@ from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.files import FileStore
 from servers.media import TranscodeCancelled, resize_jpeg, transcode
-from servers.storage import DatabaseUnavailable, RecordRepository
+from servers.storage import DatabaseUnavailable, VideoRepository
 
 log = logging.getLogger("servers.jobs")
 TRANSCODE_SHARE = 0.2  # share of the progress bar taken by transcoding
@@ -21,20 +21,20 @@ QUEUE_RETRY_AFTER = 30  # seconds a client is told to wait when the queue is ful
 
 
 class JobManager:
-    """Runs transcode + `VideoDetector.detect` for queued records; one detector shared by the workers."""
+    """Runs transcode + `VideoDetector.detect` for queued videos; one detector shared by the workers."""
 
     def __init__(
         self,
         *,
         config: ServerConfig,
-        records: RecordRepository,
+        videos: VideoRepository,
         files: FileStore,
         inference_config: Any,
         detector: Any = None,
     ) -> None:
         """`detector`: a VideoDetector of `inference_config` to use (default: created on first use)."""
         self._config = config
-        self._records = records
+        self._videos = videos
         self._files = files
         self._inference_config = inference_config
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -54,7 +54,7 @@ class JobManager:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Cancel running jobs and stop the workers (queued records stay queued for the next start)."""
+        """Cancel running jobs and stop the workers (queued videos stay queued for the next start)."""
         with self._cancel_lock:
             for event in self._cancel.values():
                 event.set()
@@ -70,11 +70,11 @@ class JobManager:
             queued = len(self._waiting)
         return {"workers": len(self._threads), "busy": busy, "queued": queued}
 
-    def submit(self, record_id: str) -> None:
-        """Queue a record (once: a record queued or running already is left as it is); ApiError 503 with
-        Retry-After when `queue-max` records wait already."""
+    def submit(self, video_id: str) -> None:
+        """Queue a video (once: a video queued or running already is left as it is); ApiError 503 with
+        Retry-After when `queue-max` videos wait already."""
         with self._cancel_lock:
-            if record_id in self._cancel:
+            if video_id in self._cancel:
                 return
             if len(self._waiting) >= self._config.queue_max:
                 raise ApiError(
@@ -84,15 +84,15 @@ class JobManager:
                     headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
                     params={"count": self._config.queue_max, "seconds": QUEUE_RETRY_AFTER},
                 )
-            self._cancel[record_id] = threading.Event()
-            self._waiting.add(record_id)
-        self._queue.put(record_id)
+            self._cancel[video_id] = threading.Event()
+            self._waiting.add(video_id)
+        self._queue.put(video_id)
 
-    def cancel(self, record_id: str) -> None:
-        """Cancel a queued (its slot is free at once) or running job (its record is being deleted)."""
+    def cancel(self, video_id: str) -> None:
+        """Cancel a queued (its slot is free at once) or running job (its video is being deleted)."""
         with self._cancel_lock:
-            event = self._cancel.get(record_id)
-            self._waiting.discard(record_id)
+            event = self._cancel.get(video_id)
+            self._waiting.discard(video_id)
         if event is not None:
             event.set()
 
@@ -107,61 +107,61 @@ class JobManager:
 
     def _work(self) -> None:
         while True:
-            record_id = self._queue.get()
-            if record_id is None:
+            video_id = self._queue.get()
+            if video_id is None:
                 return
             with self._cancel_lock:
-                self._waiting.discard(record_id)
-                cancel = self._cancel.setdefault(record_id, threading.Event())
-                self._running.add(record_id)
+                self._waiting.discard(video_id)
+                cancel = self._cancel.setdefault(video_id, threading.Event())
+                self._running.add(video_id)
             try:
                 if not cancel.is_set():
-                    self._run(record_id, cancel)
+                    self._run(video_id, cancel)
             except DatabaseUnavailable as error:
-                log.error("job %s: database unavailable: %s", record_id, error)
+                log.error("job %s: database unavailable: %s", video_id, error)
             finally:
                 with self._cancel_lock:
-                    self._running.discard(record_id)
-                    self._cancel.pop(record_id, None)
+                    self._running.discard(video_id)
+                    self._cancel.pop(video_id, None)
 
-    def run(self, record_id: str) -> None:
-        """Run one record's job in the calling thread (how a Ray task runs it)."""
-        self._run(record_id, threading.Event())
+    def run(self, video_id: str) -> None:
+        """Run one video's job in the calling thread (how a Ray task runs it)."""
+        self._run(video_id, threading.Event())
 
     def _profile_file(self, profile: str) -> Path:
-        """The file of a record's scene profile id (checked at upload; gone since: a failed job says so)."""
+        """The file of a video's scene profile id (checked at upload; gone since: a failed job says so)."""
         path = self._files.scene_profile(profile)
         if path is None:
             raise ValueError(f"the scene profile '{profile}' no longer exists")
         return path
 
-    def _run(self, record_id: str, cancel: threading.Event) -> None:
-        if self._records.update(record_id, status="processing", progress=0.0, error=None) is None:
+    def _run(self, video_id: str, cancel: threading.Event) -> None:
+        if self._videos.update(video_id, status="processing", progress=0.0, error=None) is None:
             return
-        reporter = _ProgressReporter(self._records, record_id)
+        reporter = _ProgressReporter(self._videos, video_id)
         files = self._files
-        profile = (self._records.get(record_id) or {}).get("profile")
+        profile = (self._videos.get(video_id) or {}).get("profile")
         try:
-            source = files.source_path(record_id)
+            source = files.source_path(video_id)
             if not source.exists():
                 transcode(
-                    files.upload_path(record_id),
+                    files.upload_path(video_id),
                     source,
                     max_fps=self._config.video_speed,
                     max_width=self._config.video_width,
                     max_height=self._config.video_height,
-                    cover=files.cover_path(record_id),
+                    cover=files.cover_path(video_id),
                     cover_size=(self._config.cover_width, self._config.cover_height),
                     max_pixels=self._config.video_max_pixels,
                     progress=lambda value: reporter(TRANSCODE_SHARE * value),
                     cancel=cancel,
                 )
-                files.upload_path(record_id).unlink(missing_ok=True)
+                files.upload_path(video_id).unlink(missing_ok=True)
             reporter(TRANSCODE_SHARE, force=True)
-            annotated_cover = files.video_dir(record_id) / "annotated-cover.jpg"
+            annotated_cover = files.video_dir(video_id) / "annotated-cover.jpg"
             result = self.detector().detect(
                 source,
-                output_path=files.result_path(record_id),
+                output_path=files.result_path(video_id),
                 cover_path=annotated_cover,
                 progress=lambda value: reporter(TRANSCODE_SHARE + (1 - TRANSCODE_SHARE) * value),
                 cancel=cancel,
@@ -170,13 +170,13 @@ class JobManager:
             if annotated_cover.exists():
                 resize_jpeg(
                     annotated_cover,
-                    files.cover_path(record_id),
+                    files.cover_path(video_id),
                     (self._config.cover_width, self._config.cover_height),
                 )
                 annotated_cover.unlink()
-            files.write_scores(record_id, list(result.scores))
-            self._records.update(
-                record_id,
+            files.write_scores(video_id, list(result.scores))
+            self._videos.update(
+                video_id,
                 status="done",
                 progress=1.0,
                 fps=float(result.fps),
@@ -190,31 +190,31 @@ class JobManager:
                 error=None,
             )
         except TranscodeCancelled:
-            log.info("job %s cancelled", record_id)
+            log.info("job %s cancelled", video_id)
         except Exception as error:  # the engine's own exceptions (DetectionCancelled, VideoError, ModelError)
             if cancel.is_set():  # DetectionCancelled is raised only then
-                log.info("job %s cancelled", record_id)
+                log.info("job %s cancelled", video_id)
                 return
             if type(error).__name__ == "ProfileError":  # its message starts with the profile's file path
                 reason = f"scene profile '{profile}': {str(error).split(': ', 1)[-1]}"
             elif isinstance(error, ValueError):  # MediaError, VideoError, ModelError: a known reason
                 reason = str(error)
             else:
-                log.exception("job %s failed", record_id)
+                log.exception("job %s failed", video_id)
                 reason = f"internal error: {type(error).__name__}: {error}"
-            self._records.update(record_id, status="failed", error=reason)
+            self._videos.update(video_id, status="failed", error=reason)
 
 
 class _ProgressReporter:
-    """Writes progress to the record at most twice a second (and on forced values)."""
+    """Writes progress to the video at most twice a second (and on forced values)."""
 
-    def __init__(self, records: RecordRepository, record_id: str) -> None:
-        self._records = records
-        self._record_id = record_id
+    def __init__(self, videos: VideoRepository, video_id: str) -> None:
+        self._videos = videos
+        self._video_id = video_id
         self._last = 0.0
 
     def __call__(self, value: float, *, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._last >= 0.5:
             self._last = now
-            self._records.update(self._record_id, progress=round(min(max(value, 0.0), 1.0), 4))
+            self._videos.update(self._video_id, progress=round(min(max(value, 0.0), 1.0), 4))

@@ -27,7 +27,7 @@ from servers.live_shared import (
     offer,
 )
 from servers.redaction import redact
-from servers.storage import SessionRepository
+from servers.storage import LiveSessionRepository
 from servers.storage.repositories import new_id, utc_now
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class LiveManager:
     def __init__(
         self,
         *,
-        sessions: SessionRepository,
+        sessions: LiveSessionRepository,
         files: FileStore,
         inference_config: Any,
         network_policy: NetworkPolicy | None = None,

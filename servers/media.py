@@ -20,7 +20,7 @@ class MediaError(SurveillanceError):
 
 
 class TranscodeCancelled(RuntimeError):
-    """The transcode was cancelled (its record was deleted)."""
+    """The transcode was cancelled (its video was deleted)."""
 
 
 # The longest gap between two input frames that repeating the earlier one fills; a longer gap (a file that

@@ -1,6 +1,6 @@
 """Retention: result videos, event clips and snapshots older than `retention-days`, or the oldest of them
 while the stored media exceed `retention-max-size` gigabytes, go to the trash (the delayed removal task
-deletes them); their record or alert says what was removed, when and why (`removed`)."""
+deletes them); their video or alert says what was removed, when and why (`removed`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servers.files import FileStore
-from servers.storage.repositories import RecordRepository, utc_now
+from servers.storage.repositories import VideoRepository, utc_now
 from servers.storage.reviews import AlertReviews
 
 log = logging.getLogger("servers.retention")
@@ -19,18 +19,18 @@ GIGABYTE = 1024**3
 
 @dataclass
 class _Media:
-    """What retention may remove of one record (its result and stored source) or one alert (its snapshot,
+    """What retention may remove of one video (its result and stored source) or one alert (its snapshot,
     and its clip when stored beside it: every `<alert id>.*` in the session's snapshot folder)."""
 
-    kind: str  # "record" or "alert"
-    owner: str  # record id, or alert id
+    kind: str  # "video" or "alert"
+    owner: str  # video id, or alert id
     paths: list[Path]
     mtime: float
     size: int
 
 
 def _label(path: Path) -> str:
-    """What a removed file was: `result` or `source` of a record, `snapshot` or `clip` of an alert."""
+    """What a removed file was: `result` or `source` of a video, `snapshot` or `clip` of an alert."""
     if path.parent.parent.name == "videos":
         return path.stem
     return {".jpg": "snapshot", ".mp4": "clip"}.get(path.suffix, path.suffix.lstrip("."))
@@ -51,12 +51,12 @@ def _collect(files: FileStore) -> tuple[list[_Media], int]:
                 used += path.stat().st_size if path.is_file() else 0
             except FileNotFoundError:
                 continue
-    for record in (files.root / "videos").iterdir():
-        result = record / "result.mp4"
-        paths = [path for path in (result, record / "source.mp4") if path.is_file()]
-        if result.is_file():  # only a finished record has its result
+    for folder in (files.root / "videos").iterdir():
+        result = folder / "result.mp4"
+        paths = [path for path in (result, folder / "source.mp4") if path.is_file()]
+        if result.is_file():  # only a finished video has its result
             try:
-                media.append(_Media("record", record.name, paths, *_sizes(paths)))
+                media.append(_Media("video", folder.name, paths, *_sizes(paths)))
             except FileNotFoundError:
                 continue
     for session in (files.root / "snapshots").iterdir():
@@ -74,14 +74,14 @@ def _collect(files: FileStore) -> tuple[list[_Media], int]:
 
 def apply_retention(
     files: FileStore,
-    records: RecordRepository,
+    videos: VideoRepository,
     alerts: AlertReviews,
     *,
     days: float,
     max_gigabytes: float,
 ) -> int:
     """Trash what is older than `days` (0: no age limit), then the oldest until the stored media fit in
-    `max_gigabytes` (0: no budget); mark the records and alerts. How many records and alerts lost media."""
+    `max_gigabytes` (0: no budget); mark the videos and alerts. How many videos and alerts lost media."""
     if not days and not max_gigabytes:
         return 0
     media, used = _collect(files)
@@ -98,11 +98,11 @@ def apply_retention(
         try:
             for path in item.paths:
                 files.discard(path)
-        except FileNotFoundError:  # deleted meanwhile (its record or session is gone)
+        except FileNotFoundError:  # deleted meanwhile (its video or session is gone)
             continue
         used -= item.size
         removed += 1
-        owners = records if item.kind == "record" else alerts
+        owners = videos if item.kind == "video" else alerts
         earlier = ((owners.get(item.owner) or {}).get("removed") or {}).get("files", [])
         labels = sorted({*earlier, *(_label(path) for path in item.paths)})  # a clip comes after its snapshot
         owners.update(item.owner, removed={"at": utc_now(), "reason": reason, "files": labels})

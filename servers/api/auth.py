@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request, session
+from flask import Blueprint, request
 
 from servers.api.bodies import Credentials, parse_body
-from servers.auth import current_user, public_user, start_session, verify_password
+from servers.auth import csrf_token, current_user, end_login, public_user, start_login, verify_password
 from servers.errors import ApiError
 from servers.services import services
 
@@ -16,7 +16,7 @@ blueprint = Blueprint("auth", __name__)
 
 @blueprint.post("/auth/login")
 def login() -> dict[str, Any]:
-    """Check the credentials (with per username+address backoff) and start a cookie session."""
+    """Check the credentials (with per username+address backoff) and log the cookie in."""
     body = parse_body(Credentials)
     username, password = body.username, body.password
     svc = services()
@@ -29,20 +29,19 @@ def login() -> dict[str, Any]:
         raise ApiError(401, "invalid-credentials", "wrong username or password")
     svc.throttle.succeeded(username, address)
     assert user is not None
-    csrf_token = start_session(user)
-    return {"user": public_user(user), "csrf_token": csrf_token}
+    return {"user": public_user(user), "csrf_token": start_login(user)}
 
 
 @blueprint.post("/auth/logout")
 def logout() -> tuple[str, int]:
-    """End the cookie session and revoke every session of the user (a saved copy of the cookie, other
-    browsers): the server keeps one session version per user, not a list of sessions."""
-    services().users.revoke_sessions(current_user()["id"])
-    session.clear()
+    """Log the cookie out and revoke every login of the user (a saved copy of the cookie, other browsers):
+    the server keeps one login version per user, not a list of logins."""
+    services().users.revoke_logins(current_user()["id"])
+    end_login()
     return "", 204
 
 
 @blueprint.get("/auth/me")
 def me() -> dict[str, Any]:
-    """The logged-in user and the session's CSRF token."""
-    return {"user": public_user(current_user()), "csrf_token": session["csrf_token"]}
+    """The logged-in user and the login cookie's CSRF token."""
+    return {"user": public_user(current_user()), "csrf_token": csrf_token()}

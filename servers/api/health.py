@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint
 
 from inferences.config import InferenceConfig
-from servers.auth import session_user
+from servers.auth import cookie_user
 from servers.services import services
 from servers.storage import DatabaseUnavailable
 
@@ -46,6 +46,6 @@ def health() -> tuple[dict[str, Any], int]:
         "models": models,
         "workers": svc.jobs.status(),
     }
-    if database["status"] == "ok" and (session_user(svc.users) or {}).get("role") == "admin":
+    if database["status"] == "ok" and (cookie_user(svc.users) or {}).get("role") == "admin":
         body["notifications"] = svc.notifier.status()
     return body, 200 if database["status"] == "ok" else 503

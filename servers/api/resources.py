@@ -91,7 +91,7 @@ class Original(Resource):
     fps: float
 
 
-class Record(Resource):
+class Video(Resource):
     id: str = Id
     name: str
     size: int | None = None
@@ -170,7 +170,7 @@ class Alert(Resource):
 
 
 class Event(Resource):
-    id: str = Field(description="alert-<alert id> or video-<record id>-<interval index>")
+    id: str = Field(description="alert-<alert id> or video-<video id>-<interval index>")
     kind: Literal["camera", "upload"]
     source_id: str = Id
     source_name: str | None = None

@@ -63,20 +63,20 @@ class Route:
 
 
 S, A = "/api/sessions/{session_id}", "/api/sessions/{session_id}/alerts/{alert_id}"
-V = "/api/videos/{record_id}"
+V = "/api/videos/{video_id}"
 ROUTES: tuple[Route, ...] = (
     Route("get", "/api/health", ANYONE, "Database, models and workers; notifications for admins",
           {200: r.Health}, (503,)),
-    Route("post", "/api/auth/login", ANYONE, "Log in; sets the session cookie and returns the CSRF token",
+    Route("post", "/api/auth/login", ANYONE, "Log in; sets the login cookie and returns the CSRF token",
           {200: r.Login}, (400, 401, 415, 429), body=b.Credentials),
-    Route("post", "/api/auth/logout", USER, "Log out (every session of the user)", {204: None}),
+    Route("post", "/api/auth/logout", USER, "Log out (every login of the user)", {204: None}),
     Route("get", "/api/auth/me", USER, "The logged-in user and CSRF token", {200: r.Login}),
-    Route("get", "/api/videos", USER, "Records, newest first", {200: r.Page[r.Record]}, (400,),
+    Route("get", "/api/videos", USER, "Videos, newest first", {200: r.Page[r.Video]}, (400,),
           (*PAGING, "status", "q")),
     Route("post", "/api/videos", ADMIN, "Upload a video (multipart field `file`); queued for detection",
-          {202: r.Record}, (400, 413, 415, 503), body=UPLOAD),
-    Route("get", V, USER, "A record with per-frame scores", {200: r.Record}, (400, 404)),
-    Route("delete", V, ADMIN, "Delete a record and (later) its files", {204: None}, (400, 404)),
+          {202: r.Video}, (400, 413, 415, 503), body=UPLOAD),
+    Route("get", V, USER, "A video with per-frame scores", {200: r.Video}, (400, 404)),
+    Route("delete", V, ADMIN, "Delete a video and (later) its files", {204: None}, (400, 404)),
     Route("get", f"{V}/result", USER, "The annotated MP4 (HTTP Range)",
           {200: "video/mp4", 206: "video/mp4"}, (400, 404, 409, 410)),
     Route("get", f"{V}/cover", USER, "The cover image", {200: "image/jpeg"}, (400, 404)),
@@ -112,7 +112,7 @@ ROUTES: tuple[Route, ...] = (
     Route("post", "/api/users", ADMIN, "Create a user", {201: r.User}, (400, 409, 415), body=b.NewUser),
     Route("delete", "/api/users/{user_id}", ADMIN, "Delete a user", {204: None}, (400, 404, 409)),
     Route("put", "/api/users/{user_id}/password", USER, "Change a password (admin, or yourself with the "
-          "current one); revokes the user's sessions", {204: None}, (400, 404, 415), body=b.PasswordChange),
+          "current one); revokes the user's logins", {204: None}, (400, 404, 415), body=b.PasswordChange),
     Route("get", "/api/events", USER, "Review events (camera alerts, upload intervals), newest first",
           {200: r.Page[r.Event]}, (400,),
           (*PAGING, "kind", "camera", "video", "from", "to", "min_score", "reviewed")),

@@ -96,7 +96,7 @@ def build_spec() -> dict[str, Any]:
         "info": {
             "title": "Surveillance API",
             "version": "1.0.0",
-            "description": "Cookie session auth: log in, then send `X-CSRF-Token` on state-changing "
+            "description": "Login cookie auth: log in, then send `X-CSRF-Token` on state-changing "
             "requests. `x-role` says who may call an operation: anyone, any logged-in user, or admins.",
         },
         "paths": paths,

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, session
+from flask import Blueprint
 
 from servers.api import checked_id, json_body, page_of, paging
 from servers.api.bodies import NewUser, PasswordChange, parse_body
 from servers.auth import (
     current_user,
     hash_password,
+    keep_login,
     public_user,
     require_role,
-    session_version,
     verify_password,
 )
 from servers.errors import ApiError
@@ -65,7 +65,7 @@ def delete_user(user_id: str) -> tuple[str, int]:
 @blueprint.put("/users/<user_id>/password")
 def change_password(user_id: str) -> tuple[str, int]:
     """Set a user's password `{password, current_password}`: admins for anyone, others for themselves; one's
-    own needs `current_password`. Revokes the user's sessions (this one stays logged in)."""
+    own needs `current_password`. Revokes the user's logins (this one stays logged in)."""
     checked_id(user_id, "user")
     user = current_user()
     own = user["id"] == user_id
@@ -96,5 +96,5 @@ def change_password(user_id: str) -> tuple[str, int]:
     if updated is None:
         raise ApiError(404, "not-found", f"user {user_id} does not exist")
     if own:
-        session["session_version"] = session_version(updated)
+        keep_login(updated)
     return "", 204

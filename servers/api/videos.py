@@ -41,11 +41,11 @@ def _display_name(filename: str | None) -> str:
     return " ".join(name.split())[:200] or "video"
 
 
-def _record(record_id: str) -> dict[str, Any]:
-    record = services().records.get(checked_id(record_id, "video"))
-    if record is None:
-        raise ApiError(404, "not-found", f"video {record_id} does not exist")
-    return record
+def _video(video_id: str) -> dict[str, Any]:
+    video = services().videos.get(checked_id(video_id, "video"))
+    if video is None:
+        raise ApiError(404, "not-found", f"video {video_id} does not exist")
+    return video
 
 
 def _uploaded_paths() -> list[Path]:
@@ -62,7 +62,7 @@ def _uploaded_paths() -> list[Path]:
 @require_role("admin")
 def upload() -> tuple[dict[str, Any], int]:
     """Accept a multipart `file` (and optionally the scene `profile` to score it with), check it decodes as
-    video, queue it; 202 with the record."""
+    video, queue it; 202 with the stored video (queued)."""
     if request.mimetype != "multipart/form-data":
         raise ApiError(
             415,
@@ -98,20 +98,18 @@ def upload() -> tuple[dict[str, Any], int]:
         profile = request.form.get("profile") or None
         if profile is not None:
             profile_file(profile)  # 400 for an unknown profile
-        record_id = new_id()
-        svc.files.video_dir(record_id).mkdir(parents=True)
-        os.replace(upload_path, svc.files.upload_path(record_id))
+        video_id = new_id()
+        svc.files.video_dir(video_id).mkdir(parents=True)
+        os.replace(upload_path, svc.files.upload_path(video_id))
         original = {"width": info.width, "height": info.height, "fps": round(info.fps, 3)}
-        record = svc.records.create(
-            record_id=record_id, name=name, size=size, profile=profile, original=original
-        )
+        video = svc.videos.create(video_id=video_id, name=name, size=size, profile=profile, original=original)
         try:
-            svc.jobs.submit(record_id)
+            svc.jobs.submit(video_id)
         except ApiError:
-            svc.records.delete(record_id)
-            svc.files.discard(svc.files.video_dir(record_id))
+            svc.videos.delete(video_id)
+            svc.files.discard(svc.files.video_dir(video_id))
             raise
-        return record, 202
+        return video, 202
     finally:
         for path in temporary:
             path.unlink(missing_ok=True)
@@ -119,7 +117,7 @@ def upload() -> tuple[dict[str, Any], int]:
 
 @blueprint.get("/videos")
 def list_videos() -> dict[str, Any]:
-    """A page of records (without scores), newest first; `status` filter, `q` name search."""
+    """A page of videos (without scores), newest first; `status` filter, `q` name search."""
     page, page_size = paging()
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
@@ -131,66 +129,66 @@ def list_videos() -> dict[str, Any]:
         raise ApiError(
             400, "invalid-parameter", f"query parameter 'q' must be at most {MAX_QUERY} characters"
         )
-    items, total = services().records.list(status=status, query=query, page=page, page_size=page_size)
+    items, total = services().videos.list(status=status, query=query, page=page, page_size=page_size)
     return page_of(items, total, page, page_size)
 
 
-@blueprint.get("/videos/<record_id>")
-def get_video(record_id: str) -> dict[str, Any]:
-    """One record with its per-frame scores."""
-    record = _record(record_id)
-    record["scores"] = services().files.read_scores(record["id"]) or []
-    return record
+@blueprint.get("/videos/<video_id>")
+def get_video(video_id: str) -> dict[str, Any]:
+    """One video with its per-frame scores."""
+    video = _video(video_id)
+    video["scores"] = services().files.read_scores(video["id"]) or []
+    return video
 
 
 UNSAFE_NAME_CHARACTERS = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')  # what no file system takes (and the client's)
 
 
-def download_name(record: dict[str, Any], suffix: str) -> str:
+def download_name(video: dict[str, Any], suffix: str) -> str:
     """`<video name without its extension>-<suffix>`: every download of a video is named after it, with
     the characters no file system takes as `_` (as clients/src/utils/format.js `downloadStem`)."""
-    stem = UNSAFE_NAME_CHARACTERS.sub("_", Path(record["name"]).stem)
+    stem = UNSAFE_NAME_CHARACTERS.sub("_", Path(video["name"]).stem)
     return f"{stem or 'video'}-{suffix}"
 
 
-@blueprint.get("/videos/<record_id>/result")
-def result(record_id: str) -> Response:
+@blueprint.get("/videos/<video_id>/result")
+def result(video_id: str) -> Response:
     """The annotated MP4 (HTTP Range supported), inline, named `<video name>-result.mp4`."""
-    record = _record(record_id)
-    if record["status"] != "done":
+    video = _video(video_id)
+    if video["status"] != "done":
         raise ApiError(
             409,
             "not-ready",
-            f"video {record_id} is {record['status']}; the result exists once done",
-            params={"status": record["status"]},
+            f"video {video_id} is {video['status']}; the result exists once done",
+            params={"status": video["status"]},
         )
-    if record.get("removed"):
-        removed = record["removed"]
+    if video.get("removed"):
+        removed = video["removed"]
         raise ApiError(
             410,
             "removed",
             f"the result video was removed by retention ({removed['reason']}) at {removed['at']}",
             params={"reason": removed["reason"], "at": removed["at"]},
         )
-    path = services().files.result_path(record["id"])
-    return send_stored(path, "video/mp4", "result video", download_name(record, "result.mp4"))
+    path = services().files.result_path(video["id"])
+    return send_stored(path, "video/mp4", "result video", download_name(video, "result.mp4"))
 
 
-@blueprint.get("/videos/<record_id>/cover")
-def cover(record_id: str) -> Response:
+@blueprint.get("/videos/<video_id>/cover")
+def cover(video_id: str) -> Response:
     """The cover image (JPEG)."""
-    record = _record(record_id)
-    return send_stored(services().files.cover_path(record["id"]), "image/jpeg", "cover")
+    video = _video(video_id)
+    return send_stored(services().files.cover_path(video["id"]), "image/jpeg", "cover")
 
 
-@blueprint.get("/videos/<record_id>/scores.csv")
-def scores_csv(record_id: str) -> Response:
+@blueprint.get("/videos/<video_id>/scores.csv")
+def scores_csv(video_id: str) -> Response:
     """Per-frame scores as CSV `frame,time,score`."""
-    record = _record(record_id)
-    scores = services().files.read_scores(record["id"])
+    video = _video(video_id)
+    scores = services().files.read_scores(video["id"])
     if scores is None:
-        raise ApiError(409, "not-ready", f"video {record_id} has no scores yet ({record['status']})")
-    fps = record.get("fps") or 1.0
+        raise ApiError(409, "not-ready", f"video {video_id} has no scores yet ({video['status']})")
+    fps = video.get("fps") or 1.0
     text = io.StringIO()
     text.write("frame,time,score\n")
     for index, score in enumerate(scores):
@@ -199,17 +197,17 @@ def scores_csv(record_id: str) -> Response:
         io.BytesIO(text.getvalue().encode()),
         mimetype="text/csv",
         as_attachment=True,
-        download_name=download_name(record, "scores.csv"),
+        download_name=download_name(video, "scores.csv"),
     )
 
 
-@blueprint.delete("/videos/<record_id>")
+@blueprint.delete("/videos/<video_id>")
 @require_role("admin")
-def delete_video(record_id: str) -> tuple[str, int]:
-    """Cancel the job, delete the record; its files go through the delayed removal task."""
-    record = _record(record_id)
+def delete_video(video_id: str) -> tuple[str, int]:
+    """Cancel the job, delete the video; its files go through the delayed removal task."""
+    video = _video(video_id)
     svc = services()
-    svc.jobs.cancel(record["id"])
-    svc.records.delete(record["id"])
-    svc.files.discard(svc.files.video_dir(record["id"]))
+    svc.jobs.cancel(video["id"])
+    svc.videos.delete(video["id"])
+    svc.files.discard(svc.files.video_dir(video["id"]))
     return "", 204

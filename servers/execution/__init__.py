@@ -9,26 +9,26 @@ from typing import Any, Protocol
 
 from servers.config import ServerConfig
 from servers.files import FileStore
-from servers.storage import Database, RecordRepository, SessionRepository
+from servers.storage import Database, LiveSessionRepository, VideoRepository
 
 
 class JobRunner(Protocol):
-    """Runs the upload jobs (transcode + detection) of queued records."""
+    """Runs the upload jobs (transcode + detection) of queued videos."""
 
     def start(self) -> None:
         """Start taking jobs."""
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking jobs (queued records stay queued for the next start)."""
+        """Stop taking jobs (queued videos stay queued for the next start)."""
 
     def status(self) -> dict[str, int]:
         """Workers, busy workers, queued jobs."""
 
-    def submit(self, record_id: str) -> None:
-        """Queue a record's job (once); ApiError 503 when the queue is full."""
+    def submit(self, video_id: str) -> None:
+        """Queue a video's job (once); ApiError 503 when the queue is full."""
 
-    def cancel(self, record_id: str) -> None:
-        """Cancel a queued or running job (its record is being deleted)."""
+    def cancel(self, video_id: str) -> None:
+        """Cancel a queued or running job (its video is being deleted)."""
 
 
 class CameraRunner(Protocol):
@@ -81,8 +81,8 @@ def shared_files(config: ServerConfig, database: Database) -> FileStore:
 def create_runners(
     config: ServerConfig,
     *,
-    records: RecordRepository,
-    sessions: SessionRepository,
+    videos: VideoRepository,
+    sessions: LiveSessionRepository,
     files: FileStore,
     inference_config: Any,
     notifier: Any = None,
@@ -94,7 +94,7 @@ def create_runners(
         from servers.jobs import JobManager
         from servers.live import LiveManager
 
-        jobs = JobManager(config=config, records=records, files=files, inference_config=inference_config)
+        jobs = JobManager(config=config, videos=videos, files=files, inference_config=inference_config)
         live = LiveManager(
             sessions=sessions,
             files=files,
@@ -109,5 +109,5 @@ def create_runners(
     from servers.execution.ray_jobs import RayJobs
 
     connect(config.ray_address, config.ray_node_ip)
-    jobs = RayJobs(config=config, records=records, files=files, inference_config=inference_config)
+    jobs = RayJobs(config=config, videos=videos, files=files, inference_config=inference_config)
     return jobs, RayCameras(config=config, sessions=sessions, inference_config=inference_config)

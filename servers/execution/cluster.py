@@ -13,7 +13,7 @@ from typing import Any
 
 from servers.config import ServerConfig
 from servers.files import FileStore
-from servers.storage import Database, RecordRepository, SessionRepository, connect_database
+from servers.storage import Database, LiveSessionRepository, VideoRepository, connect_database
 from servers.storage.blobs import GridStore
 
 NAMESPACE = "surveillance"
@@ -56,8 +56,8 @@ class NodeContext:
 
     database: Database
     files: FileStore
-    records: RecordRepository
-    sessions: SessionRepository
+    videos: VideoRepository
+    sessions: LiveSessionRepository
 
     @classmethod
     def open(cls, config: ServerConfig) -> NodeContext:
@@ -70,7 +70,7 @@ class NodeContext:
             max_connections=NODE_DB_CONNECTIONS,
         )
         files = FileStore(work, GridStore(database.client[config.db_name]))
-        return cls(database, files, RecordRepository(database), SessionRepository(database))
+        return cls(database, files, VideoRepository(database), LiveSessionRepository(database))
 
     def close(self) -> None:
         """Close the database connection and delete the working folder."""

@@ -1,4 +1,4 @@
-"""Repositories for code running on a Ray node: before the database says a file exists (a record done, an
+"""Repositories for code running on a Ray node: before the database says a file exists (a video done, an
 alert with its snapshot, a calibrated profile), the file is published to the shared store, so whoever reads
 the document finds the file from any node."""
 
@@ -7,39 +7,39 @@ from __future__ import annotations
 from typing import Any
 
 from servers.files import FileStore
-from servers.storage import RecordRepository, SessionRepository
+from servers.storage import LiveSessionRepository, VideoRepository
 
 
-class PublishingRecords:
-    """A RecordRepository whose `update(status="done")` first publishes the record's result files."""
+class PublishingVideos:
+    """A VideoRepository whose `update(status="done")` first publishes the video's result files."""
 
-    def __init__(self, records: RecordRepository, files: FileStore) -> None:
-        self._records = records
+    def __init__(self, videos: VideoRepository, files: FileStore) -> None:
+        self._videos = videos
         self._files = files
 
-    def update(self, record_id: str, **fields: Any) -> dict[str, Any] | None:
-        """Publish the files of a record becoming done, then update it."""
+    def update(self, video_id: str, **fields: Any) -> dict[str, Any] | None:
+        """Publish the files of a video becoming done, then update it."""
         if fields.get("status") == "done":
             files = self._files
             for path in (
-                files.source_path(record_id),
-                files.result_path(record_id),
-                files.cover_path(record_id),
-                files.scores_path(record_id),
+                files.source_path(video_id),
+                files.result_path(video_id),
+                files.cover_path(video_id),
+                files.scores_path(video_id),
             ):
                 if path.is_file():
                     files.publish(path)
-        return self._records.update(record_id, **fields)
+        return self._videos.update(video_id, **fields)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._records, name)
+        return getattr(self._videos, name)
 
 
-class PublishingSessions:
-    """A SessionRepository that publishes an alert's snapshot before the alert, and a calibrated scene
+class PublishingLiveSessions:
+    """A LiveSessionRepository that publishes an alert's snapshot before the alert, and a calibrated scene
     profile before the session says it is calibrated."""
 
-    def __init__(self, sessions: SessionRepository, files: FileStore) -> None:
+    def __init__(self, sessions: LiveSessionRepository, files: FileStore) -> None:
         self._sessions = sessions
         self._files = files
 

@@ -14,13 +14,13 @@ from typing import Any
 from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.execution.cluster import NAMESPACE, NodeContext, node_name, remote_options
-from servers.execution.publishing import PublishingSessions
+from servers.execution.publishing import PublishingLiveSessions
 from servers.history import camera_history
 from servers.live import LiveManager
 from servers.live_shared import SUBSCRIBER_BACKLOG, min_calibrate_minutes, offer
 from servers.notify.notifier import Notifier
 from servers.redaction import redact
-from servers.storage import SessionRepository
+from servers.storage import LiveSessionRepository
 from servers.storage.repositories import new_id, utc_now
 
 log = logging.getLogger("servers.execution")
@@ -59,7 +59,7 @@ class CameraActor:
         self._node = NodeContext.open(config)
         files = self._node.files
         files.fetch(files.profile_path(session_id))  # its calibration, learned on whichever node
-        sessions = PublishingSessions(self._node.sessions, files)
+        sessions = PublishingLiveSessions(self._node.sessions, files)
         self._notifier = Notifier(config.notifications, process=f"camera-{session_id[:12]}")
         self._live = LiveManager(
             sessions=sessions,  # type: ignore[arg-type]
@@ -170,7 +170,9 @@ class RayCameras:
     """The CameraRunner on Ray. Any API server finds a camera by its actor name, so API servers keep no
     camera state; cameras outlive the server that started them."""
 
-    def __init__(self, *, config: ServerConfig, sessions: SessionRepository, inference_config: Any) -> None:
+    def __init__(
+        self, *, config: ServerConfig, sessions: LiveSessionRepository, inference_config: Any
+    ) -> None:
         import ray
 
         self._ray = ray

@@ -1,4 +1,4 @@
-"""Upload jobs as Ray tasks: one task per record, placed by Ray (spread over the nodes), retried once when
+"""Upload jobs as Ray tasks: one task per video, placed by Ray (spread over the nodes), retried once when
 its node or worker is lost. The task runs `servers.jobs.JobManager.run` on its node, the same job code as
 in-process, with the upload fetched from and the results published to GridFS."""
 
@@ -11,10 +11,10 @@ from typing import Any
 from servers.config import ServerConfig
 from servers.errors import ApiError
 from servers.execution.cluster import NodeContext, node_name, remote_options
-from servers.execution.publishing import PublishingRecords
+from servers.execution.publishing import PublishingVideos
 from servers.files import FileStore
 from servers.jobs import QUEUE_RETRY_AFTER, JobManager
-from servers.storage import RecordRepository
+from servers.storage import VideoRepository
 
 log = logging.getLogger("servers.execution")
 JOB_RETRIES = 1  # a job whose node is lost runs once more elsewhere
@@ -33,34 +33,34 @@ def _detector(inference_config: Any) -> Any:
     return _loaded[0][1]
 
 
-def run_job(config: ServerConfig, inference_config: Any, record_id: str) -> str:
-    """Run one record's job on this node; the record's final status. A record done already (the task ran
+def run_job(config: ServerConfig, inference_config: Any, video_id: str) -> str:
+    """Run one video's job on this node; the video's final status. A video done already (the task ran
     to its end before, and is retried after losing its node) or deleted is left as it is."""
     node = NodeContext.open(config)
     try:
-        record = node.records.get(record_id)
-        if record is None or record["status"] == "done":
-            return record["status"] if record else "deleted"
-        node.records.update(record_id, node=node_name())
+        video = node.videos.get(video_id)
+        if video is None or video["status"] == "done":
+            return video["status"] if video else "deleted"
+        node.videos.update(video_id, node=node_name())
         files = node.files
-        if not files.fetch(files.upload_path(record_id)) and not files.fetch(files.source_path(record_id)):
-            node.records.update(record_id, status="failed", error="the uploaded file is gone")
+        if not files.fetch(files.upload_path(video_id)) and not files.fetch(files.source_path(video_id)):
+            node.videos.update(video_id, status="failed", error="the uploaded file is gone")
             return "failed"
-        profile = record.get("profile")
+        profile = video.get("profile")
         if profile and profile not in files.shipped_profiles():
             files.fetch(files.profile_path(profile))  # a calibrated camera's profile
-        records = PublishingRecords(node.records, files)
+        videos = PublishingVideos(node.videos, files)
         manager = JobManager(
             config=config,
-            records=records,  # type: ignore[arg-type]
+            videos=videos,  # type: ignore[arg-type]
             files=files,
             inference_config=inference_config,
             detector=_detector(inference_config),
         )
-        manager.run(record_id)
-        final = node.records.get(record_id)
+        manager.run(video_id)
+        final = node.videos.get(video_id)
         if final is not None and final["status"] == "done":
-            files.shared.delete_prefix(files.key(files.upload_path(record_id)))
+            files.shared.delete_prefix(files.key(files.upload_path(video_id)))
         return final["status"] if final else "deleted"
     finally:
         node.close()
@@ -68,23 +68,23 @@ def run_job(config: ServerConfig, inference_config: Any, record_id: str) -> str:
 
 class RayJobs:
     """The JobRunner on Ray: `submit` starts a task at once (Ray queues it until a node has
-    `ray-job-cpus` free); a reaper thread forgets finished tasks and fails the record of a task whose
+    `ray-job-cpus` free); a reaper thread forgets finished tasks and fails the video of a task whose
     retries ran out."""
 
     def __init__(
-        self, *, config: ServerConfig, records: RecordRepository, files: FileStore, inference_config: Any
+        self, *, config: ServerConfig, videos: VideoRepository, files: FileStore, inference_config: Any
     ) -> None:
         import ray
 
         self._ray = ray
         self._config = config
-        self._records = records
+        self._videos = videos
         self._files = files
         self._inference_config = inference_config
         self._task = ray.remote(run_job).options(
             **remote_options(cpus=config.ray_job_cpus, max_retries=JOB_RETRIES, retry_exceptions=False)
         )
-        self._running: dict[str, Any] = {}  # record id -> ObjectRef
+        self._running: dict[str, Any] = {}  # video id -> ObjectRef
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
@@ -96,7 +96,7 @@ class RayJobs:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the reaper (tasks of this server end with it: Ray ties them to their submitter; their
-        records stay queued or processing and are resubmitted at the next start)."""
+        videos stay queued or processing and are resubmitted at the next start)."""
         self._stop.set()
         if self._reaper is not None:
             self._reaper.join(timeout)
@@ -112,10 +112,10 @@ class RayJobs:
             submitted = len(self._running)
         return {"workers": slots, "busy": min(slots, submitted), "queued": max(0, submitted - slots)}
 
-    def submit(self, record_id: str) -> None:
-        """Publish the upload to the shared store and start the record's task (once)."""
+    def submit(self, video_id: str) -> None:
+        """Publish the upload to the shared store and start the video's task (once)."""
         with self._lock:
-            if record_id in self._running:
+            if video_id in self._running:
                 return
             if len(self._running) >= self._config.queue_max + self._slots():
                 raise ApiError(
@@ -124,44 +124,44 @@ class RayJobs:
                     f"{self._config.queue_max} videos are waiting already; try again later",
                     headers={"Retry-After": str(QUEUE_RETRY_AFTER)},
                 )
-        upload = self._files.upload_path(record_id)
+        upload = self._files.upload_path(video_id)
         if upload.is_file():
             self._files.publish(upload)
             upload.unlink()
-        ref = self._task.remote(self._config, self._inference_config, record_id)
+        ref = self._task.remote(self._config, self._inference_config, video_id)
         with self._lock:
-            self._running[record_id] = ref
+            self._running[video_id] = ref
 
-    def cancel(self, record_id: str) -> None:
-        """Cancel the record's task (running: interrupted; its record is being deleted)."""
+    def cancel(self, video_id: str) -> None:
+        """Cancel the video's task (running: interrupted; its video is being deleted)."""
         with self._lock:
-            ref = self._running.pop(record_id, None)
+            ref = self._running.pop(video_id, None)
         if ref is not None:
             self._ray.cancel(ref)
 
     def _reap(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                refs = {ref: record_id for record_id, ref in self._running.items()}
+                refs = {ref: video_id for video_id, ref in self._running.items()}
             if not refs:
                 self._stop.wait(REAP_SECONDS)
                 continue
             done, _ = self._ray.wait(list(refs), num_returns=len(refs), timeout=REAP_SECONDS)
             for ref in done:
-                record_id = refs[ref]
+                video_id = refs[ref]
                 with self._lock:
-                    if self._running.get(record_id) is ref:
-                        del self._running[record_id]
+                    if self._running.get(video_id) is ref:
+                        del self._running[video_id]
                 try:
                     self._ray.get(ref)
                 except Exception as error:  # the task's node or worker was lost twice, or it was cancelled
-                    self._failed(record_id, error)
+                    self._failed(video_id, error)
 
-    def _failed(self, record_id: str, error: Exception) -> None:
+    def _failed(self, video_id: str, error: Exception) -> None:
         if isinstance(error, self._ray.exceptions.TaskCancelledError):
             return
-        log.warning("job %s lost: %s", record_id, error)
-        record = self._records.get(record_id)
-        if record is not None and record["status"] in ("queued", "processing"):
+        log.warning("job %s lost: %s", video_id, error)
+        video = self._videos.get(video_id)
+        if video is not None and video["status"] in ("queued", "processing"):
             reason = f"the job's node was lost {JOB_RETRIES + 1} times ({type(error).__name__})"
-            self._records.update(record_id, status="failed", error=reason)
+            self._videos.update(video_id, status="failed", error=reason)

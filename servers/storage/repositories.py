@@ -49,9 +49,9 @@ def _page(
     return [_public(document) for document in cursor], total  # type: ignore[misc]
 
 
-class _RecordCache:
+class _VideoCache:
     """The embedded engine scans and decodes a whole collection for every query (0.7-1.2 s at 10,000
-    records), so for montydb only the record repository keeps the documents by id (loaded by one scan)
+    videos), so for montydb only the video repository keeps the documents by id (loaded by one scan)
     and answers lists from them, caching the ordered ids per filter. It stays coherent because one process
     owns the embedded files and every write goes through the repository: writes replace or drop
     documents, and creations, deletions and status or name changes clear the filter results. A
@@ -74,44 +74,44 @@ class _RecordCache:
                 self.filters.clear()
                 self.generation += 1
 
-    def drop(self, record_id: str) -> None:
+    def drop(self, video_id: str) -> None:
         with self.lock:
             if self.documents is not None:
-                self.documents.pop(record_id, None)
+                self.documents.pop(video_id, None)
             self.filters.clear()
             self.generation += 1
 
 
-class RecordRepository:
-    """Offline video results (`records`)."""
+class VideoRepository:
+    """Offline video results (`videos`)."""
 
-    COLLECTION = "records"
+    COLLECTION = "videos"
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._cache = _RecordCache() if database.embedded else None
+        self._cache = _VideoCache() if database.embedded else None
 
     def ensure_indexes(self) -> None:
         """Indexes for the list queries (a no-op on the embedded engine)."""
         self._db.ensure_collection(self.COLLECTION)
-        with self._db.access(self.COLLECTION) as records:
-            records.create_index([("created_at", pymongo.DESCENDING)])
-            records.create_index([("status", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)])
+        with self._db.access(self.COLLECTION) as videos:
+            videos.create_index([("created_at", pymongo.DESCENDING)])
+            videos.create_index([("status", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)])
 
     @staticmethod
     def new_document(
         *,
-        record_id: str,
+        video_id: str,
         name: str,
         size: int,
         profile: str | None = None,
         original: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The stored document of a new queued record (`profile`: the scene profile id to score it with;
+        """The stored document of a new queued video (`profile`: the scene profile id to score it with;
         `original`: the uploaded file's width, height and fps, before the server stores it)."""
         now = utc_now()
         return {
-            "_id": record_id,
+            "_id": video_id,
             "name": name,
             "size": size,
             "status": "queued",
@@ -133,10 +133,10 @@ class RecordRepository:
         }
 
     def create(self, **fields: Any) -> dict[str, Any]:
-        """Insert a queued record (the keyword arguments of `new_document`) and return it."""
+        """Insert a queued video (the keyword arguments of `new_document`) and return it."""
         document = self.new_document(**fields)
-        with self._db.access(self.COLLECTION) as records:
-            records.insert_one(dict(document))
+        with self._db.access(self.COLLECTION) as videos:
+            videos.insert_one(dict(document))
             if self._cache is not None:
                 self._cache.put(document, moved=True)
         return _public(document)  # type: ignore[return-value]
@@ -147,16 +147,16 @@ class RecordRepository:
         assert cache is not None
         with cache.fill:
             if cache.documents is None:
-                with self._db.access(self.COLLECTION) as records:
-                    cache.documents = {document["_id"]: document for document in records.find({})}
+                with self._db.access(self.COLLECTION) as videos:
+                    cache.documents = {document["_id"]: document for document in videos.find({})}
             return cache.documents
 
-    def get(self, record_id: str) -> dict[str, Any] | None:
-        """One record or None."""
+    def get(self, video_id: str) -> dict[str, Any] | None:
+        """One video or None."""
         if self._cache is not None:
-            return _public(self._documents().get(record_id))
-        with self._db.access(self.COLLECTION) as records:
-            return _public(records.find_one({"_id": record_id}))
+            return _public(self._documents().get(video_id))
+        with self._db.access(self.COLLECTION) as videos:
+            return _public(videos.find_one({"_id": video_id}))
 
     @staticmethod
     def _selector(status: str | None, query: str | None) -> dict[str, Any]:
@@ -170,16 +170,16 @@ class RecordRepository:
     def list(
         self, *, status: str | None, query: str | None, page: int, page_size: int
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of records, newest first, and the total matching the filter."""
+        """A page of videos, newest first, and the total matching the filter."""
         skip = (page - 1) * page_size
         if self._cache is not None:
             ids = self._filter_ids(status, query)
             documents = self._documents()
-            items = [_public(documents.get(record_id)) for record_id in ids[skip : skip + page_size]]
+            items = [_public(documents.get(video_id)) for video_id in ids[skip : skip + page_size]]
             return [item for item in items if item is not None], len(ids)
-        with self._db.access(self.COLLECTION) as records:
+        with self._db.access(self.COLLECTION) as videos:
             return _page(
-                records, self._selector(status, query), [("created_at", pymongo.DESCENDING)], page, page_size
+                videos, self._selector(status, query), [("created_at", pymongo.DESCENDING)], page, page_size
             )
 
     def _filter_ids(self, status: str | None, query: str | None) -> list[str]:
@@ -212,47 +212,47 @@ class RecordRepository:
                     cache.filters.popitem(last=False)
         return ids
 
-    def update(self, record_id: str, **fields: Any) -> dict[str, Any] | None:
-        """Set fields (and `updated_at`); the updated record, or None when it no longer exists."""
+    def update(self, video_id: str, **fields: Any) -> dict[str, Any] | None:
+        """Set fields (and `updated_at`); the updated video, or None when it no longer exists."""
         fields["updated_at"] = utc_now()
-        with self._db.access(self.COLLECTION) as records:
-            document = records.find_one_and_update(
-                {"_id": record_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        with self._db.access(self.COLLECTION) as videos:
+            document = videos.find_one_and_update(
+                {"_id": video_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
             )
             if self._cache is not None and document is not None:
                 self._cache.put(document, moved="status" in fields or "name" in fields)
         return _public(document)
 
     def with_status(self, statuses: list[str]) -> list[dict[str, Any]]:
-        """Every record in one of `statuses`, oldest first (restart recovery)."""
-        with self._db.access(self.COLLECTION) as records:
-            cursor = records.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
+        """Every video in one of `statuses`, oldest first (restart recovery)."""
+        with self._db.access(self.COLLECTION) as videos:
+            cursor = videos.find({"status": {"$in": statuses}}).sort([("created_at", pymongo.ASCENDING)])
             return [_public(document) for document in cursor]  # type: ignore[misc]
 
-    def with_intervals(self, record_id: str | None = None) -> list[dict[str, Any]]:
-        """Every done record (or just `record_id`) that has abnormal intervals (the review page's events)."""
+    def with_intervals(self, video_id: str | None = None) -> list[dict[str, Any]]:
+        """Every done video (or just `video_id`) that has abnormal intervals (the review page's events)."""
         if self._cache is not None:
-            documents = [self._documents().get(record_id)] if record_id else list(self._documents().values())
+            documents = [self._documents().get(video_id)] if video_id else list(self._documents().values())
             found = [d for d in documents if d and d["status"] == "done" and d.get("intervals")]
         else:
             selector: dict[str, Any] = {"status": "done", "intervals.0": {"$exists": True}}
-            if record_id:
-                selector["_id"] = record_id
-            with self._db.access(self.COLLECTION) as records:
-                found = list(records.find(selector))
+            if video_id:
+                selector["_id"] = video_id
+            with self._db.access(self.COLLECTION) as videos:
+                found = list(videos.find(selector))
         return [_public(document) for document in found]  # type: ignore[misc]
 
-    def delete(self, record_id: str) -> bool:
-        """Delete a record; whether it existed."""
-        with self._db.access(self.COLLECTION) as records:
-            deleted = records.delete_one({"_id": record_id}).deleted_count == 1
+    def delete(self, video_id: str) -> bool:
+        """Delete a video; whether it existed."""
+        with self._db.access(self.COLLECTION) as videos:
+            deleted = videos.delete_one({"_id": video_id}).deleted_count == 1
             if self._cache is not None:
-                self._cache.drop(record_id)
+                self._cache.drop(video_id)
         return deleted
 
 
-class SessionRepository:
-    """Live sessions (`sessions`) and their alerts (`alerts`)."""
+class LiveSessionRepository:
+    """Live sessions: the cameras watched (`sessions`, as in `/api/sessions`) and their alerts (`alerts`)."""
 
     SESSIONS = "sessions"
     ALERTS = "alerts"

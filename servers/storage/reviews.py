@@ -9,7 +9,7 @@ import pymongo
 from pymongo import ReturnDocument
 
 from servers.storage.database import Database
-from servers.storage.repositories import SessionRepository, _public
+from servers.storage.repositories import LiveSessionRepository, _public
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class EventFilter:
 
     kind: str | None = None  # "camera" or "upload"
     camera: str | None = None  # a session id
-    video: str | None = None  # a record id
+    video: str | None = None  # a video id
     since: str | None = None  # inclusive
     until: str | None = None  # exclusive
     min_score: float | None = None
@@ -27,10 +27,10 @@ class EventFilter:
 
 class AlertReviews:
     """The `alerts` collection as the review page sees it (the live path writes it through
-    SessionRepository)."""
+    LiveSessionRepository)."""
 
-    ALERTS = SessionRepository.ALERTS
-    SESSIONS = SessionRepository.SESSIONS
+    ALERTS = LiveSessionRepository.ALERTS
+    SESSIONS = LiveSessionRepository.SESSIONS
 
     def __init__(self, database: Database) -> None:
         self._db = database

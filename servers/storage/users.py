@@ -70,7 +70,7 @@ class UserRepository:
             return users.count_documents({"role": role} if role else {})
 
     def set_password(self, user_id: str, password_hash: str) -> dict[str, Any] | None:
-        """Replace a password hash and revoke the user's sessions; the updated user, or None."""
+        """Replace a password hash and revoke the user's logins; the updated user, or None."""
         with self._db.access(self.COLLECTION) as users:
             return _public(
                 users.find_one_and_update(
@@ -80,8 +80,9 @@ class UserRepository:
                 )
             )
 
-    def revoke_sessions(self, user_id: str) -> dict[str, Any] | None:
-        """Revoke every session of the user (raises its session version); the updated user, or None."""
+    def revoke_logins(self, user_id: str) -> dict[str, Any] | None:
+        """Revoke every login of the user (raises its login version, `session_version`); the updated user,
+        or None."""
         with self._db.access(self.COLLECTION) as users:
             return _public(
                 users.find_one_and_update(

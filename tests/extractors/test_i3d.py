@@ -18,7 +18,7 @@ from models.extractors.i3d_weights import (
     WeightsError,
     _ArraysOnlyUnpickler,
     load_i3d_kinetics400,
-    read_checkpoint,
+    read_i3d_checkpoint,
 )
 
 
@@ -87,7 +87,7 @@ def test_unpickler_refuses_anything_but_arrays() -> None:
 
 def test_checkpoint_with_wrong_checksum_is_rejected() -> None:
     with pytest.raises(WeightsError, match="sha256"):
-        read_checkpoint(pickle.dumps({"params": {}, "batch_stats": {}}))
+        read_i3d_checkpoint(pickle.dumps({"params": {}, "batch_stats": {}}))
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from inferences.backends import cosine
 from models.export import export_onnx
 from models.extractors.slowfast import (
     FEATURE_DIM,
@@ -18,7 +19,6 @@ from models.extractors.slowfast import (
     create_slowfast_r50_detection,
     pack_pathways,
 )
-from models.prepare import cosine
 from models.zoo import load_checkpoint
 
 torch.set_num_threads(2)

@@ -33,7 +33,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_config(model_dir: Path, detector: str = "random-detector.onnx", **overrides) -> InferenceConfig:
-    """A config of the tiny models (CPU, one thread) with field overrides."""
+    """A config of the tiny models (CPU, one thread) with field overrides (validated: ConfigFileError)."""
     values = dict(
         providers=("CPUExecutionProvider",),
         threads=1,
@@ -45,7 +45,7 @@ def make_config(model_dir: Path, detector: str = "random-detector.onnx", **overr
         objects_model_path="",
     )
     values.update(overrides)
-    return InferenceConfig(**values)
+    return InferenceConfig().replace(**values)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ footage, the fallback when a path is out of tolerance or unavailable, and the co
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import pytest
 from harness import tiny_models
 from inferences.backends import Capabilities, Choice, cosine, cpu_flags, detect, load_runner
 from inferences.checks import real_clip, real_frames
-from inferences.config import ConfigError, config_from_dict
+from inferences.config import InferenceConfig
+from inferences.configfile import ConfigFileError, parse_config
 from inferences.paths import REPO_ROOT
 from inferences.preprocess import Preprocessor
 from inferences.runtime import AnomalyDetectorModel, FeatureExtractor
@@ -95,7 +95,7 @@ def test_openvino_matches_onnxruntime_on_a_real_clip(tiny: Path) -> None:
 def test_default_extractor_path_keeps_i3d_features_on_a_real_clip() -> None:
     from inferences.config import load_inference_config
 
-    config = dataclasses.replace(load_inference_config(), threads=2)
+    config = load_inference_config().replace(threads=2)
     clip = real_clip(Preprocessor.from_config(config))
     extractor = FeatureExtractor(config)
     fp32 = load_runner(
@@ -128,7 +128,7 @@ def test_openvino_objects_match_onnxruntime_on_real_frames() -> None:
     scores = {backend: detector(frames) for backend, detector in detectors.items()}
     assert np.abs(scores["onnxruntime"] - scores["openvino"]).max() < 1e-3
     # OpenVINO runs it compiled for the detector's size (static height and width, any batch)
-    shape = detectors["openvino"].session.compiled.inputs[0].get_partial_shape()
+    shape = detectors["openvino"].runner.compiled.inputs[0].get_partial_shape()
     assert shape[0].is_dynamic and [shape[i].get_length() for i in (1, 2, 3)] == [3, 512, 512]
     assert detectors["openvino"](frames[:1]).shape == (1, 80)
 
@@ -158,7 +158,7 @@ def test_unavailable_path_falls_back_with_a_message(tiny: Path, caplog) -> None:
 def test_config_overrides_backend_and_precision(tiny: Path) -> None:
     ort = FeatureExtractor(make_config(tiny, extraction_backend="onnxruntime", precision="fp32"))
     assert str(ort.choice) == "onnxruntime fp32"
-    assert ort.runner.session.get_providers() == ["CPUExecutionProvider"]  # `providers` still applies
+    assert ort.runner.onnx_session.get_providers() == ["CPUExecutionProvider"]  # `providers` still applies
     ov = FeatureExtractor(make_config(tiny, extraction_backend="openvino", precision="fp32"))
     assert str(ov.choice) == "openvino fp32"
     clip = real_clip(Preprocessor(SIZE, SIZE, 16))
@@ -179,8 +179,8 @@ def test_config_overrides_backend_and_precision(tiny: Path) -> None:
         ("precision", "int4"),
         ("objects-precision", "int8"),
     ):
-        with pytest.raises(ConfigError, match=f"config field '{field}'"):
-            config_from_dict({field: value})
+        with pytest.raises(ConfigFileError, match=f"field '{field}' must be one of"):
+            parse_config(InferenceConfig, {field: value}, "config.toml")
 
 
 def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path) -> None:
@@ -210,7 +210,7 @@ def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path
 
     record = json.loads(speed_file(path).read_text())
     assert record["cpu_flags"] == sorted(detect().cpu_flags) and record["int8"] > 0
-    auto = dataclasses.replace(config, precision="auto")
+    auto = config.replace(precision="auto")
     for int8_speed, expected in ((2.0, "openvino int8"), (0.5, "openvino fp32")):
         speed_file(path).write_text(
             json.dumps({"cpu_flags": record["cpu_flags"], "int8": int8_speed, "fp32": 1.0})

@@ -3,7 +3,6 @@ annotation."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 
 from harness.videos import write_video
 from inferences.annotate import PROMPT_FONTS, Annotator, _label
-from inferences.config import ConfigError, load_inference_config
+from inferences.config import load_inference_config
+from inferences.configfile import ConfigFileError
 from inferences.preprocess import Preprocessor
 from inferences.runtime import ModelError, load_onnx_session, select_providers
 from inferences.video import VideoError, even_size, iter_frames, iter_video_frames, open_video
@@ -24,7 +24,7 @@ def test_shipped_config_loads_with_every_field() -> None:
     config = load_inference_config()
     assert config.extraction_model_file.name == "i3d-fp32.onnx"
     assert config.category_model_file is None
-    assert dataclasses.replace(config, precision="fp16").extraction_model_file.name == "i3d-fp16.onnx"
+    assert config.replace(precision="fp16").extraction_model_file.name == "i3d-fp16.onnx"
 
 
 @pytest.mark.parametrize(
@@ -41,20 +41,47 @@ def test_shipped_config_loads_with_every_field() -> None:
         ('result-preset = "fastest"', "result-preset"),
         ("capture-interval = -1", "capture-interval"),
         ("history-lenght = 3", "history-lenght"),
+        ("threads = true", "threads"),
+        ("clip-fps = nan", "clip-fps"),
+        ("normalization-mean = [0.5, 0.5, 0.5, 0.5]", "normalization-mean"),
+        ('providers = "CPUExecutionProvider"', "providers"),
+        ("objects-every = 32", "objects-every"),
+        ("reconnect-max-delay = 0.1", "reconnect-max-delay"),
+        ('detection-model-path = ""', "detection-model-path"),
     ],
 )
 def test_invalid_config_names_the_field(tmp_path: Path, text: str, field: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text + "\n")
-    with pytest.raises(ConfigError, match=f"'{field}'"):
+    with pytest.raises(ConfigFileError, match=f"'{field}'"):
         load_inference_config(path)
 
 
+def test_config_error_names_the_file_and_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("threads = 2\nsegment-length = 4\n")  # objects-every (8) > segment-length
+    with pytest.raises(ConfigFileError) as error:
+        load_inference_config(path)
+    assert str(error.value).startswith(f"{path}: field 'objects-every' (8) must be <= 'segment-length' (4)")
+    path.write_text("segment-width = 4\n")
+    with pytest.raises(
+        ConfigFileError, match=r"bad\.toml: field 'segment-width' must be an integer in 8\.\.4096"
+    ):
+        load_inference_config(path)
+    path.write_text("normalization-mean = [0.5]\n")  # a short list is invalid, not a missing field
+    with pytest.raises(ConfigFileError, match=r"field 'normalization-mean' must be a list of 3 numbers"):
+        load_inference_config(path)
+    config = load_inference_config()
+    with pytest.raises(ConfigFileError, match=r"InferenceConfig: field 'crop-x2' \(0\.2\) must be greater"):
+        config.replace(crop_x1=0.5, crop_x2=0.2)  # a changed copy is validated like the file
+    assert config.replace(providers=["CPUExecutionProvider"]).providers == ("CPUExecutionProvider",)
+
+
 def test_config_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigFileError, match="not found"):
         load_inference_config(tmp_path / "missing.toml")
     (tmp_path / "broken.toml").write_text("precision = \n")
-    with pytest.raises(ConfigError, match="invalid TOML"):
+    with pytest.raises(ConfigFileError, match="not valid TOML"):
         load_inference_config(tmp_path / "broken.toml")
 
 

@@ -16,7 +16,7 @@ from harness.camera import FFMPEG, FfmpegStream
 from harness.videos import write_video
 from inferences.alerting import AlertGate
 from inferences.clips import ClipRecorder
-from inferences.config import ConfigError
+from inferences.configfile import ConfigFileError
 from inferences.events import AlertEnd, AlertStart
 from inferences.stream import StreamDetector
 from tests.inference.conftest import make_config
@@ -46,7 +46,7 @@ def test_alert_opens_after_the_minimum_duration_and_not_during_the_cooldown() ->
     ("field", "value"), [("alert_min_duration", -1.0), ("alert_cooldown", 1e9), ("clip_fps", 0.0)]
 )
 def test_alert_and_clip_fields_are_checked(model_dir: Path, field: str, value: float) -> None:
-    with pytest.raises(ConfigError, match=field.replace("_", "-")):
+    with pytest.raises(ConfigFileError, match=field.replace("_", "-")):
         make_config(model_dir, **{field: value})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -251,8 +250,8 @@ def test_real_i3d_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     if not config.detection_model_file.is_file():
         detector = tmp_path / "untrained-i3d-detector.onnx"
         tiny_models.export(create_detector(feature_dim=1024), detector, smoothing_window=1)
-        config = dataclasses.replace(config, detection_model_path=str(detector))
-    config = dataclasses.replace(config, providers=("CPUExecutionProvider",), threads=2)
+        config = config.replace(detection_model_path=str(detector))
+    config = config.replace(providers=("CPUExecutionProvider",), threads=2)
     path = shared_data / "ucsd-ped2" / "Test009.mp4"  # 120 frames
     result = VideoDetector(config).detect(path, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg")
     assert result.frames == len(result.scores) == 120 and len(result.segment_scores) == 8

@@ -99,7 +99,7 @@ def test_heatmap_matches_the_original_tfjs_graph(
         timeout=300,
     )
     reference = np.fromfile(tmp_path / "keypoints.f32", "<f4").reshape(1, 128, 128, 80).transpose(0, 3, 1, 2)
-    scores, heatmap = objects.session.run(["class_scores", "heatmap"], {"image": image})
+    scores, heatmap = objects.runner.run(["class_scores", "heatmap"], {"image": image})
     diff = float(np.abs(heatmap - reference).max())
     print(f"heatmap max abs diff ONNX Runtime vs TF.js: {diff:.3g}")
     assert diff <= TFJS_MAX_DIFF
@@ -124,11 +124,11 @@ def test_corrupt_package_file_is_a_one_line_error(weights_dir: Path, tmp_path: P
 def test_dynamic_batch_and_class_scores(onnx_file: Path, frames: list[np.ndarray]) -> None:
     objects = detector(onnx_file)
     images = objects.images(frames)
-    scores, heatmap = objects.session.run(["class_scores", "heatmap"], {"image": images})
+    scores, heatmap = objects.runner.run(["class_scores", "heatmap"], {"image": images})
     assert scores.shape == (2, 80) and heatmap.shape == (2, 80, 128, 128)
     np.testing.assert_array_equal(scores, heatmap.max(axis=(2, 3)))
     for index in range(2):
-        alone = objects.session.run(["heatmap"], {"image": images[index : index + 1]})[0]
+        alone = objects.runner.run(["heatmap"], {"image": images[index : index + 1]})[0]
         np.testing.assert_allclose(alone[0], heatmap[index], atol=1e-6)
 
 
@@ -149,7 +149,7 @@ def test_object_detector(onnx_file: Path, frames: list[np.ndarray]) -> None:
     assert (objects.height, objects.width) == (512, 512)
     scores = objects(frames)
     assert scores.shape == (2, 80) and scores.dtype == np.float32
-    expected = objects.session.run(["class_scores"], {"image": objects.images(frames)})[0]
+    expected = objects.runner.run(["class_scores"], {"image": objects.images(frames)})[0]
     np.testing.assert_array_equal(scores, expected)
     assert objects([]).shape == (0, 80)
     assert detector(onnx_file, input_size=320)(frames[:1]).shape == (1, 80)

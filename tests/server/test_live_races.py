@@ -23,7 +23,7 @@ from inferences.events import AlertEnd, AlertStart, ScoreEvent
 from servers.files import FileStore
 from servers.history import ScoreHistory
 from servers.live import LiveManager
-from servers.storage import SessionRepository
+from servers.storage import LiveSessionRepository
 from servers.storage.database import connect_database
 from servers.storage.repositories import new_id
 from servers.storage.scores import ScoreRepository
@@ -32,7 +32,7 @@ from servers.storage.scores import ScoreRepository
 @dataclass
 class Setup:
     manager: LiveManager
-    sessions: SessionRepository
+    sessions: LiveSessionRepository
     video: Path
 
 
@@ -42,7 +42,7 @@ def setup(tmp_path: Path, inference_config: Path) -> Iterator[Setup]:
     and a 16 s camera file, longer than any test here."""
     files = FileStore(tmp_path / "storage")
     database = connect_database("", name="test", storage_directory=files.root, max_connections=1)
-    sessions = SessionRepository(database)
+    sessions = LiveSessionRepository(database)
     sessions.ensure_indexes()
     history = ScoreHistory(ScoreRepository(database, bucket_seconds=3600.0), interval=1.0)
     manager = LiveManager(
@@ -95,7 +95,7 @@ def lookalike(event: type) -> type:
     return make_dataclass(event.__name__, [(field.name, Any) for field in fields(event)])
 
 
-def open_alerts(sessions: SessionRepository, session_id: str) -> list[dict[str, Any]]:
+def open_alerts(sessions: LiveSessionRepository, session_id: str) -> list[dict[str, Any]]:
     items, _ = sessions.alerts(session_id, page=1, page_size=100)
     return [alert for alert in items if alert["end_time"] is None]
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.camera import FfmpegStream
 from harness.server import ADMIN_PASSWORD, ServerProcess, wait_for
 from servers.config import ServerConfig
-from servers.storage import RecordRepository, SessionRepository, connect_database
+from servers.storage import LiveSessionRepository, VideoRepository, connect_database
 from servers.storage.repositories import new_id
+from tests.server.conftest import ENGINES, database_values
 from tests.server.test_videos import upload, wait_done
 
 ADMIN = {"username": "admin", "password": ADMIN_PASSWORD}
@@ -41,11 +44,11 @@ def test_killed_server_resumes_jobs_and_sessions(
             "", name=ServerConfig().db_name, storage_directory=server.storage, max_connections=1
         )
         orphan = new_id()  # a job whose upload vanished while the server was down
-        RecordRepository(database).create(record_id=orphan, name="orphan.mp4", size=1)
-        RecordRepository(database).update(orphan, status="processing", progress=0.5)
-        states = {s["id"]: s["state"] for s in SessionRepository(database).with_states(["running"])}
+        VideoRepository(database).create(video_id=orphan, name="orphan.mp4", size=1)
+        VideoRepository(database).update(orphan, status="processing", progress=0.5)
+        states = {s["id"]: s["state"] for s in LiveSessionRepository(database).with_states(["running"])}
         assert states.keys() == {resumed["id"], lost["id"]}
-        statuses = {RecordRepository(database).get(r["id"])["status"] for r in records}
+        statuses = {VideoRepository(database).get(r["id"])["status"] for r in records}
         assert statuses <= {"queued", "processing"}
         database.close()
 
@@ -114,3 +117,38 @@ def test_database_down_at_start_then_back(tmp_path: Path, inference_config: Path
     finally:
         server.stop()
         database.stop()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_server_started_on_an_old_database_keeps_its_videos(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path, inference_config: Path
+) -> None:
+    """Earlier versions stored the uploaded videos in the collection `records`: the server moves them to
+    `videos` when it starts, and lists them as before."""
+    values = database_values(engine, request)
+    server = ServerProcess(tmp_path, inference_config=str(inference_config), **values)
+    database = connect_database(
+        values.get("db_connection_uri", ""),
+        name=values.get("db_name", ServerConfig().db_name),
+        storage_directory=server.storage,
+        max_connections=1,
+    )
+    old = VideoRepository.new_document(video_id=new_id(), name="before-the-rename.mp4", size=1)
+    old.update(
+        status="done",
+        progress=1.0,
+        intervals=[{"start_frame": 0, "end_frame": 9, "start_time": 0.0, "end_time": 0.9, "peak_score": 0.9}],
+    )
+    with database.access("records") as records:
+        records.insert_one(dict(old))
+    database.close()
+    server.start()
+    try:
+        admin = server.admin()
+        page = admin.get("/api/videos").json()
+        assert [item["id"] for item in page["items"]] == [old["_id"]] and page["total"] == 1
+        assert admin.get(f"/api/videos/{old['_id']}").json()["name"] == "before-the-rename.mp4"
+        events = admin.get("/api/events", params={"video": old["_id"]}).json()["items"]
+        assert [event["id"] for event in events] == [f"video-{old['_id']}-0"]
+    finally:
+        server.stop()

@@ -18,7 +18,7 @@ from harness.server import Client, ServerProcess, wait_for
 from servers.files import FileStore
 from servers.media import stored_rate, stored_size
 from servers.retention import GIGABYTE, apply_retention
-from servers.storage import RecordRepository, connect_database
+from servers.storage import VideoRepository, connect_database
 from servers.storage.repositories import new_id
 from servers.storage.reviews import AlertReviews
 from tests.server.test_api import assert_error
@@ -239,21 +239,21 @@ def test_retention_by_age_in_the_server(
 
 def test_retention_by_disk_budget_removes_the_oldest_first(tmp_path: Path) -> None:
     """apply_retention on the real embedded database and real files: over the budget, the oldest media
-    go first (a record's result and source, an alert's snapshot and clip), and only until it fits."""
+    go first (a video's result and source, an alert's snapshot and clip), and only until it fits."""
     files = FileStore(tmp_path / "storage")
     database = connect_database("", name="test", storage_directory=files.root, max_connections=1)
-    records, alerts = RecordRepository(database), AlertReviews(database)
+    videos, alerts = VideoRepository(database), AlertReviews(database)
     now = time.time()
-    record_ids = []
+    video_ids = []
     for age in (3, 2, 1):  # hours
-        record_id = new_id()
-        records.create(record_id=record_id, name=f"{age}h.mp4", size=1)
+        video_id = new_id()
+        videos.create(video_id=video_id, name=f"{age}h.mp4", size=1)
         for name in ("result.mp4", "source.mp4"):
-            path = files.video_dir(record_id) / name
+            path = files.video_dir(video_id) / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"v" * 1000)
             os.utime(path, (now - age * 3600, now - age * 3600))
-        record_ids.append(record_id)
+        video_ids.append(video_id)
     session_id, alert_id = new_id(), new_id()
     with database.access("alerts") as collection:
         collection.insert_one(
@@ -264,19 +264,17 @@ def test_retention_by_disk_budget_removes_the_oldest_first(tmp_path: Path) -> No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"s" * 500)
         os.utime(path, (now - 4 * 3600, now - 4 * 3600))
-    # 7000 bytes stored; a 4500-byte budget removes the alert (1000) and the oldest record (2000): 4000 left
-    assert apply_retention(files, records, alerts, days=0, max_gigabytes=4500 / GIGABYTE) == 2
+    # 7000 bytes stored; a 4500-byte budget removes the alert (1000) and the oldest video (2000): 4000 left
+    assert apply_retention(files, videos, alerts, days=0, max_gigabytes=4500 / GIGABYTE) == 2
     assert alerts.get(alert_id)["removed"]["files"] == ["clip", "snapshot"]
     assert alerts.get(alert_id)["removed"]["reason"] == "disk-budget"
-    assert records.get(record_ids[0])["removed"]["reason"] == "disk-budget"
-    assert [records.get(record_id).get("removed") for record_id in record_ids[1:]] == [None, None]
+    assert videos.get(video_ids[0])["removed"]["reason"] == "disk-budget"
+    assert [videos.get(video_id).get("removed") for video_id in video_ids[1:]] == [None, None]
     assert not files.snapshot_dir(session_id).joinpath(f"{alert_id}.jpg").exists()
-    assert files.result_path(record_ids[1]).exists()
-    assert apply_retention(files, records, alerts, days=0, max_gigabytes=4500 / GIGABYTE) == 0
-    assert (
-        apply_retention(files, records, alerts, days=1 / 24 * 1.5, max_gigabytes=0) == 1
-    )  # older than 1.5 h
-    assert records.get(record_ids[1])["removed"]["reason"] == "age"
+    assert files.result_path(video_ids[1]).exists()
+    assert apply_retention(files, videos, alerts, days=0, max_gigabytes=4500 / GIGABYTE) == 0
+    assert apply_retention(files, videos, alerts, days=1 / 24 * 1.5, max_gigabytes=0) == 1  # older than 1.5 h
+    assert videos.get(video_ids[1])["removed"]["reason"] == "age"
     database.close()
 
 
@@ -294,7 +292,7 @@ def test_a_clip_removed_after_its_snapshot_keeps_both_in_the_removal_note(tmp_pa
 
     files = FileStore(tmp_path / "storage")
     database = connect_database("", name="test", storage_directory=files.root, max_connections=1)
-    records, alerts = RecordRepository(database), AlertReviews(database)
+    videos, alerts = VideoRepository(database), AlertReviews(database)
     session_id, alert_id = new_id(), new_id()
     with database.access("alerts") as collection:
         collection.insert_one(
@@ -306,7 +304,7 @@ def test_a_clip_removed_after_its_snapshot_keeps_both_in_the_removal_note(tmp_pa
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"s" * 500)
         os.utime(path, (old, old))
-        assert apply_retention(files, records, alerts, days=1, max_gigabytes=0) == 1
+        assert apply_retention(files, videos, alerts, days=1, max_gigabytes=0) == 1
     alert = alerts.get(alert_id)
     assert alert["removed"]["files"] == ["clip", "snapshot"]
     shown = alert_to_api({**alert, "clip": True})

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from servers.storage import Database, RecordRepository, SessionRepository, UserRepository, connect_database
+from servers.storage import Database, LiveSessionRepository, UserRepository, VideoRepository, connect_database
+from servers.storage.migrations import migrate, rename_collection
 from servers.storage.repositories import new_id
 from servers.storage.users import DuplicateUsername
 
@@ -29,38 +30,38 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db.close()
 
 
-def repositories(database: Database) -> tuple[RecordRepository, SessionRepository, UserRepository]:
-    repos = RecordRepository(database), SessionRepository(database), UserRepository(database)
+def repositories(database: Database) -> tuple[VideoRepository, LiveSessionRepository, UserRepository]:
+    repos = VideoRepository(database), LiveSessionRepository(database), UserRepository(database)
     for repo in repos:
         repo.ensure_indexes()
     return repos
 
 
-def test_records_paging_filter_search_update(database: Database) -> None:
-    records, _, _ = repositories(database)
+def test_videos_paging_filter_search_update(database: Database) -> None:
+    videos, _, _ = repositories(database)
     ids = []
     for index in range(25):
-        record_id = new_id()
-        records.create(record_id=record_id, name=f"Camera {index:02d}.mp4", size=index)
-        ids.append(record_id)
-    records.update(ids[3], status="done", progress=1.0, intervals=[{"start_frame": 0}])
-    records.update(ids[4], status="done")
-    page, total = records.list(status=None, query=None, page=1, page_size=10)
+        video_id = new_id()
+        videos.create(video_id=video_id, name=f"Camera {index:02d}.mp4", size=index)
+        ids.append(video_id)
+    videos.update(ids[3], status="done", progress=1.0, intervals=[{"start_frame": 0}])
+    videos.update(ids[4], status="done")
+    page, total = videos.list(status=None, query=None, page=1, page_size=10)
     assert total == 25 and [item["id"] for item in page] == ids[::-1][:10]
-    last, _ = records.list(status=None, query=None, page=3, page_size=10)
+    last, _ = videos.list(status=None, query=None, page=3, page_size=10)
     assert [item["id"] for item in last] == ids[::-1][20:]
-    done, total = records.list(status="done", query=None, page=1, page_size=10)
+    done, total = videos.list(status="done", query=None, page=1, page_size=10)
     assert total == 2 and {item["id"] for item in done} == {ids[3], ids[4]}
-    found, total = records.list(status=None, query="camera 1", page=1, page_size=50)
+    found, total = videos.list(status=None, query="camera 1", page=1, page_size=50)
     assert total == 10 and all("Camera 1" in item["name"] for item in found)
-    special, total = records.list(status=None, query=".*", page=1, page_size=50)
+    special, total = videos.list(status=None, query=".*", page=1, page_size=50)
     assert total == 0 and special == []  # the search text is literal, not a pattern
-    got = records.get(ids[3])
+    got = videos.get(ids[3])
     assert got["status"] == "done" and got["intervals"] == [{"start_frame": 0}] and got["id"] == ids[3]
-    assert records.update(new_id(), status="done") is None
-    assert [item["id"] for item in records.with_status(["queued"])][:2] == ids[:2]
-    assert records.delete(ids[0]) and not records.delete(ids[0])
-    assert records.get(ids[0]) is None
+    assert videos.update(new_id(), status="done") is None
+    assert [item["id"] for item in videos.with_status(["queued"])][:2] == ids[:2]
+    assert videos.delete(ids[0]) and not videos.delete(ids[0])
+    assert videos.get(ids[0]) is None
 
 
 def test_sessions_and_alerts(database: Database) -> None:
@@ -116,10 +117,65 @@ def test_users_unique_under_concurrency(database: Database) -> None:
 
 def test_embedded_data_survives_reopening(tmp_path: Path) -> None:
     first = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
-    record_id = new_id()
-    RecordRepository(first).create(record_id=record_id, name="kept.mp4", size=1)
+    video_id = new_id()
+    VideoRepository(first).create(video_id=video_id, name="kept.mp4", size=1)
     first.close()
     second = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
-    assert RecordRepository(second).get(record_id)["name"] == "kept.mp4"
+    assert VideoRepository(second).get(video_id)["name"] == "kept.mp4"
     assert (tmp_path / "database").is_dir()
+    second.close()
+
+
+def old_videos(database: Database, count: int) -> list[dict]:
+    """Uploaded videos stored the way earlier versions did: in the collection `records`."""
+    documents = [
+        VideoRepository.new_document(video_id=new_id(), name=f"old-{i}.mp4", size=i) for i in range(count)
+    ]
+    with database.access("records") as records:
+        records.insert_many([dict(document) for document in documents])
+    return documents
+
+
+def collection_names(database: Database) -> list[str]:
+    with database.access("videos") as videos:
+        return videos.database.list_collection_names()
+
+
+def test_old_records_collection_becomes_videos(database: Database) -> None:
+    """A database of an earlier version keeps every uploaded video: `records` is moved to `videos` once."""
+    documents = old_videos(database, 3)
+    migrate(database)
+    videos, _, _ = repositories(database)
+    page, total = videos.list(status=None, query=None, page=1, page_size=10)
+    assert total == 3 and sorted(item["id"] for item in page) == sorted(d["_id"] for d in documents)
+    assert "records" not in collection_names(database) and "videos" in collection_names(database)
+    migrate(database)  # once done, a no-op
+    assert rename_collection(database, "records", "videos") == 0
+    assert videos.list(status=None, query=None, page=1, page_size=10)[1] == 3
+
+
+def test_interrupted_move_is_finished_without_losing_a_document(database: Database) -> None:
+    """A move interrupted after copying part of `records` (both collections exist): the rest is copied,
+    what `videos` holds already is kept as it is, and only then is `records` dropped."""
+    documents = old_videos(database, 4)
+    with database.access("videos") as videos:
+        videos.insert_many([{**documents[0], "status": "done"}, dict(documents[1])])
+    assert rename_collection(database, "records", "videos") == 4
+    videos = VideoRepository(database)
+    assert [videos.get(document["_id"])["name"] for document in documents] == [d["name"] for d in documents]
+    assert videos.get(documents[0]["_id"])["status"] == "done"
+    assert videos.list(status=None, query=None, page=1, page_size=10)[1] == 4
+    assert "records" not in collection_names(database)
+
+
+def test_embedded_move_survives_reopening(tmp_path: Path) -> None:
+    """On disk: after the move and a reopen, the videos are there and `records` is gone for good."""
+    first = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
+    documents = old_videos(first, 2)
+    migrate(first)
+    first.close()
+    second = connect_database("", name="surveillance", storage_directory=tmp_path, max_connections=1)
+    migrate(second)
+    assert collection_names(second) == ["videos"]
+    assert {VideoRepository(second).get(d["_id"])["name"] for d in documents} == {"old-0.mp4", "old-1.mp4"}
     second.close()
