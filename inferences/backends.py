@@ -221,7 +221,7 @@ Shapes = Callable[[dict[str, str]], dict[str, list[int]]]
 class OpenVinoRunner(Runner):
     """OpenVINO model compiled for the CPU at `precision` (bf16: the fp32 file computed in bf16); one infer
     request per calling thread. `shapes(metadata)` gives input shapes (-1: dynamic) fixed before compiling:
-    OpenVINO runs a graph with static sizes much faster than one with dynamic sizes (bench/offline.py)."""
+    OpenVINO runs a graph with static sizes faster than one with dynamic sizes (bench/objects.py)."""
 
     def __init__(self, path: Path, *, precision: str, threads: int, role: str, shapes: Shapes | None = None):
         core = openvino_core()
