@@ -5,10 +5,11 @@
 Times every stage of the one segmenting path and the cue models on the same frames, one after another:
 decoding a source frame, the extractor's resize, the motion cue (greyscale resize + DIS optical flow), the
 object frame's resize, the extractor per segment, the object detector per object frame, the scene profile
-(the shipped Ped2 profile: its normal clip features) and the detector per segment. Prints the CPU's
-flags, the backend and precision of each model, ms per call of each stage and the seconds of work one
-second of 25 fps video costs; their sum is the work one core would do (the live and offline paths spread
-it over threads).
+(the shipped Ped2 profile: its normal clip features), the detector per segment and, for the offline path,
+encoding the result video (every decoded frame, x264 at the config's `result-preset`; x264 runs threads of
+its own, so that row is wall time). Prints the CPU's flags, the backend and precision of each model, ms per
+call of each stage, the seconds of work one second of 25 fps video costs and each stage's share; their
+sum is the work one core would do (the live and offline paths spread it over threads).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             "extractor",
             "objects",
             "profile + detector",
+            f"encode ({config.result_preset})",
         )
     }
     counts = dict.fromkeys(times, 0)
@@ -119,17 +121,27 @@ def main(argv: list[str] | None = None) -> int:
             scorer.score,
             [SegmentCues(feature, np.zeros(classes, np.float32), np.zeros(2, np.float32))],
         )
+    with VideoWriter(
+        REPO_ROOT / "runs" / "bench-cues" / "result.mp4",
+        width=WIDTH,
+        height=HEIGHT,
+        rate=FPS,
+        preset=config.result_preset,
+    ) as writer:
+        for frame in iter_video_frames(video):
+            timed(f"encode ({config.result_preset})", writer.write, frame)
     per_second = {key: times[key] / args.seconds for key in times}
-    print(f"{'stage':<20} {'calls':>6} {'ms per call':>12} {'s per video s':>14}")
+    print(f"{'stage':<20} {'calls':>6} {'ms per call':>12} {'s per video s':>14} {'share':>6}")
+    total = sum(per_second.values())
     for key in times:
         per_call = 1000 * times[key] / max(counts[key], 1)
-        print(f"{key:<20} {counts[key]:>6} {per_call:>12.1f} {per_second[key]:>14.3f}")
-    total = sum(per_second.values())
+        share = per_second[key] / total
+        print(f"{key:<20} {counts[key]:>6} {per_call:>12.1f} {per_second[key]:>14.3f} {share:>6.0%}")
     print(f"{'all stages':<20} {'':>6} {'':>12} {total:>14.3f}")
     size = cues.objects.width if cues.objects else 0
     print(
-        f"one core's work per second of {FPS} fps 720p: {total:.2f} s ({1 / total:.2f}x real time on one "
-        f"core, objects every {config.objects_every} sampled frames at {size} px)"
+        f"one core's work per second of {FPS} fps 720p offline: {total:.2f} s ({1 / total:.2f}x real time on "
+        f"one core, objects every {config.objects_every} sampled frames at {size} px)"
     )
     return 0
 

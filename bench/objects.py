@@ -1,18 +1,21 @@
-"""Object-detector (CenterNet) speed on the CPU: ONNX Runtime vs PyTorch eager per input size and threads,
-and optionally the UCSD Ped2 frame AUC of the "bicycle" class score alone at each size.
+"""Object-detector (CenterNet) speed on the CPU: ONNX Runtime, OpenVINO (dynamic H and W, and the engine's
+path: compiled for the input size) and PyTorch eager per input size and threads, and optionally the UCSD
+Ped2 frame AUC of the "bicycle" class score alone at each size.
 
     python bench/objects.py [--sizes 512 416 320] [--threads 2 1] [--seconds 3] [--auc]
 
 Speed: ms per frame at batch 1 (square input of each size, one file with dynamic H and W: the one
 `python -m models prepare --objects centernet` writes, exported on the fly into a temporary folder when
 absent), best call of round-robin runs (`bench/extract.py`'s `best_rates`), and PyTorch eager / ONNX
-Runtime as the baseline ratio. AUC: every frame of the 12 Ped2 test clips through `ObjectDetector` (FFmpeg
-bilinear resize of the whole frame), the bicycle score against the frame labels, pooled over all frames.
+Runtime and OpenVINO dynamic / the engine's OpenVINO path as ratios. AUC: every frame of the 12 Ped2
+test clips through `ObjectDetector` (FFmpeg bilinear resize of the whole frame), the bicycle score against
+the frame labels, pooled over all frames.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 import time
@@ -22,10 +25,11 @@ import numpy as np
 import torch
 
 from bench.extract import best_rates
+from inferences.backends import CPU, OpenVinoRunner, detect
 from inferences.objects import ObjectDetector
+from inferences.paths import MODELS_DIR, SHARED_DATA
 from inferences.runtime import load_onnx_session
 from models.objects.centernet import create_centernet, default_weights_dir
-from models.prepare import MODELS_DIR, SHARED_DATA
 from models.prepare_objects import prepare_objects
 
 SIMD_FLAGS = (
@@ -57,28 +61,45 @@ def cpu_description() -> str:
 
 
 def bench_speed(path: Path, sizes: list[int], threads: list[int], seconds: float) -> None:
-    """ms/frame of ONNX Runtime and PyTorch eager at batch 1 for each thread count and size."""
+    """ms/frame of ONNX Runtime, OpenVINO (dynamic and the engine's static sizes) and PyTorch eager at
+    batch 1 for each thread count and size."""
     module = create_centernet(weights_dir=default_weights_dir())
     rng = np.random.default_rng(0)
-    print(f"{'threads':>7} {'size':>9} {'ORT ms/frame':>13} {'eager ms/frame':>15} {'eager/ORT':>10}")
+    openvino = bool(detect().openvino)
+    names = ["ort", "ov_dynamic", "ov_engine", "eager"]
+    print(f"{'threads':>7} {'size':>9} " + " ".join(f"{n + ' ms':>13}" for n in names), end=" ")
+    print(f"{'eager/ort':>10} {'ov_dynamic/ov_engine':>21}")
     for count in threads:
         torch.set_num_threads(count)
-        session = load_onnx_session(path, providers=["CPUExecutionProvider"], threads=count, role="objects")
+        runners = {"ort": load_onnx_session(path, providers=[CPU], threads=count, role="objects")}
+        if openvino:
+            runners["ov_dynamic"] = OpenVinoRunner(path, precision="fp32", threads=count, role="objects")
         for size in sizes:
             image = rng.uniform(0, 255, (1, 3, size, size)).astype(np.float32)
-            tensor = torch.from_numpy(image)
+            if openvino:
+                runners["ov_engine"] = ObjectDetector(
+                    path,
+                    providers=[CPU],
+                    threads=count,
+                    input_size=size,
+                    backend="openvino",
+                    precision="fp32",
+                ).runner
+            runs = {
+                name: functools.partial(runner.run, ["class_scores"], {"image": image})
+                for name, runner in runners.items()
+            }
+            runs["eager"] = functools.partial(eager_run, module, torch.from_numpy(image))
+            ms = {name: 1000 / rate for name, rate in best_rates(runs, seconds).items()}
+            cells = " ".join(f"{ms.get(name, float('nan')):>13.1f}" for name in names)
+            ratio = ms.get("ov_dynamic", float("nan")) / ms.get("ov_engine", float("nan"))
+            print(f"{count:>7} {size:>4}x{size:<4} {cells} {ms['eager'] / ms['ort']:>10.2f} {ratio:>21.2f}")
 
-            def eager(tensor: torch.Tensor = tensor) -> object:
-                with torch.no_grad():
-                    return module(tensor)
 
-            def ort(image: np.ndarray = image, session=session) -> object:
-                return session.run(["class_scores"], {"image": image})
-
-            rates = best_rates({"ort": ort, "eager": eager}, seconds)
-            ort_ms, eager_ms = 1000 / rates["ort"], 1000 / rates["eager"]
-            ratio = eager_ms / ort_ms
-            print(f"{count:>7} {size:>4}x{size:<4} {ort_ms:>13.1f} {eager_ms:>15.1f} {ratio:>10.2f}")
+def eager_run(module: torch.nn.Module, tensor: torch.Tensor) -> object:
+    """One PyTorch eager call without autograd."""
+    with torch.no_grad():
+        return module(tensor)
 
 
 def bench_auc(path: Path, sizes: list[int], threads: int) -> None:

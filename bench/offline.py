@@ -1,8 +1,13 @@
 """Offline detection benchmark: real-time factor (seconds of video per wall second) of the pipelined
 VideoDetector on the default paths (`inferences.backends`), against a sequential baseline (decode all, then
-extract, then encode) and against the pipelined VideoDetector with every model on ONNX Runtime fp32 (the
-engine before the backends), in the same run, for a generated 25 fps 1280x720 video and real Ped2 clips;
-peak memory for two video lengths (must be flat).
+extract, then encode), against the pipelined VideoDetector with every model on ONNX Runtime fp32 (the
+engine before the backends) and against the default pipeline writing its result with x264's `veryfast`
+preset (the one before `result-preset`; the result's size in MB beside each), in the same run, for a
+generated 25 fps 1280x720 video, a real Ped2 clip scaled to 25 fps 1280x720 and real Ped2 clips; peak
+memory for two video lengths (must be flat). Besides the real-time factors (`_rtf`, wall time, best run),
+`_cpu` is the CPU seconds (all threads) a video second cost in the least costly run: other jobs on a
+shared machine change it far less than the wall time, and on an idle machine with C cores the real-time
+factor cannot exceed C / `_cpu`.
 
 Usage: python bench/offline.py [--seconds 8] [--ped2 2]
 """
@@ -19,6 +24,7 @@ import time
 from pathlib import Path
 
 from bench._models import bench_config, model_paths
+from bench.cues import scaled_clip
 from harness.videos import write_video
 from inferences.intervals import frame_scores
 from inferences.offline import VideoDetector
@@ -52,45 +58,57 @@ def sequential(detector: VideoDetector, path: Path, output: Path) -> None:
     segment = smooth_scores(scored.scores, models.smoothing_window, causal=False)
     scores = frame_scores(segment, frames=len(frames), starts=[s.start for s in segments])
     width, height = even_size(info.width, info.height)
-    with VideoWriter(output, width=info.width, height=info.height, rate=info.rate) as writer:
+    with VideoWriter(
+        output, width=info.width, height=info.height, rate=info.rate, preset=config.result_preset
+    ) as writer:
         for frame, score in zip(frames, scores, strict=True):
             if score >= config.anomaly_threshold:
                 frame = detector.annotator.video_frame(frame, width=width, height=height)
             writer.write(frame)
 
 
-def measure(
-    detector: VideoDetector, onnxruntime: VideoDetector, path: Path, work: Path, repeats: int
-) -> dict:
+def cpu_seconds() -> float:
+    """CPU time of this process so far, all its threads (FFmpeg's and the backends' included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(detectors: dict[str, VideoDetector], path: Path, work: Path, repeats: int) -> dict:
     """Best of `repeats` runs of each mode, rotating their order (the machine is shared): the default
-    pipeline pipelined, the same sequentially, and the pipelined one with every model on ONNX Runtime fp32
-    (the engine's path before the backends)."""
+    pipeline pipelined, the same sequentially, and the pipelined ones of `detectors` (other paths)."""
     info = open_video(path)
+    default = detectors["pipelined"]
     modes = {
-        "pipelined": lambda: detector.detect(path, output_path=work / "out.mp4", cover_path=work / "out.jpg"),
-        "sequential": lambda: sequential(detector, path, work / "seq.mp4"),
-        "onnxruntime_fp32": lambda: onnxruntime.detect(
-            path, output_path=work / "o.mp4", cover_path=work / "o.jpg"
-        ),
+        name: lambda d=detector, name=name: d.detect(
+            path, output_path=work / f"{name}.mp4", cover_path=work / f"{name}.jpg"
+        )
+        for name, detector in detectors.items()
     }
+    modes["sequential"] = lambda: sequential(default, path, work / "sequential.mp4")
     best = dict.fromkeys(modes, float("inf"))
+    cpu = dict.fromkeys(modes, float("inf"))
     names = list(modes)
     for repeat in range(repeats):
-        for name in names[repeat % 3 :] + names[: repeat % 3]:
-            started = time.perf_counter()
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
+            started, used = time.perf_counter(), cpu_seconds()
             modes[name]()
             best[name] = min(best[name], time.perf_counter() - started)
+            cpu[name] = min(cpu[name], cpu_seconds() - used)
     video_seconds = info.frames / info.fps
     return {
         "video": path.name,
         "size": f"{info.width}x{info.height}",
         "fps": round(info.fps, 2),
         "seconds": round(video_seconds, 1),
-        "pipelined_rtf": round(video_seconds / best["pipelined"], 2),
-        "sequential_rtf": round(video_seconds / best["sequential"], 2),
-        "onnxruntime_fp32_rtf": round(video_seconds / best["onnxruntime_fp32"], 2),
-        "speedup_vs_sequential": round(best["sequential"] / best["pipelined"], 2),
-        "speedup_vs_onnxruntime_fp32": round(best["onnxruntime_fp32"] / best["pipelined"], 2),
+        **{f"{name}_rtf": round(video_seconds / seconds, 2) for name, seconds in best.items()},
+        **{f"{name}_cpu": round(seconds / video_seconds, 3) for name, seconds in cpu.items()},
+        **{
+            f"speedup_vs_{name}": round(seconds / best["pipelined"], 2)
+            for name, seconds in best.items()
+            if name != "pipelined"
+        },
+        "result_mb": round((work / "pipelined.mp4").stat().st_size / 1e6, 2),
+        "veryfast_result_mb": round((work / "veryfast.mp4").stat().st_size / 1e6, 2),
     }
 
 
@@ -117,19 +135,23 @@ def main() -> None:
         print(f"models: {label}")
         detector = VideoDetector(config)
         print(model_paths(detector.models, detector.cues))
-        onnxruntime = VideoDetector(
-            config.replace(
-                precision="fp32",
-                extraction_backend="onnxruntime",
-                objects_backend="onnxruntime",
-                detection_backend="onnxruntime",
-            )
-        )
+        detectors = {
+            "pipelined": detector,
+            "onnxruntime_fp32": VideoDetector(
+                config.replace(
+                    precision="fp32",
+                    extraction_backend="onnxruntime",
+                    objects_backend="onnxruntime",
+                    detection_backend="onnxruntime",
+                )
+            ),
+            "veryfast": VideoDetector(config.replace(result_preset="veryfast")),
+        }
         frames = round(args.seconds * 25)
         video = write_video(work / "720p.mp4", frames=frames, width=1280, height=720, rate=25, noise=6)
-        rows = [measure(detector, onnxruntime, video, work, args.repeats)]
-        clips = sorted((SHARED_DATA / "ucsd-ped2").glob("Test*.mp4"))[: args.ped2]
-        rows += [measure(detector, onnxruntime, clip, work, args.repeats) for clip in clips]
+        videos = [video, scaled_clip(work / "ped2-720p.mp4", args.seconds)]
+        videos += sorted((SHARED_DATA / "ucsd-ped2").glob("Test*.mp4"))[: args.ped2]
+        rows = [measure(detectors, path, work, args.repeats) for path in videos]
         for row in rows:
             print(json.dumps(row))
         for length in (frames, 4 * frames):

@@ -215,11 +215,15 @@ class OnnxRuntimeRunner(Runner):
         return self.onnx_session.run(list(outputs), feeds)
 
 
+Shapes = Callable[[dict[str, str]], dict[str, list[int]]]
+
+
 class OpenVinoRunner(Runner):
     """OpenVINO model compiled for the CPU at `precision` (bf16: the fp32 file computed in bf16); one infer
-    request per calling thread."""
+    request per calling thread. `shapes(metadata)` gives input shapes (-1: dynamic) fixed before compiling:
+    OpenVINO runs a graph with static sizes faster than one with dynamic sizes (bench/objects.py)."""
 
-    def __init__(self, path: Path, *, precision: str, threads: int, role: str):
+    def __init__(self, path: Path, *, precision: str, threads: int, role: str, shapes: Shapes | None = None):
         core = openvino_core()
         if core is None:
             raise ModelError("OpenVINO is not installed (pip install openvino)")
@@ -228,6 +232,11 @@ class OpenVinoRunner(Runner):
         self.choice, self.path = Choice("openvino", precision), path
         try:
             model = core.read_model(str(path))
+            info = model.get_rt_info()
+            framework = info["framework"] if "framework" in info else {}  # noqa: SIM401 (RTMap has no get)
+            self.metadata = {key: framework[key].astype(str) for key in framework}
+            if shapes is not None and (fixed := shapes(self.metadata)):
+                model.reshape(fixed)
             settings = {
                 "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
                 "PERFORMANCE_HINT": "LATENCY",
@@ -244,9 +253,6 @@ class OpenVinoRunner(Runner):
         self.output_names = [o.get_any_name() for o in model.outputs]
         last = model.outputs[0].get_partial_shape()[-1] if self.output_names else None
         self.output_dim = last.get_length() if last is not None and last.is_static else None
-        info = model.get_rt_info()
-        framework = info["framework"] if "framework" in info else {}  # noqa: SIM401 (RTMap has no get)
-        self.metadata = {key: framework[key].astype(str) for key in framework}
         self._local = threading.local()
 
     def run(self, outputs: Sequence[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -276,11 +282,12 @@ def open_model(
     providers: Sequence[str],
     threads: int = 0,
     check: Callable[[Runner], np.ndarray | None] | None = None,
+    shapes: Shapes | None = None,
 ) -> Runner:
     """The first of `paths` that loads and keeps the outputs: `files(choice)` is the file of a path; a
     non-fp32 path is kept only when `check(runner)` (the first output on a real input) has a cosine >=
-    MIN_COSINE with the fp32 ONNX Runtime output on the CPU (no check, or no real input: not kept). The last
-    path's failure raises ModelError."""
+    MIN_COSINE with the fp32 ONNX Runtime output on the CPU (no check, or no real input: not kept);
+    `shapes`: OpenVINO's static input shapes (`OpenVinoRunner`). The last path's failure raises ModelError."""
     fp32_file = files(Choice("onnxruntime", "fp32"))
     if not fp32_file.is_file():
         raise ModelError(f"{role} {fp32_file}: file not found")
@@ -289,7 +296,7 @@ def open_model(
         last = index == len(paths) - 1
         path = files(choice)
         try:
-            runner = load_runner(choice, path, providers=providers, threads=threads, role=role)
+            runner = load_runner(choice, path, providers=providers, threads=threads, role=role, shapes=shapes)
         except ModelError as error:
             if last:
                 raise
@@ -322,12 +329,20 @@ def open_model(
     raise AssertionError("paths must end with an fp32 path")  # pragma: no cover
 
 
-def load_runner(choice: Choice, path: Path, *, providers: Sequence[str], threads: int, role: str) -> Runner:
-    """`path` loaded on `choice` (ModelError when it cannot be)."""
+def load_runner(
+    choice: Choice,
+    path: Path,
+    *,
+    providers: Sequence[str],
+    threads: int,
+    role: str,
+    shapes: Shapes | None = None,
+) -> Runner:
+    """`path` loaded on `choice` (ModelError when it cannot be); `shapes`: see `OpenVinoRunner`."""
     if not path.is_file():
         raise ModelError(f"{role} {path}: file not found")
     if choice.backend == "openvino":
-        return OpenVinoRunner(path, precision=choice.precision, threads=threads, role=role)
+        return OpenVinoRunner(path, precision=choice.precision, threads=threads, role=role, shapes=shapes)
     if choice.precision == "bf16":
         raise ModelError("ONNX Runtime has no bf16 CPU path")
     return OnnxRuntimeRunner(

@@ -231,7 +231,13 @@ class VideoDetector:
         frames = background(
             self._annotated(info, scores, intervals, cover_path, cancel), maxsize=8, name="decode-annotate"
         )
-        with VideoWriter(output_path, width=info.width, height=info.height, rate=info.rate) as writer:
+        with VideoWriter(
+            output_path,
+            width=info.width,
+            height=info.height,
+            rate=info.rate,
+            preset=self.config.result_preset,
+        ) as writer:
             for frame in frames:
                 writer.write(frame)
                 if writer.count % 16 == 0:

@@ -115,17 +115,22 @@ def test_openvino_objects_match_onnxruntime_on_real_frames() -> None:
     from inferences.objects import ObjectDetector
 
     frames = list(real_frames())
-    scores = {
+    detectors = {
         backend: ObjectDetector(
             MODELS / "centernet-fp32.onnx",
             providers=["CPUExecutionProvider"],
             threads=2,
             backend=backend,
             precision="fp32",
-        )(frames)
+        )
         for backend in ("onnxruntime", "openvino")
     }
+    scores = {backend: detector(frames) for backend, detector in detectors.items()}
     assert np.abs(scores["onnxruntime"] - scores["openvino"]).max() < 1e-3
+    # OpenVINO runs it compiled for the detector's size (static height and width, any batch)
+    shape = detectors["openvino"].runner.compiled.inputs[0].get_partial_shape()
+    assert shape[0].is_dynamic and [shape[i].get_length() for i in (1, 2, 3)] == [3, 512, 512]
+    assert detectors["openvino"](frames[:1]).shape == (1, 80)
 
 
 def test_out_of_tolerance_path_falls_back_with_a_message(tiny: Path, caplog) -> None:

@@ -38,6 +38,7 @@ def test_shipped_config_loads_with_every_field() -> None:
         ("normalization-mean = [0.5]", "normalization-mean"),
         ("anomaly-threshold = 1.5", "anomaly-threshold"),
         ("providers = []", "providers"),
+        ('result-preset = "fastest"', "result-preset"),
         ("capture-interval = -1", "capture-interval"),
         ("history-lenght = 3", "history-lenght"),
         ("threads = true", "threads"),

@@ -202,6 +202,16 @@ def test_bad_video_and_cancel(config, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4", "notes.mp4"]  # no partial outputs
 
 
+def test_result_video_uses_the_configured_x264_preset(model_dir: Path, tmp_path: Path) -> None:
+    """x264 writes its settings into the stream: ultrafast turns CABAC off, superfast (the default) keeps
+    it."""
+    source = write_video(tmp_path / "s.mp4", frames=20, width=64, height=48)
+    for preset, cabac in (("ultrafast", b"cabac=0"), (load_inference_config().result_preset, b"cabac=1")):
+        config = make_config(model_dir, result_preset=preset)
+        VideoDetector(config).detect(source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg")
+        assert cabac in (tmp_path / "r.mp4").read_bytes()
+
+
 def test_detect_cli(model_dir: Path, tmp_path: Path) -> None:
     source = write_video(tmp_path / "in.mp4", frames=40, width=96, height=64, rate=25)
     toml = tmp_path / "config.toml"
