@@ -86,7 +86,7 @@ class InferenceConfig(ConfigModel):
     anomaly_threshold: float = _number(0.5, 0, 1)
     anomaly_border: int = _integer(8, 0, 1000)
     anomaly_prompt: str = Field("ABNORMAL", description="a string")
-    result_preset: X264Preset = Field("superfast", description="an x264 preset, ultrafast ... veryslow")
+    result_preset: X264Preset = Field("veryfast", description="an x264 preset, ultrafast ... veryslow")
     capture_interval: float = _number(0.04, 0, SECONDS, above=True)
     prepare_interval: float = _number(0.1, 0, SECONDS, above=True)
     predict_interval: float = _number(0.5, 0, SECONDS, above=True)

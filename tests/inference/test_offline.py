@@ -203,7 +203,7 @@ def test_bad_video_and_cancel(config, tmp_path: Path) -> None:
 
 
 def test_result_video_uses_the_configured_x264_preset(model_dir: Path, tmp_path: Path) -> None:
-    """x264 writes its settings into the stream: ultrafast turns CABAC off, superfast (the default) keeps
+    """x264 writes its settings into the stream: ultrafast turns CABAC off, veryfast (the default) keeps
     it."""
     source = write_video(tmp_path / "s.mp4", frames=20, width=64, height=48)
     for preset, cabac in (("ultrafast", b"cabac=0"), (load_inference_config().result_preset, b"cabac=1")):
