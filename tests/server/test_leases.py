@@ -16,11 +16,10 @@ from harness.server import ServerProcess, wait_for
 from harness.videos import write_video
 from servers.storage import Database, VideoRepository
 from servers.storage.repositories import new_id
-from tests.server.test_storage import database  # noqa: F401 - fixture
 from tests.server.test_videos import upload, wait_done
 
 
-def test_claims_take_only_ended_leases_once(database: Database) -> None:  # noqa: F811
+def test_claims_take_only_ended_leases_once(database: Database) -> None:
     videos = VideoRepository(database)
     videos.ensure_indexes()
     now = time.time()
@@ -51,7 +50,7 @@ def test_claims_take_only_ended_leases_once(database: Database) -> None:  # noqa
 def test_concurrent_claims_take_each_video_once(mongodb_uri: str, tmp_path: Path) -> None:
     from servers.storage import connect_database
 
-    database = connect_database(  # noqa: F811
+    database = connect_database(
         mongodb_uri, name=f"test_{new_id()[:12]}", storage_directory=tmp_path, max_connections=8
     )
     videos = VideoRepository(database)
