@@ -96,12 +96,15 @@ class CameraActor:
         threading.Thread(target=self._relay, args=(subscriber,), name="camera-relay", daemon=True).start()
 
     def _close_lost_alerts(self) -> None:
-        """Close the alert the lost node left open (it ends when the node was lost, as far as is known)."""
+        """Close the alert the lost node left open, as interrupted (it ends when the node was lost, as far
+        as is known)."""
         sessions = self._node.sessions
         recent, _ = sessions.alerts(self._session_id, page=1, page_size=LOST_ALERTS)
         for alert in recent:
             if alert["end_time"] is None:
-                sessions.close_alert(alert["id"], end_time=utc_now(), peak_score=alert["peak_score"])
+                sessions.close_alert(
+                    alert["id"], end_time=utc_now(), peak_score=alert["peak_score"], interrupted=True
+                )
 
     def _add(self, item: tuple[str, Any] | None) -> None:
         with self._changed:
