@@ -104,8 +104,9 @@ class EventLog:
             for event in interval_events(video)
             if _matches(event, selection)
         ]
-        events.sort(key=lambda event: event["start"])
-        events.sort(key=lambda event: event["time"], reverse=True)  # stable: a video's intervals in order
+        # the review order (REVIEW_ORDER): time, video id, then (stable sorts) a video's intervals in order
+        events.sort(key=lambda event: event["source_id"])
+        events.sort(key=lambda event: event["time"], reverse=True)
         return events
 
     def page(self, selection: EventFilter, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
@@ -142,7 +143,7 @@ class EventLog:
             found, alert_total = self._alerts.newest(selection, limit)
         names = self._alerts.session_names({alert["session_id"] for alert in found})
         merged = [alert_event(alert, names.get(alert["session_id"])) for alert in found] + intervals
-        merged.sort(key=lambda event: event["time"], reverse=True)
+        merged.sort(key=lambda event: event["time"], reverse=True)  # stable: at one time, alerts first
         return merged, alert_total + len(intervals)
 
     def get(self, event_id: str) -> dict[str, Any] | None:

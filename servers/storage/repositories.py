@@ -63,7 +63,9 @@ class VideoRepository:
         self._db.ensure_collection(self.COLLECTION)
         with self._db.access(self.COLLECTION) as videos:
             videos.create_index([("created_at", pymongo.DESCENDING)])
-            videos.create_index([("status", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)])
+            # the review page's order of done uploads (servers/storage/reviews.py) and the status filter's
+            order = [("created_at", pymongo.DESCENDING), ("_id", pymongo.ASCENDING)]
+            videos.create_index([("status", pymongo.ASCENDING), *order])
 
     @staticmethod
     def new_document(

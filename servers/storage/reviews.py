@@ -11,8 +11,10 @@ from pymongo import ReturnDocument
 from servers.storage.database import Database
 from servers.storage.repositories import LiveSessionRepository, VideoRepository, _public
 
-# The review order: newest first; at one time, camera alerts before upload intervals, which go in order.
-REVIEW_ORDER = {"time": -1, "kind": 1, "start": 1, "_id": 1, "index": 1}
+# The review order, a total one (pages neither repeat nor skip): newest first; at one time, camera alerts
+# before upload intervals, each by id (an alert's, an upload's), an upload's intervals in order.
+REVIEW_ORDER = {"time": -1, "kind": 1, "_id": 1, "index": 1}
+ALERT_ORDER = [("start_time", pymongo.DESCENDING), ("_id", pymongo.ASCENDING)]  # of the alerts
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class AlertReviews:
         """The index of the review order (a no-op on the embedded engine)."""
         self._db.ensure_collection(self.ALERTS)
         with self._db.access(self.ALERTS) as alerts:
-            alerts.create_index([("start_time", pymongo.DESCENDING)])
+            alerts.create_index(ALERT_ORDER)
 
     @staticmethod
     def _selector(selection: EventFilter) -> dict[str, Any]:
@@ -73,22 +75,19 @@ class AlertReviews:
         """The `limit` newest alerts matching `selection` and how many match in all, in one scan (the
         embedded engine decodes every document per query anyway)."""
         with self._db.access(self.ALERTS) as alerts:
-            documents = list(
-                alerts.find(self._selector(selection)).sort([("start_time", pymongo.DESCENDING)])
-            )
+            documents = list(alerts.find(self._selector(selection)).sort(ALERT_ORDER))
         return [_public(document) for document in documents[:limit]], len(documents)  # type: ignore[misc]
 
     def _alert_rows(self, selection: EventFilter) -> list[dict[str, Any]]:
         """The pipeline of the alerts matching `selection` in the review order, as rows
-        `{time, kind: "camera", start: null, alert}` (`item` once read)."""
+        `{time, kind: "camera", alert}` (`item` once read)."""
         return [
             {"$match": self._selector(selection)},
-            {"$sort": {"start_time": pymongo.DESCENDING}},
+            {"$sort": dict(ALERT_ORDER)},
             {
                 "$project": {
                     "time": "$start_time",
                     "kind": {"$literal": "camera"},
-                    "start": {"$literal": None},
                     "alert": "$$ROOT",
                 }
             },
@@ -118,17 +117,16 @@ class AlertReviews:
         return {"$and": tests} if tests else {"$literal": True}
 
     def _interval_rows(self, selection: EventFilter) -> list[dict[str, Any]]:
-        """The pipeline of the abnormal intervals of done uploads matching `selection`, newest upload first,
-        as rows `{time (the upload's), kind: "upload", start, index, video, interval}` (`item` once read)."""
+        """The pipeline of the abnormal intervals of done uploads matching `selection` in the review order,
+        as rows `{time (the upload's), kind: "upload", index, video, interval}` (`item` once read)."""
         return [
             {"$match": self._uploads(selection)},
-            {"$sort": {"created_at": pymongo.DESCENDING}},
+            {"$sort": {"created_at": pymongo.DESCENDING, "_id": pymongo.ASCENDING}},
             {"$unwind": {"path": "$intervals", "includeArrayIndex": "index"}},
             {
                 "$project": {
                     "time": "$created_at",
                     "kind": {"$literal": "upload"},
-                    "start": "$intervals.start_time",
                     "index": 1,
                     "interval": "$intervals",
                     "video": {
@@ -160,7 +158,10 @@ class AlertReviews:
     ) -> tuple[list[dict[str, Any]], int]:
         """Rows `skip` to `skip + limit` of the review order of the matching alerts and/or upload intervals
         (`item`: the alert or the uploaded video), and how many match, sorted and paged in the database
-        (MongoDB: each side's first `skip + limit` in its index order, then the merge)."""
+        (MongoDB: each side's first `skip + limit` in the review order, then the merge); none when neither
+        side is asked for."""
+        if not (alerts or uploads):
+            return [], 0
         first = [{"$limit": skip + limit}]
         tail = [{"$sort": REVIEW_ORDER}, {"$skip": skip}, {"$limit": limit}]
         total = 0

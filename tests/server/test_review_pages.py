@@ -34,32 +34,31 @@ def video(video_id: str, second: int, status: str, intervals: list[dict]) -> dic
             "intervals": intervals}  # fmt: skip
 
 
-@pytest.fixture
-def log(database: Database) -> EventLog:
+def event_log(database: Database, alerts: list[dict], videos: list[dict]) -> EventLog:
+    """An EventLog over these alerts (of the cameras GATE and YARD) and videos, inserted in this order."""
     with database.access(AlertReviews.SESSIONS) as sessions:
         sessions.insert_many([{"_id": GATE, "name": "gate"}, {"_id": YARD, "name": "yard"}])
-    with database.access(AlertReviews.ALERTS) as alerts:
-        alerts.insert_many(
-            [
-                alert(1, GATE, 5, 0.9, True),
-                alert(2, YARD, 3, 0.4),
-                alert(3, GATE, 1, 0.7, False),
-                alert(4, GATE, 4, 0.2),
-            ]
-        )
-    with database.access(VideoRepository.COLLECTION) as videos:
-        videos.insert_many(
-            [
-                video(R1, 4, "done", [interval(1.0, 0.8), interval(3.0, None, True)]),  # the time of alert 4
-                video(R2, 2, "done", [interval(0.5, 0.5)]),
-                video(R3, 6, "failed", [interval(0.0, 0.9)]),
-                video(R4, 7, "done", []),
-            ]
-        )
+    with database.access(AlertReviews.ALERTS) as collection:
+        collection.insert_many(alerts)
+    with database.access(VideoRepository.COLLECTION) as collection:
+        collection.insert_many(videos)
     reviews, repository = AlertReviews(database), VideoRepository(database)
     reviews.ensure_indexes()
     repository.ensure_indexes()
     return EventLog(reviews, repository)
+
+
+@pytest.fixture
+def log(database: Database) -> EventLog:
+    alerts = [alert(1, GATE, 5, 0.9, True), alert(2, YARD, 3, 0.4), alert(3, GATE, 1, 0.7, False)]
+    alerts.append(alert(4, GATE, 4, 0.2))
+    videos = [
+        video(R1, 4, "done", [interval(1.0, 0.8), interval(3.0, None, True)]),  # the time of alert 4
+        video(R2, 2, "done", [interval(0.5, 0.5)]),
+        video(R3, 6, "failed", [interval(0.0, 0.9)]),
+        video(R4, 7, "done", []),
+    ]
+    return event_log(database, alerts, videos)
 
 
 A1, A2, A3, A4 = (f"alert-{n:032d}" for n in (1, 2, 3, 4))
@@ -81,6 +80,8 @@ ORDER = [A1, A4, R1_0, R1_1, A2, R2_0, A3]  # newest first; at one time, alerts 
         (EventFilter(reviewed=False), [A4, R1_0, A2, R2_0, A3]),
         (EventFilter(since=at(2), until=at(5)), [A4, R1_0, R1_1, A2, R2_0]),
         (EventFilter(kind="upload", since=at(3)), [R1_0, R1_1]),
+        (EventFilter(kind="upload", camera=GATE), []),  # neither side: no alerts, no uploads
+        (EventFilter(kind="camera", video=R1), []),
     ],
 )
 def test_pages_in_the_review_order(log: EventLog, selection: EventFilter, expected: list[str]) -> None:
@@ -98,3 +99,23 @@ def test_a_page_holds_the_same_events_as_one_by_one(log: EventLog) -> None:
     upload = next(event for event in events if event["id"] == R1_1)
     assert upload["source_name"] == "1.mp4" and upload["time"] == at(4) and upload["peak_score"] is None
     assert upload["clip_url"] == f"/api/videos/{R1}/result#t=3.00,4.00" and upload["reviewed"] is True
+
+
+def test_events_at_one_time_page_each_once_by_id(database: Database) -> None:
+    """Alerts and uploads sharing a time, inserted out of id order: every page size walks them all once, in
+    the one order (time, alerts first, id, interval)."""
+    alerts = [alert(number, GATE, 9, 0.5) for number in (7, 5, 9, 6, 8)] + [alert(4, YARD, 8, 0.5)]
+    videos = [
+        video(R3, 9, "done", [interval(0.0, 0.5), interval(2.0, 0.5)]),
+        video(R1, 9, "done", [interval(5.0, 0.5)]),
+        video(R2, 9, "done", [interval(1.0, 0.5)]),
+        video(R4, 8, "done", [interval(0.0, 0.5)]),
+    ]
+    log = event_log(database, alerts, videos)
+    tied = [f"alert-{number:032d}" for number in (5, 6, 7, 8, 9)]
+    uploads = [f"video-{R1}-0", f"video-{R2}-0", f"video-{R3}-0", f"video-{R3}-1"]
+    expected = [*tied, *uploads, f"alert-{4:032d}", f"video-{R4}-0"]
+    for size in (1, 2, 3, 4):
+        pages = [log.page(EventFilter(), page, size) for page in range(1, 2 + len(expected) // size)]
+        assert all(total == len(expected) for _, total in pages)
+        assert [event["id"] for events, _ in pages for event in events] == expected, size
