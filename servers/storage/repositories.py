@@ -43,9 +43,11 @@ def _public(document: dict[str, Any] | None) -> dict[str, Any] | None:
 def _page(
     collection: Any, selector: dict[str, Any], sort: list[tuple[str, int]], page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of the documents matching `selector` in `sort` order, and how many match."""
+    """One page of the documents matching `selector` in `sort` order (ties by id, so pages never repeat or
+    skip a document), and how many match."""
     total = collection.count_documents(selector)
-    cursor = collection.find(selector).sort(sort).skip((page - 1) * page_size).limit(page_size)
+    order = [*sort, ("_id", pymongo.ASCENDING)]
+    cursor = collection.find(selector).sort(order).skip((page - 1) * page_size).limit(page_size)
     return [_public(document) for document in cursor], total  # type: ignore[misc]
 
 
@@ -177,6 +179,7 @@ class VideoRepository:
             if (not status or document["status"] == status)
             and (needle is None or needle in document["name"].lower())
         ]
+        matched.sort(key=lambda document: document["_id"])  # ties by id, as `_page` orders them
         matched.sort(key=lambda document: document["created_at"], reverse=True)
         ids = [document["_id"] for document in matched]
         with cache.lock:

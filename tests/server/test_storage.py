@@ -47,6 +47,26 @@ def test_videos_paging_filter_search_update(database: Database) -> None:
     assert videos.get(ids[0]) is None
 
 
+def test_pages_of_videos_and_sessions_created_at_one_time_hold_each_once(database: Database) -> None:
+    videos, sessions, _ = repositories(database)
+    video_ids, session_ids = [new_id() for _ in range(7)], [new_id() for _ in range(7)]
+    for video_id, session_id in zip(video_ids, session_ids, strict=True):
+        videos.create(video_id=video_id, name="same.mp4", size=1)
+        sessions.create(session_id=session_id, name="same", source="rtsp://127.0.0.1/x")
+        videos.update(video_id, created_at="2026-01-01T00:00:00.000000Z")
+        sessions.update(session_id, created_at="2026-01-01T00:00:00.000000Z")
+    for page_size in (1, 2, 3):
+        pages = range(1, 8 // page_size + 2)
+        listed = [
+            v["id"]
+            for p in pages
+            for v in videos.list(status=None, query=None, page=p, page_size=page_size)[0]
+        ]
+        assert listed == sorted(video_ids), page_size  # ties by id: every video once, in one order
+        listed = [s["id"] for p in pages for s in sessions.list(page=p, page_size=page_size)[0]]
+        assert listed == sorted(session_ids), page_size
+
+
 def test_sessions_and_alerts(database: Database) -> None:
     _, sessions, _ = repositories(database)
     session_id = new_id()
