@@ -70,6 +70,11 @@ class JobManager:
             queued = len(self._waiting)
         return {"workers": len(self._threads), "busy": busy, "queued": queued}
 
+    def active(self) -> set[str]:
+        """The videos whose job is queued or running here (a job that outlived `stop` included)."""
+        with self._cancel_lock:
+            return set(self._cancel) | self._running
+
     def submit(self, video_id: str) -> None:
         """Queue a video (once: a video queued or running already is left as it is); ApiError 503 with
         Retry-After when `queue-max` videos wait already."""
@@ -117,8 +122,8 @@ class JobManager:
             try:
                 if not cancel.is_set():
                     self._run(video_id, cancel)
-            except DatabaseUnavailable as error:
-                log.error("job %s: database unavailable: %s", video_id, error)
+            except DatabaseUnavailable as error:  # its lease lapses: this server or another resumes it
+                log.error("job %s: database unavailable, left for resume: %s", video_id, error)
             finally:
                 with self._cancel_lock:
                     self._running.discard(video_id)
@@ -194,6 +199,8 @@ class JobManager:
             )
         except TranscodeCancelled:
             log.info("job %s cancelled", video_id)
+        except DatabaseUnavailable:  # not the video's fault: left queued or processing, to be resumed
+            raise
         except Exception as error:  # the engine's own exceptions (DetectionCancelled, VideoError, ModelError)
             if cancel.is_set():  # DetectionCancelled is raised only then
                 log.info("job %s cancelled", video_id)

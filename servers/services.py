@@ -89,7 +89,9 @@ class Services:
         self._remover.start()
         if prepared:
             recover(self)
-        self.leases.start(lambda video: resume_job(self, video))
+        self.leases.start(
+            lambda video: resume_job(self, video), active=self.jobs.active, free=lambda: free_slots(self)
+        )
         if not prepared:
             threading.Thread(target=self._prepare_loop, name="database-retry", daemon=True).start()
 
@@ -155,9 +157,15 @@ def ensure_admin(users: UserRepository) -> str | None:
     return password if generated else None
 
 
+def free_slots(svc: Services) -> int:
+    """How many more videos this server's job queue takes now."""
+    return max(0, svc.config.queue_max - svc.jobs.status()["queued"])
+
+
 def resume_job(svc: Services, video: dict) -> None:
     """Queue again the job of an unfinished video this server has claimed (its server restarted or
-    stopped); fail it with the reason when its files are gone."""
+    stopped, or its job was lost); fail it with the reason when its files are gone. When the queue is full
+    on MongoDB it is left queued: its lease lapses and a heartbeat (here or elsewhere) takes it again."""
     video_id = video["id"]
     if not (svc.files.has(svc.files.upload_path(video_id)) or svc.files.has(svc.files.source_path(video_id))):
         svc.videos.update(
@@ -168,6 +176,9 @@ def resume_job(svc: Services, video: dict) -> None:
     try:
         svc.jobs.submit(video_id)
     except ApiError as error:
+        if not svc.database.embedded:
+            log.info("job %s: not resumed yet (%s)", video_id, error.message)
+            return
         svc.videos.update(video_id, status="failed", error=f"not resumed after restart: {error.message}")
 
 
@@ -175,7 +186,7 @@ def recover(svc: Services) -> None:
     """After a restart: requeue jobs left queued or processing whose server's lease has ended (failed with
     the reason when their files are gone), restart live sessions that were running (stopped when that
     fails)."""
-    for video in svc.leases.take_expired(at_start=True):
+    for video in svc.leases.take_expired(at_start=True, limit=free_slots(svc)):
         resume_job(svc, video)
     for item in svc.sessions.with_states(list(LIVE_STATES)):
         if svc.live.is_live(item["id"]):  # started after the database came back, before this recovery

@@ -24,6 +24,9 @@ class JobRunner(Protocol):
     def status(self) -> dict[str, int]:
         """Workers, busy workers, queued jobs."""
 
+    def active(self) -> set[str]:
+        """The videos whose job is queued or running here (their leases are renewed)."""
+
     def submit(self, video_id: str) -> None:
         """Queue a video's job (once); ApiError 503 when the queue is full."""
 

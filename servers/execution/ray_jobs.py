@@ -14,7 +14,7 @@ from servers.execution.cluster import NodeContext, node_name, remote_options
 from servers.execution.publishing import PublishingVideos
 from servers.files import FileStore
 from servers.jobs import QUEUE_RETRY_AFTER, JobManager
-from servers.storage import VideoRepository
+from servers.storage import DatabaseUnavailable, VideoRepository
 
 log = logging.getLogger("servers.execution")
 JOB_RETRIES = 1  # a job whose node is lost runs once more elsewhere
@@ -54,7 +54,11 @@ def run_job(config: ServerConfig, inference_config: Any, video_id: str) -> str:
             inference_config=inference_config,
             detector=_detector(inference_config),
         )
-        manager.run(video_id)
+        try:
+            manager.run(video_id)
+        except DatabaseUnavailable as error:  # its lease lapses: this server or another resumes it
+            log.error("job %s: database unavailable, left for resume: %s", video_id, error)
+            return "interrupted"
         final = node.videos.get(video_id)
         return final["status"] if final else "deleted"
     finally:
@@ -123,6 +127,11 @@ class RayJobs:
         ref = self._task.remote(self._config, self._inference_config, video_id)
         with self._lock:
             self._running[video_id] = ref
+
+    def active(self) -> set[str]:
+        """The videos whose task this server submitted and has not seen end (Ray tasks outlive `stop`)."""
+        with self._lock:
+            return set(self._running)
 
     def cancel(self, video_id: str) -> None:
         """Cancel the video's task (running: interrupted; its video is being deleted)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -200,15 +201,20 @@ class VideoRepository:
                 self._cache.put(document, moved="status" in fields or "name" in fields)
         return _public(document)
 
-    def claim(self, owner: str, until: float, *, expired_before: float) -> dict[str, Any] | None:
+    def claim(
+        self, owner: str, until: float, *, expired_before: float, running: Collection[str] | None = None
+    ) -> dict[str, Any] | None:
         """Atomically take the oldest queued or processing video of another owner whose job lease ended
-        before `expired_before` (or that has none) for `owner` until `until` (epoch seconds); None when
-        none is left. Two servers never take the same video: the lease is checked and set in one update."""
+        before `expired_before` (or that has none) for `owner` until `until` (epoch seconds); None when none
+        is left. With `running` (the jobs `owner` runs), `owner`'s own ended videos not among them are
+        taken too (their job was lost). Two servers never take the same video: the lease is checked and set
+        in one update."""
+        mine = {"owner": {"$ne": owner}} if running is None else {"_id": {"$nin": list(running)}}
         with self._db.access(self.COLLECTION) as videos:
             document = videos.find_one_and_update(
                 {
                     "status": {"$in": list(ACTIVE_STATUSES)},
-                    "owner": {"$ne": owner},
+                    **mine,
                     "$or": [{"lease_until": None}, {"lease_until": {"$lt": expired_before}}],
                 },
                 {"$set": {"owner": owner, "lease_until": until, "updated_at": utc_now()}},
@@ -219,16 +225,25 @@ class VideoRepository:
                 self._cache.put(document, moved=False)
         return _public(document)
 
-    def renew(self, owner: str, until: float) -> int:
-        """Extend the job leases of `owner`'s queued and processing videos to `until` (0: give them up at
-        once); how many."""
-        selector = {"owner": owner, "status": {"$in": list(ACTIVE_STATUSES)}}
+    def renew(self, owner: str, until: float, ids: Collection[str]) -> int:
+        """Extend the job leases of `owner`'s queued and processing videos among `ids` (the jobs it runs)
+        to `until`; how many."""
+        selector = {"owner": owner, "_id": {"$in": list(ids)}, "status": {"$in": list(ACTIVE_STATUSES)}}
+        return self._set_leases(selector, until)
+
+    def release(self, owner: str, *, keep: Collection[str]) -> int:
+        """Give up at once the job leases of `owner`'s queued and processing videos but those in `keep`
+        (jobs still running); how many."""
+        selector = {"owner": owner, "_id": {"$nin": list(keep)}, "status": {"$in": list(ACTIVE_STATUSES)}}
+        return self._set_leases(selector, 0.0)
+
+    def _set_leases(self, selector: dict[str, Any], until: float) -> int:
         with self._db.access(self.COLLECTION) as videos:
-            renewed = videos.update_many(selector, {"$set": {"lease_until": until}}).modified_count
+            changed = videos.update_many(selector, {"$set": {"lease_until": until}}).modified_count
             if self._cache is not None:
                 for document in videos.find(selector):
                     self._cache.put(document, moved=False)
-        return renewed
+        return changed
 
     def with_intervals(self, video_id: str | None = None) -> list[dict[str, Any]]:
         """Every done video (or just `video_id`) that has abnormal intervals (the review page's events)."""

@@ -14,6 +14,7 @@ import pytest
 
 from harness.server import ServerProcess, wait_for
 from harness.videos import write_video
+from servers.leases import JobLeases
 from servers.storage import Database, VideoRepository
 from servers.storage.repositories import new_id
 from tests.server.test_videos import upload, wait_done
@@ -37,7 +38,7 @@ def test_claims_take_only_ended_leases_once(database: Database) -> None:
     assert videos.get(leased["id"])["owner"] == "a"
     assert videos.get(done["id"])["owner"] == "a"
 
-    assert videos.renew("a", now + 90) == 1  # only a's unfinished video
+    assert videos.renew("a", now + 90, {leased["id"], done["id"], ended["id"]}) == 1  # a's unfinished
     assert videos.get(leased["id"])["lease_until"] == now + 90
     assert videos.get(done["id"])["lease_until"] == now - 1
     assert videos.claim("c", now + 30, expired_before=now + 29) is None  # b's end at now + 30, a's at + 90
@@ -45,6 +46,55 @@ def test_claims_take_only_ended_leases_once(database: Database) -> None:
     while claimed := videos.claim("c", now + 30, expired_before=now + 91):
         later.append(claimed["id"])
     assert later == [leased["id"], ended["id"], legacy["id"]]  # oldest first
+
+
+def test_a_lost_job_lapses_and_is_taken_again_by_its_own_server(database: Database) -> None:
+    """Only the jobs the runner holds are renewed; a video whose job was lost (its status left
+    `processing` by a database outage) lapses and its own server claims it back, the running one not."""
+    videos = VideoRepository(database)
+    now = time.time()
+    running = videos.create(video_id=new_id(), name="a.mp4", size=1, owner="a", lease_until=now + 1)
+    lost = videos.create(video_id=new_id(), name="b.mp4", size=1, owner="a", lease_until=now + 1)
+    videos.update(lost["id"], status="processing")
+    assert videos.renew("a", now + 60, {running["id"]}) == 1
+    assert videos.get(lost["id"])["lease_until"] == now + 1  # not renewed
+    claimed = videos.claim("a", now + 90, expired_before=now + 2, running={running["id"]})
+    assert claimed["id"] == lost["id"] and claimed["lease_until"] == now + 90
+    assert videos.claim("a", now + 90, expired_before=now + 61, running={running["id"]}) is None
+
+
+def test_heartbeat_claims_only_free_slots_and_outlives_errors(database: Database) -> None:
+    """The heartbeat takes no more expired videos than the queue has room for, keeps beating after an
+    error that is not the database's, and a stop gives up only the leases of jobs no longer running."""
+    videos = VideoRepository(database)
+    leases = JobLeases(videos, seconds=0.3, embedded=False)
+    expired = [
+        videos.create(video_id=new_id(), name=f"{index}.mp4", size=1, owner="gone", lease_until=1.0)["id"]
+        for index in range(3)
+    ]
+    assert [video["id"] for video in leases.take_expired(limit=1)] == expired[:1]
+    assert videos.get(expired[1])["owner"] == "gone"  # left for the next beat or another server
+    active = {expired[0]}
+    resumed: list[str] = []
+
+    def resume(video: dict) -> None:
+        if not resumed:
+            resumed.append("error")
+            raise OSError("the file store is not reachable")
+        active.add(video["id"])
+        resumed.append(video["id"])
+
+    leases.start(resume, active=lambda: set(active), free=lambda: 1)
+    try:
+        # the failed resume leaves expired[1] claimed but not running: it lapses and is taken again
+        wait_for(lambda: len(active) == 3, 10, interval=0.05, message="every video resumed")
+        assert resumed[0] == "error" and sorted(resumed[1:]) == sorted(expired[1:])
+        assert all(videos.get(video_id)["lease_until"] > time.time() for video_id in expired)
+    finally:
+        active.discard(expired[2])  # its job stopped; the others still run
+        leases.stop()
+    assert videos.get(expired[2])["lease_until"] == 0.0
+    assert all(videos.get(video_id)["lease_until"] > 1.0 for video_id in expired[:2])
 
 
 def test_concurrent_claims_take_each_video_once(mongodb_uri: str, tmp_path: Path) -> None:
