@@ -74,20 +74,21 @@ class FfmpegStream:
         # connecting to check would use up ffmpeg's single client; a client may have taken it already
         while not listening(self.port, or_serving=True):
             if time.monotonic() > deadline or self.process.poll() is not None:
-                if self.process.poll() is None:
-                    self.process.kill()
-                self.process.wait(10)
-                self._log.seek(0)  # before stop() closes it
+                self._end()
+                self._log.seek(0)
                 said = self._log.read().decode(errors="replace")[-500:]
-                self.stop()
+                self._log.close()
                 raise RuntimeError(f"ffmpeg did not start listening on port {self.port}: {said}")
             time.sleep(0.05)
 
-    def stop(self) -> None:
-        """Kill the server (a camera that goes away)."""
+    def _end(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
+
+    def stop(self) -> None:
+        """Kill the server (a camera that goes away)."""
+        self._end()
         self._log.close()
 
 

@@ -73,7 +73,7 @@ class JobManager:
     def active(self) -> set[str]:
         """The videos whose job is queued or running here (a job that outlived `stop` included)."""
         with self._cancel_lock:
-            return set(self._cancel) | self._running
+            return set(self._cancel)  # a running job keeps its entry until it ends
 
     def submit(self, video_id: str) -> None:
         """Queue a video (once: a video queued or running already is left as it is); ApiError 503 with
