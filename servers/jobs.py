@@ -128,6 +128,17 @@ class JobManager:
                 with self._cancel_lock:
                     self._running.discard(video_id)
                     self._cancel.pop(video_id, None)
+                if cancel.is_set():
+                    self._discard_if_deleted(video_id)
+
+    def _discard_if_deleted(self, video_id: str) -> None:
+        """A job cancelled by a delete may have written files (a fetched upload, a partial transcode)
+        after the delete moved its folder to the trash: that folder goes to the trash too."""
+        try:
+            if self._videos.get(video_id) is None:
+                self._files.discard(self._files.video_dir(video_id))
+        except DatabaseUnavailable as error:  # the folder stays; the log names it
+            log.error("job %s: cleanup after cancel skipped: %s", video_id, error)
 
     def run(self, video_id: str) -> None:
         """Run one video's job in the calling thread (how a Ray task runs it)."""
