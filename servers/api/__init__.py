@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
 from servers.errors import ApiError
 from servers.storage.repositories import is_valid_id
 
-MAX_PAGE = 1_000_000
-MAX_PAGE_SIZE = 100
+if TYPE_CHECKING:
+    from servers.api.queries import Paging
 
 
 def register_blueprints(app: Flask) -> None:
@@ -45,28 +45,6 @@ def checked_id(value: str, what: str) -> str:
     return value
 
 
-def number_arg(name: str, default: float, low: float, high: float, kind: type = int) -> Any:
-    """Query parameter `name` as a `kind` (int or float) in low..high, `default` when absent, or ApiError."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    what = "an integer" if kind is int else "a number"
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ApiError(400, "invalid-parameter", f"query parameter '{name}' must be {what}") from None
-    if not low <= value <= high:
-        raise ApiError(
-            400, "invalid-parameter", f"query parameter '{name}' must be {what} in {low:g}..{high:g}"
-        )
-    return value
-
-
-def paging() -> tuple[int, int]:
-    """`page` (>= 1) and `page_size` (1..100) from the query string."""
-    return number_arg("page", 1, 1, MAX_PAGE), number_arg("page_size", 20, 1, MAX_PAGE_SIZE)
-
-
-def page_of(items: list[dict[str, Any]], total: int, page: int, page_size: int) -> dict[str, Any]:
+def page_of(items: list[dict[str, Any]], total: int, paging: Paging) -> dict[str, Any]:
     """The list response shape."""
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    return {"items": items, "total": total, "page": paging.page, "page_size": paging.page_size}

@@ -3,14 +3,14 @@ clips."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
-from servers.api import checked_id, number_arg
+from servers.api import checked_id
 from servers.api.bodies import CameraChanges, parse_body
 from servers.api.profiles import profile_file
+from servers.api.queries import ScoreQuery, parse_query
 from servers.api.sessions import find_session, session_to_api, start_camera
 from servers.api.stored import send_stored
 from servers.auth import require_role
@@ -19,9 +19,6 @@ from servers.errors import ApiError
 from servers.services import services
 
 blueprint = Blueprint("cameras", __name__)
-MAX_POINTS = 10_000
-DEFAULT_POINTS = 2_000
-MAX_EPOCH = 1e11
 
 
 @blueprint.patch("/sessions/<session_id>")
@@ -54,19 +51,9 @@ def scores(session_id: str) -> dict[str, Any]:
     `until` (default: all), at most about `max_points` (default 2000: the highest score of each equal
     slot of time; null marks where the camera was offline or stopped), read from the finest stored level
     that keeps the work bounded; `total`: how many points they were drawn from."""
+    query = parse_query(ScoreQuery)
     item = find_session(session_id)
-    since = number_arg("since", 0.0, 0.0, MAX_EPOCH, float)
-    until = number_arg("until", time.time() + 60, 0.0, MAX_EPOCH, float)
-    max_points = number_arg("max_points", DEFAULT_POINTS, 2, MAX_POINTS)
-    if since > until:
-        what = "'until'" if "until" in request.args else "now"
-        raise ApiError(
-            400,
-            "invalid-parameter",
-            f"query parameter 'since' must not be after {what}",
-            params={"parameter": "since"},
-        )
-    points, total = services().scores.history(item["id"], since, until, max_points)
+    points, total = services().scores.history(item["id"], query.since, query.end, query.max_points)
     return {"points": [list(point) for point in points], "total": total}
 
 

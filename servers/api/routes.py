@@ -1,6 +1,7 @@
 """The /api routes as one table for the OpenAPI document: method, path, who may call it, what it answers,
-its query parameters and body (a test checks it lists exactly the Flask rules). Bodies and responses are the
-pydantic models of `servers.api.bodies` and `servers.api.resources`; a string is a media type."""
+its query string and body (a test checks it lists exactly the Flask rules). Bodies and responses are the
+pydantic models of `servers.api.bodies` and `servers.api.resources`, query strings those of
+`servers.api.queries`; a string is a media type."""
 
 from __future__ import annotations
 
@@ -9,34 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from servers.api import MAX_PAGE, MAX_PAGE_SIZE
 from servers.api import bodies as b
 from servers.api import resources as r
-from servers.api.cameras import MAX_EPOCH, MAX_POINTS
-from servers.api.events import KINDS
-from servers.api.videos import MAX_QUERY, STATUSES
+from servers.api.queries import EventQuery, Paging, QueryString, ScoreQuery, VideoQuery
+from servers.storage.repositories import ID_PATTERN
 
 ANYONE, USER, ADMIN = "anyone", "user", "admin"
-_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
-_EPOCH = {"type": "number", "minimum": 0, "maximum": MAX_EPOCH}
-QUERY: dict[str, dict[str, Any]] = {  # every query parameter's schema
-    "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-    "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-    "status": {"enum": list(STATUSES)},
-    "q": {"type": "string", "maxLength": MAX_QUERY},
-    "kind": {"enum": list(KINDS)},
-    "camera": _ID,
-    "video": _ID,
-    "from": {"type": "string", "format": "date-time"},
-    "to": {"type": "string", "format": "date-time"},
-    "min_score": {"type": "number", "minimum": 0, "maximum": 1},
-    "reviewed": {"enum": ["true", "false"]},
-    "since": _EPOCH,
-    "until": _EPOCH,
-    "max_points": {"type": "integer", "minimum": 2, "maximum": MAX_POINTS},
-}
-PATH_PARAMETERS = {"event_id": {"type": "string"}}  # the others are ids (`_ID`)
-PAGING = ("page", "page_size")
+ID = {"type": "string", "pattern": ID_PATTERN.pattern}
+PATH_PARAMETERS = {"event_id": {"type": "string"}}  # the others are ids (`ID`)
 UPLOAD = {  # multipart/form-data
     "type": "object",
     "required": ["file"],
@@ -58,7 +39,7 @@ class Route:
     summary: str
     answers: dict[int, Any]
     errors: tuple[int, ...] = ()
-    query: tuple[str, ...] = ()
+    query: type[QueryString] | None = None
     body: type[BaseModel] | dict[str, Any] | None = None
 
 
@@ -72,7 +53,7 @@ ROUTES: tuple[Route, ...] = (
     Route("post", "/api/auth/logout", USER, "Log out (every login of the user)", {204: None}),
     Route("get", "/api/auth/me", USER, "The logged-in user and CSRF token", {200: r.Login}),
     Route("get", "/api/videos", USER, "Videos, newest first", {200: r.Page[r.Video]}, (400,),
-          (*PAGING, "status", "q")),
+          VideoQuery),
     Route("post", "/api/videos", ADMIN, "Upload a video (multipart field `file`); queued for detection",
           {202: r.Video}, (400, 413, 415, 503), body=UPLOAD),
     Route("get", V, USER, "A video with per-frame scores", {200: r.Video}, (400, 404)),
@@ -82,7 +63,7 @@ ROUTES: tuple[Route, ...] = (
     Route("get", f"{V}/cover", USER, "The cover image", {200: "image/jpeg"}, (400, 404)),
     Route("get", f"{V}/scores.csv", USER, "Per-frame scores as CSV", {200: "text/csv"}, (400, 404, 409)),
     Route("get", "/api/sessions", USER, "Cameras (live sessions), newest first", {200: r.Page[r.Session]},
-          (400,), PAGING),
+          (400,), Paging),
     Route("post", "/api/sessions", ADMIN, "Start a camera", {201: r.Session}, (400, 415, 503),
           body=b.NewCamera),
     Route("get", S, USER, "A camera", {200: r.Session}, (400, 404)),
@@ -99,23 +80,23 @@ ROUTES: tuple[Route, ...] = (
     Route("get", f"{S}/events", USER, "Server-sent events: score, alert-start, alert-end, state",
           {200: "text/event-stream"}, (400, 404, 429, 503)),
     Route("get", f"{S}/alerts", USER, "The camera's alerts, newest first", {200: r.Page[r.Alert]},
-          (400, 404), PAGING),
+          (400, 404), Paging),
     Route("get", f"{A}/snapshot", USER, "An alert's snapshot", {200: "image/jpeg"}, (400, 404)),
     Route("get", f"{A}/clip", USER, "An alert's event clip (MP4, HTTP Range); 409 while it is recorded",
           {200: "video/mp4", 206: "video/mp4"}, (400, 404, 409)),
     Route("get", f"{S}/scores", USER, "The camera's score history: [epoch seconds, score or null]",
-          {200: r.Points}, (400, 404), ("since", "until", "max_points")),
+          {200: r.Points}, (400, 404), ScoreQuery),
     Route("get", f"{S}/frame", USER, "The newest annotated frame of a running camera",
           {200: "image/jpeg"}, (400, 404, 409)),
     Route("get", "/api/profiles", USER, "Scene profiles an upload can be scored with", {200: r.Profiles}),
-    Route("get", "/api/users", ADMIN, "Users", {200: r.Page[r.User]}, (400,), PAGING),
+    Route("get", "/api/users", ADMIN, "Users", {200: r.Page[r.User]}, (400,), Paging),
     Route("post", "/api/users", ADMIN, "Create a user", {201: r.User}, (400, 409, 415), body=b.NewUser),
     Route("delete", "/api/users/{user_id}", ADMIN, "Delete a user", {204: None}, (400, 404, 409)),
     Route("put", "/api/users/{user_id}/password", USER, "Change a password (admin, or yourself with the "
           "current one); revokes the user's logins", {204: None}, (400, 404, 415), body=b.PasswordChange),
     Route("get", "/api/events", USER, "Review events (camera alerts, upload intervals), newest first",
           {200: r.Page[r.Event]}, (400,),
-          (*PAGING, "kind", "camera", "video", "from", "to", "min_score", "reviewed")),
+          EventQuery),
     Route("patch", "/api/events/{event_id}", USER, "Mark an event reviewed or not", {200: r.Event},
           (400, 404, 415), body=b.Review),
     Route("get", "/api/openapi.json", ANYONE, "This document", {200: {"type": "object"}}),

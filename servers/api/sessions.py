@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, request
 
 from inferences.sources import HostNotAllowed, StreamError
-from servers.api import checked_id, page_of, paging
+from servers.api import checked_id, page_of
 from servers.api.bodies import Calibration, NewCamera, parse_body
 from servers.api.profiles import profile_file
+from servers.api.queries import Paging, parse_query
 from servers.api.stored import send_stored
 from servers.auth import current_user, require_role
 from servers.cameras import effective_settings
@@ -211,9 +212,9 @@ def forget_profile(session_id: str) -> dict[str, Any]:
 @blueprint.get("/sessions")
 def list_sessions() -> dict[str, Any]:
     """A page of sessions, newest first."""
-    page, page_size = paging()
-    items, total = services().sessions.list(page=page, page_size=page_size)
-    return page_of([session_to_api(item) for item in items], total, page, page_size)
+    paging = parse_query(Paging)
+    items, total = services().sessions.list(page=paging.page, page_size=paging.page_size)
+    return page_of([session_to_api(item) for item in items], total, paging)
 
 
 @blueprint.get("/sessions/<session_id>")
@@ -336,10 +337,10 @@ def events(session_id: str) -> Response:
 @blueprint.get("/sessions/<session_id>/alerts")
 def alerts(session_id: str) -> dict[str, Any]:
     """A page of the session's alerts, newest first."""
+    paging = parse_query(Paging)
     item = find_session(session_id)
-    page, page_size = paging()
-    items, total = services().sessions.alerts(item["id"], page=page, page_size=page_size)
-    return page_of([alert_to_api(alert) for alert in items], total, page, page_size)
+    items, total = services().sessions.alerts(item["id"], page=paging.page, page_size=paging.page_size)
+    return page_of([alert_to_api(alert) for alert in items], total, paging)
 
 
 @blueprint.get("/sessions/<session_id>/alerts/<alert_id>/snapshot")

@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from servers.api.queries import query_parameters
 from servers.api.resources import Error
-from servers.api.routes import ADMIN, ANYONE, PATH_PARAMETERS, QUERY, ROUTES, Route
+from servers.api.routes import ADMIN, ANYONE, ID, PATH_PARAMETERS, ROUTES, Route
 
 _REF = "#/components/schemas/{model}"
 _ERRORS = {
@@ -66,10 +67,10 @@ def _operation(route: Route, refs: dict[type[BaseModel], dict[str, Any]]) -> dic
         str(status): {"description": _ERRORS[status], "content": error} for status in sorted(errors)
     }
     path = [
-        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(name, QUERY["camera"])}
+        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(name, ID)}
         for name in re.findall(r"{(\w+)}", route.path)
     ]
-    query = [{"name": name, "in": "query", "schema": QUERY[name]} for name in route.query]
+    query = query_parameters(route.query) if route.query else []
     operation: dict[str, Any] = {"summary": route.summary, "x-role": route.role, "responses": responses}
     if path or query:
         operation["parameters"] = path + query

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Blueprint
 
-from servers.api import checked_id, json_body, page_of, paging
+from servers.api import checked_id, json_body, page_of
 from servers.api.bodies import NewUser, PasswordChange, parse_body
+from servers.api.queries import Paging, parse_query
 from servers.auth import (
     current_user,
     hash_password,
@@ -27,9 +28,9 @@ blueprint = Blueprint("users", __name__)
 @require_role("admin")
 def list_users() -> dict[str, Any]:
     """A page of users."""
-    page, page_size = paging()
-    items, total = services().users.list(page=page, page_size=page_size)
-    return page_of([public_user(user) for user in items], total, page, page_size)
+    paging = parse_query(Paging)
+    items, total = services().users.list(page=paging.page, page_size=paging.page_size)
+    return page_of([public_user(user) for user in items], total, paging)
 
 
 @blueprint.post("/users")

@@ -12,8 +12,9 @@ from typing import Any
 from flask import Blueprint, Response, request, send_file
 
 from inferences.video import VideoError, open_video
-from servers.api import checked_id, page_of, paging
+from servers.api import checked_id, page_of
 from servers.api.profiles import profile_file
+from servers.api.queries import VideoQuery, parse_query
 from servers.api.stored import send_stored
 from servers.auth import require_role
 from servers.errors import ApiError
@@ -22,8 +23,6 @@ from servers.services import services
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
-STATUSES = ("queued", "processing", "done", "failed")
-MAX_QUERY = 200  # characters of a name search
 # Unicode categories dropped from file names: controls, formatting (bidirectional overrides, zero-width
 # characters), surrogates, private use, unassigned, line and paragraph separators.
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -126,19 +125,11 @@ def upload() -> tuple[dict[str, Any], int]:
 @blueprint.get("/videos")
 def list_videos() -> dict[str, Any]:
     """A page of videos (without scores), newest first; `status` filter, `q` name search."""
-    page, page_size = paging()
-    status = request.args.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ApiError(
-            400, "invalid-parameter", f"query parameter 'status' must be one of {', '.join(STATUSES)}"
-        )
-    query = request.args.get("q") or None
-    if query is not None and len(query) > MAX_QUERY:
-        raise ApiError(
-            400, "invalid-parameter", f"query parameter 'q' must be at most {MAX_QUERY} characters"
-        )
-    items, total = services().videos.list(status=status, query=query, page=page, page_size=page_size)
-    return page_of(items, total, page, page_size)
+    query = parse_query(VideoQuery)
+    items, total = services().videos.list(
+        status=query.status, query=query.q, page=query.page, page_size=query.page_size
+    )
+    return page_of(items, total, query)
 
 
 @blueprint.get("/videos/<video_id>")

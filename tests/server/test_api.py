@@ -246,3 +246,38 @@ def test_bodies_are_checked_as_documented(server: ServerProcess) -> None:
             assert error["params"]["field"] == schema["required"][0], (path, error)
             checked.append((method, path))
     assert len(checked) == 5, checked
+
+
+def _outside(schema: dict) -> str:
+    """A value the documented schema of a query parameter refuses."""
+    if "enum" in schema:
+        return "not-" + schema["enum"][0]
+    if "maximum" in schema:
+        return repr(schema["maximum"] * 10 + 1)
+    if "pattern" in schema:
+        return "not-an-id"
+    if "maxLength" in schema:
+        return "a" * (schema["maxLength"] + 1)
+    if schema.get("format") == "date-time":
+        return "yesterday"
+    assert schema["type"] == "boolean", schema
+    return "maybe"
+
+
+def test_query_strings_are_checked_as_documented(server: ServerProcess) -> None:
+    """Every documented query parameter refuses a value outside its schema with a 400 naming it (the
+    schema and the check are one pydantic model), before the resource is looked up."""
+    admin = server.admin()
+    checked = []
+    for path, operations in SPEC["paths"].items():
+        for parameter in operations.get("get", {}).get("parameters", []):
+            if parameter["in"] != "query":
+                continue
+            url = path.replace("{session_id}", MISSING_ID)
+            name = parameter["name"]
+            response = admin.get(url, params={name: _outside(parameter["schema"])})
+            error = assert_error(response, 400, "invalid-parameter")
+            assert error["params"] == {"parameter": name}, (path, error)
+            assert error["message"] == f"query parameter '{name}' must be {parameter['description']}"
+            checked.append((path, name))
+    assert len(checked) == 22, checked

@@ -206,7 +206,7 @@ def test_history_offline_state_and_clip(cameras: ServerProcess, clip: Path) -> N
     assert_error(admin.get(f"{base}/scores", params={"max_points": 1}), 400, "invalid-parameter")
     assert_error(admin.get(f"{base}/scores", params={"since": "yesterday"}), 400, "invalid-parameter")
     future = assert_error(admin.get(f"{base}/scores", params={"since": 4e9}), 400, "invalid-parameter")
-    assert future["message"].endswith("after now") and future["params"]["parameter"] == "since"
+    assert future["message"].endswith("no later than now") and future["params"]["parameter"] == "since"
     assert_error(admin.get(f"{base}/frame"), 409, "no-frame")
 
     assert admin.delete(base).status_code == 204
