@@ -83,10 +83,11 @@ clients/dist/index.html: clients/node_modules/.package-lock.json $(CLIENT_SOURCE
 
 ## ---- tests --------------------------------------------------------------------------------------
 
-# Ruff, then the import direction (pyproject.toml [tool.importlinter]: engine core <- datasets <- models,
+# Ruff (lint, then the formatting), then the import direction (pyproject.toml [tool.importlinter]: engine core <- datasets <- models,
 # the server on the engine only, no torch in the engine, no cycles between sub-packages).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 # The original TF.js graph run by tests/objects (pure-JavaScript CPU backend, versions pinned).

@@ -37,29 +37,50 @@ def main(argv: list[str] | None = None) -> int:
     rtfm.add_argument("--seed", type=int, default=0, help="seed of the train/valid split")
     videos = commands.add_parser("from-videos", help="extract features of annotated videos (train/, valid/)")
     videos.add_argument("--videos", required=True, help="folder holding the annotated videos")
-    videos.add_argument("--annotations", required=True,
-                        help="JSON like ucsd-ped2/labels.json: per video frames, 1-based anomaly intervals")
+    videos.add_argument(
+        "--annotations",
+        required=True,
+        help="JSON like ucsd-ped2/labels.json: per video frames, 1-based anomaly intervals",
+    )
     videos.add_argument("--output", required=True, help="dataset root to write (train/ and valid/)")
-    videos.add_argument("--extractor-model", default=str(DEFAULT_EXTRACTOR),
-                        help="extractor ONNX from `python -m models prepare` (default %(default)s)")
-    videos.add_argument("--objects-model", default=None,
-                        help="object detector ONNX for the object cue (default: the inference config's; "
-                             "'' = none)")
-    videos.add_argument("--prepare-interval", type=float, default=None,
-                        help="seconds between sampled frames (default: the inference config's, 0.1 = 10 fps)")
+    videos.add_argument(
+        "--extractor-model",
+        default=str(DEFAULT_EXTRACTOR),
+        help="extractor ONNX from `python -m models prepare` (default %(default)s)",
+    )
+    videos.add_argument(
+        "--objects-model",
+        default=None,
+        help="object detector ONNX for the object cue (default: the inference config's; '' = none)",
+    )
+    videos.add_argument(
+        "--prepare-interval",
+        type=float,
+        default=None,
+        help="seconds between sampled frames (default: the inference config's, 0.1 = 10 fps)",
+    )
     videos.add_argument("--ten-crop", action="store_true", help="10 crops per segment: (T, 10, D) features")
-    videos.add_argument("--segment-label", choices=SEGMENT_RULES, default="any",
-                        help="train segment is abnormal if any (default) or a majority of its frames are")
-    videos.add_argument("--valid-fraction", type=float, default=0.3,
-                        help="share of the videos without a 'split' field that go to valid/")
+    videos.add_argument(
+        "--segment-label",
+        choices=SEGMENT_RULES,
+        default="any",
+        help="train segment is abnormal if any (default) or a majority of its frames are",
+    )
+    videos.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=0.3,
+        help="share of the videos without a 'split' field that go to valid/",
+    )
     videos.add_argument("--seed", type=int, default=0, help="seed of the train/valid split")
     videos.add_argument("--batch-size", type=int, default=4, help="segments per extractor call")
     download = commands.add_parser("download", help="download a public labelled dataset and unpack it")
     download.add_argument("name", choices=sorted(DATASETS), help="dataset")
-    download.add_argument("--output", required=True,
-                          help="folder to unpack into (e.g. ../shared/data, which the tests read)")
+    download.add_argument(
+        "--output", required=True, help="folder to unpack into (e.g. ../shared/data, which the tests read)"
+    )
     download.add_argument("--url", help="a mirror of the archive (default: the dataset's public URL)")
-    download.add_argument("--sha256", help="expected sha256 of the archive (default: the pinned one, if any)")
+    download.add_argument("--sha256", help="expected sha256 of the archive (default: the pinned one)")
     args = parser.parse_args(argv)
     return exit_status(lambda: _run(args))
 
@@ -83,15 +104,22 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote a synthetic dataset to {root}")
     elif args.command == "from-videos":
         report = build_video_dataset(
-            videos_dir=args.videos, annotations_path=args.annotations, output=args.output,
-            models=dataset_models(args.extractor_model, objects_model=args.objects_model,
-                                  prepare_interval=args.prepare_interval),
+            videos_dir=args.videos,
+            annotations_path=args.annotations,
+            output=args.output,
+            models=dataset_models(
+                args.extractor_model, objects_model=args.objects_model, prepare_interval=args.prepare_interval
+            ),
             ten_crop=args.ten_crop,
-            segment_rule=args.segment_label, valid_fraction=args.valid_fraction, seed=args.seed,
+            segment_rule=args.segment_label,
+            valid_fraction=args.valid_fraction,
+            seed=args.seed,
             batch_size=args.batch_size,
         )
-        print(f"{len(report.built)} videos extracted, {len(report.finished_before)} already done, "
-              f"{len(report.failed)} skipped, into {args.output}")
+        print(
+            f"{len(report.built)} videos extracted, {len(report.finished_before)} already done, "
+            f"{len(report.failed)} skipped, into {args.output}"
+        )
         for video, reason in report.failed:
             print(f"skipped {video}: {reason}")
     else:

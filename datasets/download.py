@@ -128,13 +128,13 @@ def download(
 
 @dataclass(frozen=True)
 class DatasetSource:
-    """A public dataset archive: where it is, its checksum (None where the source publishes none and it
-    could not be pinned here: the archive is then not verified and the command says so), and the
-    function that unpacks it into the repository's layout under an output folder."""
+    """A public dataset archive: where it is, its sha256 (pinned: a mirror serving another file is refused
+    unless its own checksum is given), and the function that unpacks it into the repository's layout under
+    an output folder."""
 
     name: str
     url: str
-    sha256: str | None
+    sha256: str
     description: str
     unpack: Callable[[Path, Path], list[Path]]
 
@@ -153,7 +153,8 @@ DATASETS: dict[str, DatasetSource] = {
     "ped2": DatasetSource(
         name="ped2",
         url="http://www.svcl.ucsd.edu/projects/anomaly/UCSD_Anomaly_Dataset.tar.gz",
-        sha256=None,
+        # the archive's sha256 as the anomalib project publishes it (SVCL publishes none)
+        sha256="2329af326951f5097fdd114c50e853957d3e569493a49d22fc082a9fd791915b",
         description="UCSD Anomaly Detection Dataset (SVCL, research use): Ped2 test and train splits",
         unpack=_unpack_ucsd,
     ),
@@ -172,16 +173,10 @@ def download_dataset(
     if name not in DATASETS:
         raise UnknownDatasetError(f"unknown dataset {name!r}; known: {sorted(DATASETS)}")
     source = DATASETS[name]
-    expected = sha256 or source.sha256
-    if expected is None and progress:
-        print(
-            f"note: no published sha256 for {source.filename}: the archive is not verified "
-            "(--sha256 pins one)"
-        )
     archive = download(
         url or source.url,
         cache_dir() / "datasets" / source.filename,
-        sha256=expected,
+        sha256=sha256 or source.sha256,
         progress=progress,
     )
     return source.unpack(archive, Path(output))

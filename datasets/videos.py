@@ -133,8 +133,7 @@ def dataset_config(
     path = Path(extractor_model)
     if not path.is_file():
         raise DatasetError(
-            f"{path}: extractor model not found (build it with "
-            "`python -m models prepare --extractor i3d`)"
+            f"{path}: extractor model not found (build it with `python -m models prepare --extractor i3d`)"
         )
     session = load_onnx_session(path, providers=["CPUExecutionProvider"], role="extraction model")
     meta = model_metadata(session)

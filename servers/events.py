@@ -75,8 +75,7 @@ def interval_event(video: dict[str, Any], index: int, interval: dict[str, Any]) 
 def interval_events(video: dict[str, Any]) -> list[dict[str, Any]]:
     """The events of an upload's abnormal intervals."""
     return [
-        interval_event(video, index, interval)
-        for index, interval in enumerate(video.get("intervals") or [])
+        interval_event(video, index, interval) for index, interval in enumerate(video.get("intervals") or [])
     ]
 
 

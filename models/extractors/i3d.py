@@ -90,12 +90,8 @@ class InceptionBlock(nn.Module):
     def __init__(self, in_channels: int, widths: tuple[int, int, int, int, int, int]) -> None:
         super().__init__()
         self.branch0 = Unit3D(in_channels, widths[0])
-        self.branch1 = nn.Sequential(
-            Unit3D(in_channels, widths[1]), Unit3D(widths[1], widths[2], (3, 3, 3))
-        )
-        self.branch2 = nn.Sequential(
-            Unit3D(in_channels, widths[3]), Unit3D(widths[3], widths[4], (3, 3, 3))
-        )
+        self.branch1 = nn.Sequential(Unit3D(in_channels, widths[1]), Unit3D(widths[1], widths[2], (3, 3, 3)))
+        self.branch2 = nn.Sequential(Unit3D(in_channels, widths[3]), Unit3D(widths[3], widths[4], (3, 3, 3)))
         self.branch3 = nn.Sequential(MaxPool3dSame((3, 3, 3), (1, 1, 1)), Unit3D(in_channels, widths[5]))
         self.out_channels = widths[0] + widths[2] + widths[4] + widths[5]
 

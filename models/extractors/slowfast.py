@@ -66,8 +66,13 @@ def _conv3d(
     """A bias-free 3-D convolution with 'same' padding for odd kernels."""
     padding = tuple(d * (k // 2) for k, d in zip(kernel, dilation, strict=True))
     return nn.Conv3d(
-        dim_in, dim_out, tuple(kernel), stride=tuple(stride), padding=padding,
-        dilation=tuple(dilation), bias=False,
+        dim_in,
+        dim_out,
+        tuple(kernel),
+        stride=tuple(stride),
+        padding=padding,
+        dilation=tuple(dilation),
+        bias=False,
     )
 
 
@@ -136,14 +141,25 @@ class _ResStage(nn.Module):
     """A sequence of residual blocks; only the first one changes channels and resolution."""
 
     def __init__(
-        self, depth: int, dim_in: int, dim_inner: int, dim_out: int, *, kernel_t: int, stride: int,
+        self,
+        depth: int,
+        dim_in: int,
+        dim_inner: int,
+        dim_out: int,
+        *,
+        kernel_t: int,
+        stride: int,
         dilation: int,
     ) -> None:
         super().__init__()
         self.res_blocks = nn.ModuleList(
             _ResBlock(
-                dim_in if i == 0 else dim_out, dim_inner, dim_out,
-                kernel_t=kernel_t, stride=stride if i == 0 else 1, dilation=dilation,
+                dim_in if i == 0 else dim_out,
+                dim_inner,
+                dim_out,
+                kernel_t=kernel_t,
+                stride=stride if i == 0 else 1,
+                dilation=dilation,
             )
             for i in range(depth)
         )
@@ -211,12 +227,22 @@ def _backbone_blocks(*, detection: bool) -> list[nn.Module]:
         dilation = 2 if last and detection else 1
         slow_in = dim_in + dim_in * FUSION_CHANNEL_RATIO // BETA_INV
         slow = _ResStage(
-            depth, slow_in, dim_out // 4, dim_out,
-            kernel_t=SLOW_CONV_A_KERNEL_T[idx], stride=stride, dilation=dilation,
+            depth,
+            slow_in,
+            dim_out // 4,
+            dim_out,
+            kernel_t=SLOW_CONV_A_KERNEL_T[idx],
+            stride=stride,
+            dilation=dilation,
         )
         fast = _ResStage(
-            depth, dim_in // BETA_INV, dim_out // 4 // BETA_INV, dim_out // BETA_INV,
-            kernel_t=FAST_CONV_A_KERNEL_T[idx], stride=stride, dilation=dilation,
+            depth,
+            dim_in // BETA_INV,
+            dim_out // 4 // BETA_INV,
+            dim_out // BETA_INV,
+            kernel_t=FAST_CONV_A_KERNEL_T[idx],
+            stride=stride,
+            dilation=dilation,
         )
         fusion = nn.Identity() if last else _FuseFastToSlow(dim_out // BETA_INV)
         blocks.append(_PathwayStage(slow, fast, fusion))

@@ -45,22 +45,102 @@ INPUT_SCALE = 1.0  # image = RGB pixel (0..255) * INPUT_SCALE + INPUT_OFFSET
 INPUT_OFFSET = 0.0
 # The 80 COCO classes in the model's class-index order (human's src/object/labels.ts).
 COCO_CLASSES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
-    "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
-    "teddy bear", "hair drier", "toothbrush",
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "airplane",
+    "bus",
+    "train",
+    "truck",
+    "boat",
+    "traffic light",
+    "fire hydrant",
+    "stop sign",
+    "parking meter",
+    "bench",
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "backpack",
+    "umbrella",
+    "handbag",
+    "tie",
+    "suitcase",
+    "frisbee",
+    "skis",
+    "snowboard",
+    "sports ball",
+    "kite",
+    "baseball bat",
+    "baseball glove",
+    "skateboard",
+    "surfboard",
+    "tennis racket",
+    "bottle",
+    "wine glass",
+    "cup",
+    "fork",
+    "knife",
+    "spoon",
+    "bowl",
+    "banana",
+    "apple",
+    "sandwich",
+    "orange",
+    "broccoli",
+    "carrot",
+    "hot dog",
+    "pizza",
+    "donut",
+    "cake",
+    "chair",
+    "couch",
+    "potted plant",
+    "bed",
+    "dining table",
+    "toilet",
+    "tv",
+    "laptop",
+    "mouse",
+    "remote",
+    "keyboard",
+    "cell phone",
+    "microwave",
+    "oven",
+    "toaster",
+    "sink",
+    "refrigerator",
+    "book",
+    "clock",
+    "vase",
+    "scissors",
+    "teddy bear",
+    "hair drier",
+    "toothbrush",
 )
 
 _NHWC_TO_NCHW_AXIS = (0, 2, 3, 1)
 _ELEMENTWISE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "Add": torch.add, "AddV2": torch.add, "Mul": torch.mul, "Sub": torch.sub}
+    "Add": torch.add,
+    "AddV2": torch.add,
+    "Mul": torch.mul,
+    "Sub": torch.sub,
+}
 _UNARY: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "Relu": F.relu, "Relu6": F.relu6, "Sigmoid": torch.sigmoid, "Elu": F.elu, "Identity": lambda x: x}
+    "Relu": F.relu,
+    "Relu6": F.relu6,
+    "Sigmoid": torch.sigmoid,
+    "Elu": F.elu,
+    "Identity": lambda x: x,
+}
 _NO_BUFFERS = ("Const", "ConcatV2", "Mean", "ResizeBilinear")  # their constants are read as NumPy
 _CONVOLUTIONS = ("Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative")
 
@@ -97,8 +177,14 @@ def _legacy_upsample(x: torch.Tensor, factor: int, dim: int) -> torch.Tensor:
 class GraphModule(nn.Module):
     """The compute path of a TF.js graph from one NHWC float input to `outputs`, run as NCHW in PyTorch."""
 
-    def __init__(self, graph: TfjsGraph, *, input_node: str, outputs: Sequence[str],
-                 input_shape: tuple[int, int, int, int]) -> None:
+    def __init__(
+        self,
+        graph: TfjsGraph,
+        *,
+        input_node: str,
+        outputs: Sequence[str],
+        input_shape: tuple[int, int, int, int],
+    ) -> None:
         super().__init__()
         self.input_node = input_node
         self.outputs = tuple(outputs)
@@ -135,8 +221,11 @@ class GraphModule(nn.Module):
             stack.append((name, True))
             node = self._nodes[name]
             if name != self.input_node:
-                stack += [(source.split(":")[0], False) for source in reversed(node.inputs)
-                          if state.get(source.split(":")[0]) is not True]
+                stack += [
+                    (source.split(":")[0], False)
+                    for source in reversed(node.inputs)
+                    if state.get(source.split(":")[0]) is not True
+                ]
         return order
 
     def _buffer(self, table: dict[str, str], key: str, tensor: torch.Tensor) -> None:
@@ -166,8 +255,16 @@ class GraphModule(nn.Module):
         attrs = node.attrs
         if attrs.get("data_format", "NHWC") != "NHWC" or attrs.get("padding") not in ("SAME", "VALID"):
             raise ObjectModelError(f"node {node.name!r}: only NHWC with SAME/VALID padding is supported")
-        unsupported = set(attrs.get("fused_ops", [])) - {"BiasAdd", "FusedBatchNorm", "Relu", "Relu6",
-                                                              "Elu", "Sigmoid", "LeakyRelu", "Prelu"}
+        unsupported = set(attrs.get("fused_ops", [])) - {
+            "BiasAdd",
+            "FusedBatchNorm",
+            "Relu",
+            "Relu6",
+            "Elu",
+            "Sigmoid",
+            "LeakyRelu",
+            "Prelu",
+        }
         if unsupported:
             raise ObjectModelError(f"node {node.name!r}: unsupported fused ops {sorted(unsupported)}")
         kernel = self._constant(node.inputs[1])
@@ -215,13 +312,16 @@ class GraphModule(nn.Module):
             target = [int(v) for v in self._constant(node.inputs[1])]
             factors = (target[0] // x.shape[2], target[1] // x.shape[3])
             if (factors[0] * x.shape[2], factors[1] * x.shape[3]) != tuple(target):
-                raise ObjectModelError(f"node {node.name!r}: resize {tuple(x.shape[2:])} -> {tuple(target)} "
-                                       f"is not an integer upsampling")
+                raise ObjectModelError(
+                    f"node {node.name!r}: resize {tuple(x.shape[2:])} -> {tuple(target)} "
+                    f"is not an integer upsampling"
+                )
             self._resize_factors[node.name] = factors
         factors = self._resize_factors[node.name]
         if node.attrs.get("align_corners") or node.attrs.get("half_pixel_centers"):
-            return F.interpolate(x, scale_factor=factors, mode="bilinear",
-                                 align_corners=bool(node.attrs.get("align_corners")))
+            return F.interpolate(
+                x, scale_factor=factors, mode="bilinear", align_corners=bool(node.attrs.get("align_corners"))
+            )
         return _legacy_upsample(_legacy_upsample(x, factors[0], 2), factors[1], 3)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -271,8 +371,9 @@ def default_weights_dir() -> Path:
 def create_centernet(*, weights_dir: Path) -> CenterNetObjects:
     """CenterNet in eval mode from `centernet.json` + `centernet.bin` in `weights_dir` (SHA-256 checked)."""
     graph = read_graph_model(Path(weights_dir) / MODEL_FILE, sha256=SHA256)
-    module = GraphModule(graph, input_node=INPUT_NODE, outputs=[HEATMAP_NODE],
-                         input_shape=(1, INPUT_SIZE, INPUT_SIZE, 3))
+    module = GraphModule(
+        graph, input_node=INPUT_NODE, outputs=[HEATMAP_NODE], input_shape=(1, INPUT_SIZE, INPUT_SIZE, 3)
+    )
     return CenterNetObjects(module).eval()
 
 
@@ -299,8 +400,16 @@ def export_centernet(model: CenterNetObjects, path: Path) -> Path:
     from models.export import export_onnx
 
     example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
-    return export_onnx(model, path, example_inputs=(example,), input_names=["image"],
-                       output_names=["class_scores", "heatmap"], metadata=metadata(),
-                       dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                     "class_scores": {0: "batch"},
-                                     "heatmap": {0: "batch", 2: "heatmap_height", 3: "heatmap_width"}})
+    return export_onnx(
+        model,
+        path,
+        example_inputs=(example,),
+        input_names=["image"],
+        output_names=["class_scores", "heatmap"],
+        metadata=metadata(),
+        dynamic_axes={
+            "image": {0: "batch", 2: "height", 3: "width"},
+            "class_scores": {0: "batch"},
+            "heatmap": {0: "batch", 2: "heatmap_height", 3: "heatmap_width"},
+        },
+    )

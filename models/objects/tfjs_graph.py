@@ -22,8 +22,14 @@ import numpy as np
 
 from inferences.errors import SurveillanceError
 
-_STORED_DTYPES = {"float32": "<f4", "int32": "<i4", "bool": "u1", "float16": "<f2", "uint8": "u1",
-                  "uint16": "<u2"}
+_STORED_DTYPES = {
+    "float32": "<f4",
+    "int32": "<i4",
+    "bool": "u1",
+    "float16": "<f2",
+    "uint8": "u1",
+    "uint16": "<u2",
+}
 
 
 class ObjectModelError(SurveillanceError):
@@ -66,8 +72,10 @@ def check_file(path: Path, sha256: Mapping[str, str]) -> None:
         raise ObjectModelError(f"{path}: file not found")
     digest = sha256_file(path)
     if digest != sha256[path.name]:
-        raise ObjectModelError(f"{path}: sha256 {digest} != pinned {sha256[path.name]} "
-                               f"(corrupt, truncated or another version of the file)")
+        raise ObjectModelError(
+            f"{path}: sha256 {digest} != pinned {sha256[path.name]} "
+            f"(corrupt, truncated or another version of the file)"
+        )
 
 
 def decode_attr(value: dict[str, Any]) -> Any:
@@ -121,8 +129,9 @@ def read_weights(manifest: list[dict[str, Any]], directory: Path) -> dict[str, n
         for spec in group["weights"]:
             stored_dtype = (spec.get("quantization") or {}).get("dtype", spec["dtype"])
             if stored_dtype not in _STORED_DTYPES:
-                raise ObjectModelError(f"{where}: weight {spec['name']!r} has unsupported dtype "
-                                       f"{stored_dtype!r}")
+                raise ObjectModelError(
+                    f"{where}: weight {spec['name']!r} has unsupported dtype {stored_dtype!r}"
+                )
             stored = np.dtype(_STORED_DTYPES[stored_dtype])
             count = math.prod(spec["shape"])
             end = offset + count * stored.itemsize

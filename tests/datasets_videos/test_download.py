@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from datasets.__main__ import main as datasets_main
+from datasets.download import DATASETS
 from datasets.ucsd import parse_ground_truth
 from inferences.video import iter_video_frames
 
@@ -111,6 +112,9 @@ def test_a_wrong_checksum_or_an_unreachable_mirror_is_refused(
     error = capsys.readouterr().err
     assert f"expected sha256 {wrong}, got {sha256}" in error and not output.exists()
     assert not (tmp_path / "cache" / "datasets" / "UCSD_Anomaly_Dataset.tar.gz").exists()
+    pinned = DATASETS["ped2"].sha256  # a mirror serving another archive, without its own checksum
+    assert datasets_main(["download", "ped2", "--output", str(output), "--url", url]) == 2
+    assert f"expected sha256 {pinned}, got {sha256}" in capsys.readouterr().err and not output.exists()
     missing = url.replace("UCSD_Anomaly", "Missing")
     assert datasets_main(["download", "ped2", "--output", str(output), "--url", missing]) == 2
     assert "HTTP 404" in capsys.readouterr().err

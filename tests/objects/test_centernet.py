@@ -68,8 +68,9 @@ def frames(shared_data: Path) -> list[np.ndarray]:
 
 def detector(path: Path, **options) -> ObjectDetector:
     """The file on ONNX Runtime (these tests check the export; OpenVINO parity: test_backends.py)."""
-    return ObjectDetector(path, providers=["CPUExecutionProvider"], threads=2, backend="onnxruntime",
-                          **options)
+    return ObjectDetector(
+        path, providers=["CPUExecutionProvider"], threads=2, backend="onnxruntime", **options
+    )
 
 
 def test_heatmap_matches_the_original_tfjs_graph(
