@@ -159,12 +159,12 @@ class FileStore:
 
     def discard(self, path: Path) -> None:
         """Move a folder or file to the trash; the removal task deletes it later (readers keep handles).
-        Its shared copies are deleted at once."""
-        self.shared.delete_prefix(self.key(path))
+        Its shared copies are deleted at once (after the local move: a database error leaves them only)."""
         if path.exists():
             target = self.root / "trash" / f"{time.time_ns()}-{path.name}"
             os.replace(path, target)
             os.utime(target)
+        self.shared.delete_prefix(self.key(path))
 
     def remove_expired(self, older_than: float) -> int:
         """Delete trash entries and stale partial uploads older than `older_than` seconds; how many."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import unicodedata
@@ -20,9 +21,11 @@ from servers.auth import require_role
 from servers.errors import ApiError
 from servers.media import MediaError, check_frame_size
 from servers.services import services
+from servers.storage.database import DatabaseUnavailable
 from servers.storage.repositories import new_id
 
 blueprint = Blueprint("videos", __name__)
+log = logging.getLogger("servers.api.videos")
 # Unicode categories dropped from file names: controls, formatting (bidirectional overrides, zero-width
 # characters), surrogates, private use, unassigned, line and paragraph separators.
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -101,25 +104,34 @@ def upload() -> tuple[dict[str, Any], int]:
         svc.files.video_dir(video_id).mkdir(parents=True)
         os.replace(upload_path, svc.files.upload_path(video_id))
         original = {"width": info.width, "height": info.height, "fps": round(info.fps, 3)}
-        svc.files.publish(svc.files.upload_path(video_id))  # whichever server or node runs the job
-        video = svc.videos.create(
-            video_id=video_id,
-            name=name,
-            size=size,
-            profile=profile,
-            original=original,
-            **svc.leases.fields(),
-        )
         try:
+            svc.files.publish(svc.files.upload_path(video_id))  # whichever server or node runs the job
+            video = svc.videos.create(
+                video_id=video_id,
+                name=name,
+                size=size,
+                profile=profile,
+                original=original,
+                **svc.leases.fields(),
+            )
             svc.jobs.submit(video_id)
-        except ApiError:
-            svc.videos.delete(video_id)
-            svc.files.discard(svc.files.video_dir(video_id))
+        except Exception:  # a full queue, or the database lost on the way: nothing of it stays
+            _abandon(video_id)
             raise
         return video, 202
     finally:
         for path in temporary:
             path.unlink(missing_ok=True)
+
+
+def _abandon(video_id: str) -> None:
+    """Remove what a refused upload stored (its folder first: the database may be what failed)."""
+    svc = services()
+    try:
+        svc.files.discard(svc.files.video_dir(video_id))
+        svc.videos.delete(video_id)
+    except DatabaseUnavailable as error:
+        log.error("upload %s: its stored copy or document is left behind: %s", video_id, error)
 
 
 @blueprint.get("/videos")

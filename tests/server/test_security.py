@@ -218,6 +218,8 @@ def test_deleted_queued_jobs_free_their_slots(tmp_path: Path, inference_config: 
         full = upload(admin, short_clip)
         assert_error(full, 503, "queue-full")
         assert int(full.headers["Retry-After"]) >= 1
+        assert admin.get("/api/videos").json()["total"] == 4, "the refused upload left no video"
+        assert len(list((server.storage / "videos").iterdir())) == 4, "nor a folder"
         for record in queued[1:]:
             assert admin.delete(f"/api/videos/{record['id']}").status_code == 204
         assert [upload(admin, short_clip).status_code for _ in range(2)] == [202, 202]
