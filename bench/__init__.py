@@ -1,0 +1,1 @@
+"""The benchmarks (`python bench/NAME.py`): each prints ratios measured in one run against a baseline."""
