@@ -10,11 +10,14 @@ stays flat in the video length (at most a few segments / frames are in flight):
    centred smoothing, one score per original frame: the score of the segment that holds the newest sampled
    frame at or before it;
 2. decode -> red border + prompt drawn on the YUV planes of frames at or above the threshold (thread) |
-   H.264 encode (caller).
+   H.264 encode (caller). A video with no frame at or above the threshold has nothing to draw: when its
+   stream fits an MP4 as it is (`VideoInfo.copyable`, e.g. the server's transcoded uploads) it is copied
+   without re-encoding, and only the frames up to the cover are decoded.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +38,7 @@ from inferences.profile import SceneProfile, SegmentCues
 from inferences.runtime import load_models
 from inferences.segments import batches, video_segments
 from inferences.smoothing import smooth_scores
-from inferences.video import VideoInfo, VideoWriter, even_size, iter_video_frames, open_video
+from inferences.video import VideoInfo, VideoWriter, copy_video, even_size, iter_video_frames, open_video
 
 COVER_SIZE = 640
 
@@ -212,9 +215,7 @@ class VideoDetector:
             if scores[min(index, len(scores) - 1)] >= threshold:
                 frame = self.annotator.video_frame(frame, width=width, height=height)
             if index == cover_index:
-                cover = frame.to_image()
-                cover.thumbnail((COVER_SIZE, COVER_SIZE))
-                cover.save(cover_path, format="JPEG", quality=85)
+                _save_cover(frame, cover_path)
             yield frame
 
     def _render(
@@ -227,7 +228,13 @@ class VideoDetector:
         report: _Progress,
         cancel: threading.Event,
     ) -> None:
-        """Pass 2: decode + annotate (thread) | encode the result video (this thread)."""
+        """Pass 2: decode + annotate (thread) | encode the result video (this thread); a copy of the source
+        when no frame is to be annotated and its stream allows it."""
+        if scores.max() < self.config.anomaly_threshold and info.copyable:
+            copy_video(info.path, output_path)
+            cover_index = int(np.argmax(scores))
+            _save_cover(next(itertools.islice(iter_video_frames(info.path), cover_index, None)), cover_path)
+            return
         frames = background(
             self._annotated(info, scores, intervals, cover_path, cancel), maxsize=8, name="decode-annotate"
         )
@@ -244,6 +251,12 @@ class VideoDetector:
                     report(PASS1_WEIGHT, 1 - PASS1_WEIGHT, writer.count / len(scores))
                     if cancel.is_set():
                         raise DetectionCancelled(f"{info.path}: detection cancelled")
+
+
+def _save_cover(frame: av.VideoFrame, path: Path) -> None:
+    cover = frame.to_image()
+    cover.thumbnail((COVER_SIZE, COVER_SIZE))
+    cover.save(path, format="JPEG", quality=85)
 
 
 @dataclass

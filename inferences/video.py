@@ -1,4 +1,4 @@
-"""Video files with PyAV (FFmpeg): probing, streaming frame iteration, H.264 MP4 writing."""
+"""Video files with PyAV (FFmpeg): probing, streaming frame iteration, H.264 MP4 writing and copying."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ class VideoInfo:
     duration: float
     codec: str
     rate: Fraction
+    pixel_format: str = ""
+    container: str = ""
+
+    @property
+    def copyable(self) -> bool:
+        """Whether its video stream goes into an H.264 MP4 as it is, without re-encoding (`copy_video`):
+        H.264, 8-bit 4:2:0, even size, from an MP4/MOV file (whose timestamps MP4 keeps)."""
+        return (
+            self.codec == "h264"
+            and self.pixel_format == "yuv420p"
+            and (self.width, self.height) == even_size(self.width, self.height)
+            and "mp4" in self.container.split(",")
+        )
 
 
 def _error(path: Path, error: Exception) -> VideoError:
@@ -91,6 +104,8 @@ def open_video(path: str | Path) -> VideoInfo:
             duration=duration or frames / float(rate),
             codec=stream.codec_context.name,
             rate=rate,
+            pixel_format=first.format.name,
+            container=container.format.name,
         )
 
 
@@ -122,6 +137,23 @@ def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
 def even_size(width: int, height: int) -> tuple[int, int]:
     """The encoded size of a `width` x `height` video: each rounded up to even (yuv420p needs it)."""
     return width + width % 2, height + height % 2
+
+
+def copy_video(source: str | Path, output: str | Path) -> None:
+    """Write the first video stream of `source` into an MP4 at `output` as it is (packets copied, index at
+    the front); for a `VideoInfo.copyable` source."""
+    source = Path(source)
+    with (
+        _open(source) as container,
+        av.open(str(output), mode="w", format="mp4", options={"movflags": "+faststart"}) as target,
+    ):
+        stream = container.streams.video[0]
+        copy = target.add_stream_from_template(stream)
+        for packet in container.demux(stream):
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            packet.stream = copy
+            target.mux(packet)
 
 
 class VideoWriter:

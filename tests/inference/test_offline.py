@@ -207,9 +207,32 @@ def test_result_video_uses_the_configured_x264_preset(model_dir: Path, tmp_path:
     it."""
     source = write_video(tmp_path / "s.mp4", frames=20, width=64, height=48)
     for preset, cabac in (("ultrafast", b"cabac=0"), (load_inference_config().result_preset, b"cabac=1")):
-        config = make_config(model_dir, result_preset=preset)
+        config = make_config(model_dir, result_preset=preset, anomaly_threshold=0.0)  # every frame drawn
         VideoDetector(config).detect(source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg")
         assert cabac in (tmp_path / "r.mp4").read_bytes()
+
+
+def test_a_video_without_flagged_frames_is_copied_not_encoded(model_dir: Path, tmp_path: Path) -> None:
+    """Nothing to draw (threshold 1): an H.264 MP4 source is copied as it is (the same decoded pixels, its
+    own encoder settings), with the index at the front and a cover; another codec is still encoded."""
+    calm = make_config(model_dir, anomaly_threshold=1.0, result_preset="ultrafast")
+    detector = VideoDetector(calm)
+    source = write_video(tmp_path / "s.mp4", frames=40, width=64, height=48, rate=10)
+    result = detector.detect(source, output_path=tmp_path / "r.mp4", cover_path=tmp_path / "c.jpg")
+    assert max(result.scores) < 1.0 and result.intervals == []
+    assert (tmp_path / "r.mp4").read_bytes().find(b"cabac=1") > 0, "x264's ultrafast would write cabac=0"
+    (rate, copied), (_, original) = decoded(tmp_path / "r.mp4"), decoded(source)
+    assert rate == 10 and len(copied) == 40
+    assert all(np.array_equal(a, b) for a, b in zip(copied, original, strict=True))
+    data = (tmp_path / "r.mp4").read_bytes()
+    assert 0 < data.find(b"moov") < data.find(b"mdat")
+    with Image.open(tmp_path / "c.jpg") as cover:
+        assert cover.size == (64, 48)
+    other = write_video(tmp_path / "s.avi", frames=20, width=64, height=48, rate=10, codec="mpeg4")
+    detector.detect(other, output_path=tmp_path / "o.mp4", cover_path=tmp_path / "o.jpg")
+    with av.open(str(tmp_path / "o.mp4")) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    assert b"cabac=0" in (tmp_path / "o.mp4").read_bytes()
 
 
 def test_detect_cli(model_dir: Path, tmp_path: Path) -> None:
