@@ -128,12 +128,11 @@ class JobManager:
                 with self._cancel_lock:
                     self._running.discard(video_id)
                     self._cancel.pop(video_id, None)
-                if cancel.is_set():
-                    self._discard_if_deleted(video_id)
 
     def _discard_if_deleted(self, video_id: str) -> None:
-        """A job cancelled by a delete may have written files (a fetched upload, a partial transcode)
-        after the delete moved its folder to the trash: that folder goes to the trash too."""
+        """A job whose video was deleted (here or on another server) may have written files after the delete
+        moved its folder to the trash (a fetched upload, a partial transcode, a published result): they go
+        too."""
         try:
             if self._videos.get(video_id) is None:
                 self._files.discard(self._files.video_dir(video_id))
@@ -152,9 +151,18 @@ class JobManager:
         return path
 
     def _run(self, video_id: str, cancel: threading.Event) -> None:
+        """Run a job; a job whose video is deleted meanwhile (`cancel` set, or its document gone) leaves
+        none of its files."""
+        try:
+            self._detect(video_id, cancel)
+        finally:
+            if cancel.is_set():
+                self._discard_if_deleted(video_id)
+
+    def _detect(self, video_id: str, cancel: threading.Event) -> None:
         if self._videos.update(video_id, status="processing", progress=0.0, error=None) is None:
             return
-        reporter = _ProgressReporter(self._videos, video_id)
+        reporter = _ProgressReporter(self._videos, video_id, cancel)
         files = self._files
         if not files.fetch(files.source_path(video_id)) and not files.fetch(files.upload_path(video_id)):
             self._videos.update(video_id, status="failed", error="the uploaded file is gone")
@@ -194,7 +202,7 @@ class JobManager:
                 )
                 annotated_cover.unlink()
             files.write_scores(video_id, list(result.scores))
-            self._videos.update(
+            done = self._videos.update(
                 video_id,
                 status="done",
                 progress=1.0,
@@ -208,6 +216,8 @@ class JobManager:
                 intervals=[interval.to_dict() for interval in result.intervals],
                 error=None,
             )
+            if done is None:  # deleted on another server while it ran
+                cancel.set()
         except TranscodeCancelled:
             log.info("job %s cancelled", video_id)
         except DatabaseUnavailable:  # not the video's fault: left queued or processing, to be resumed
@@ -227,15 +237,18 @@ class JobManager:
 
 
 class _ProgressReporter:
-    """Writes progress to the video at most twice a second (and on forced values)."""
+    """Writes progress to the video at most twice a second (and on forced values); a video deleted meanwhile
+    (by any server) cancels its job."""
 
-    def __init__(self, videos: VideoRepository, video_id: str) -> None:
+    def __init__(self, videos: VideoRepository, video_id: str, cancel: threading.Event) -> None:
         self._videos = videos
         self._video_id = video_id
+        self._cancel = cancel
         self._last = 0.0
 
     def __call__(self, value: float, *, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._last >= 0.5:
             self._last = now
-            self._videos.update(self._video_id, progress=round(min(max(value, 0.0), 1.0), 4))
+            if self._videos.update(self._video_id, progress=round(min(max(value, 0.0), 1.0), 4)) is None:
+                self._cancel.set()

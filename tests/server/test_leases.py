@@ -185,3 +185,45 @@ def test_second_server_resumes_a_job_only_after_its_server_died(
             first.stop(kill=True)
         second.stop()
         stored.client.drop_database(db_name)
+
+
+def test_a_video_deleted_on_another_server_stops_its_job(
+    tmp_path: Path, inference_config: Path, mongodb_uri: str
+) -> None:
+    """Server B deletes a video whose job runs on server A: A's job stops at its next progress write and
+    leaves no file behind, here or in GridFS."""
+    db_name = f"test_{new_id()[:12]}"
+    shared = {
+        "inference_config": str(inference_config),
+        "upload_max_size": 8.0,
+        "db_connection_uri": mongodb_uri,
+        "db_name": db_name,
+        "file_store": "gridfs",
+    }
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = ServerProcess(tmp_path / "a", **shared)
+    second = ServerProcess(tmp_path / "b", **shared)
+    clip = write_video(tmp_path / "long.mp4", frames=1200, width=160, height=120, rate=10, noise=8)
+    stored = pymongo.MongoClient(mongodb_uri)[db_name]
+    try:
+        first.start()
+        second.start()
+        admin = first.admin()
+        video_id = upload(admin, clip).json()["id"]
+        wait_for(
+            lambda: admin.get(f"/api/videos/{video_id}").json()["status"] == "processing",
+            60,
+            interval=0.02,
+            message="the job running on server A",
+        )
+        assert second.admin().delete(f"/api/videos/{video_id}").status_code == 204
+        wait_for(lambda: f"job {video_id} cancelled" in first.log(), 30, message="A's job cancelled")
+        wait_for(lambda: admin.get("/api/health").json()["workers"]["busy"] == 0, 30, message="A idle")
+        assert not (first.storage / "videos" / video_id).exists()
+        assert stored["files.files"].count_documents({"filename": {"$regex": f"^videos/{video_id}/"}}) == 0
+        assert stored.videos.find_one({"_id": video_id}) is None
+    finally:
+        first.stop()
+        second.stop()
+        stored.client.drop_database(db_name)
