@@ -17,7 +17,6 @@ stays flat in the video length (at most a few segments / frames are in flight):
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -231,9 +230,18 @@ class VideoDetector:
         """Pass 2: decode + annotate (thread) | encode the result video (this thread); a copy of the source
         when no frame is to be annotated and its stream allows it."""
         if scores.max() < self.config.anomaly_threshold and info.copyable:
+            cover_index, cover = int(np.argmax(scores)), None
+            for index, frame in enumerate(iter_video_frames(info.path)):
+                if cancel.is_set():
+                    raise DetectionCancelled(f"{info.path}: detection cancelled")
+                cover = frame  # the last decoded one, should the file hold fewer frames this time
+                if index == cover_index:
+                    break
+                if index % 16 == 0:
+                    report(PASS1_WEIGHT, (1 - PASS1_WEIGHT) / 2, index / cover_index)
+            if cover is not None:
+                _save_cover(cover, cover_path)
             copy_video(info.path, output_path)
-            cover_index = int(np.argmax(scores))
-            _save_cover(next(itertools.islice(iter_video_frames(info.path), cover_index, None)), cover_path)
             return
         frames = background(
             self._annotated(info, scores, intervals, cover_path, cancel), maxsize=8, name="decode-annotate"

@@ -31,16 +31,21 @@ class VideoInfo:
     rate: Fraction
     pixel_format: str = ""
     container: str = ""
+    start: float = 0.0  # the first frame's time, seconds
+    constant_rate: bool = False  # the container counts as many frames as duration x rate
 
     @property
     def copyable(self) -> bool:
-        """Whether its video stream goes into an H.264 MP4 as it is, without re-encoding (`copy_video`):
-        H.264, 8-bit 4:2:0, even size, from an MP4/MOV file (whose timestamps MP4 keeps)."""
+        """Whether its video stream goes into an H.264 MP4 as it is, without re-encoding (`copy_video`), and
+        plays frame i at i / rate as an encoded result does: H.264, 8-bit 4:2:0, even size, from an MP4/MOV
+        file, starting at 0, at a constant rate."""
         return (
             self.codec == "h264"
             and self.pixel_format == "yuv420p"
             and (self.width, self.height) == even_size(self.width, self.height)
             and "mp4" in self.container.split(",")
+            and self.start == 0.0
+            and self.constant_rate
         )
 
 
@@ -106,6 +111,8 @@ def open_video(path: str | Path) -> VideoInfo:
             rate=rate,
             pixel_format=first.format.name,
             container=container.format.name,
+            start=float(first.time or 0.0),
+            constant_rate=bool(stream.frames) and abs(stream.frames - duration * rate) <= 1,
         )
 
 

@@ -160,10 +160,12 @@ class FileStore:
     def discard(self, path: Path) -> None:
         """Move a folder or file to the trash; the removal task deletes it later (readers keep handles).
         Its shared copies are deleted at once (after the local move: a database error leaves them only)."""
-        if path.exists():
-            target = self.root / "trash" / f"{time.time_ns()}-{path.name}"
+        target = self.root / "trash" / f"{time.time_ns()}-{path.name}"
+        try:
             os.replace(path, target)
             os.utime(target)
+        except FileNotFoundError:  # not there, or moved by a concurrent discard
+            pass
         self.shared.delete_prefix(self.key(path))
 
     def remove_expired(self, older_than: float) -> int:

@@ -124,6 +124,8 @@ class JobManager:
                     self._run(video_id, cancel)
             except DatabaseUnavailable as error:  # its lease lapses: this server or another resumes it
                 log.error("job %s: database unavailable, left for resume: %s", video_id, error)
+            except Exception:  # a bug: logged, and the worker goes on with the next job
+                log.exception("job %s: unexpected error", video_id)
             finally:
                 with self._cancel_lock:
                     self._running.discard(video_id)
@@ -164,11 +166,11 @@ class JobManager:
             return
         reporter = _ProgressReporter(self._videos, video_id, cancel)
         files = self._files
-        if not files.fetch(files.source_path(video_id)) and not files.fetch(files.upload_path(video_id)):
-            self._videos.update(video_id, status="failed", error="the uploaded file is gone")
-            return
         profile = (self._videos.get(video_id) or {}).get("profile")
         try:
+            if not files.fetch(files.source_path(video_id)) and not files.fetch(files.upload_path(video_id)):
+                self._videos.update(video_id, status="failed", error="the uploaded file is gone")
+                return
             source = files.source_path(video_id)
             if not source.exists():
                 transcode(

@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from flask import request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from servers.errors import ApiError
 from servers.storage.repositories import ID_PATTERN
@@ -50,7 +58,7 @@ class QueryProblem(ValueError):
 class QueryString(BaseModel):
     """Base of the query strings: text values converted to the fields' types, finite numbers only."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
 
 def parse_query(model: type[Query]) -> Query:
@@ -64,9 +72,9 @@ def parse_query(model: type[Query]) -> Query:
         own = first.get("ctx", {}).get("error")
         if isinstance(own, QueryProblem):
             raise invalid_parameter(own.name, str(own)) from None
-        name = str(first["loc"][0])
-        field = next(info for key, info in model.model_fields.items() if name in (key, info.alias))
-        raise invalid_parameter(name, field.description or "valid") from None
+        name = str(first["loc"][0]) if first["loc"] else "query"
+        field = next((info for key, info in model.model_fields.items() if name in (key, info.alias)), None)
+        raise invalid_parameter(name, (field and field.description) or "valid") from None
 
 
 def query_parameters(model: type[QueryString]) -> list[dict[str, Any]]:
@@ -129,6 +137,13 @@ class EventQuery(Paging):
     until: DateTime | None = Field(None, alias="to", description=DATE_TIME)
     min_score: float | None = Field(None, ge=0.0, le=1.0, description="a number in 0..1")
     reviewed: bool | None = Field(None, description="true or false")
+
+    @field_validator("reviewed", mode="before")
+    @classmethod
+    def _true_or_false(cls, value: object) -> object:
+        if value not in ("true", "false"):  # not the other spellings pydantic reads as booleans
+            raise ValueError("not true or false")
+        return value == "true"
 
     @model_validator(mode="after")
     def _consistent(self) -> EventQuery:

@@ -229,10 +229,17 @@ def test_a_video_without_flagged_frames_is_copied_not_encoded(model_dir: Path, t
     with Image.open(tmp_path / "c.jpg") as cover:
         assert cover.size == (64, 48)
     other = write_video(tmp_path / "s.avi", frames=20, width=64, height=48, rate=10, codec="mpeg4")
-    detector.detect(other, output_path=tmp_path / "o.mp4", cover_path=tmp_path / "o.jpg")
-    with av.open(str(tmp_path / "o.mp4")) as container:
-        assert container.streams.video[0].codec_context.name == "h264"
-    assert b"cabac=0" in (tmp_path / "o.mp4").read_bytes()
+    late = tmp_path / "late.mp4"  # H.264 in MP4, first frame at 5 s: frame i would not play at i / rate
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(source), "-c", "copy", "-output_ts_offset", "5", str(late)],
+        check=True,
+    )
+    for encoded in (other, late):
+        detector.detect(encoded, output_path=tmp_path / "o.mp4", cover_path=tmp_path / "o.jpg")
+        with av.open(str(tmp_path / "o.mp4")) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+            assert next(container.decode(video=0)).time == 0.0
+        assert b"cabac=0" in (tmp_path / "o.mp4").read_bytes(), encoded.name
 
 
 def test_detect_cli(model_dir: Path, tmp_path: Path) -> None:

@@ -124,9 +124,11 @@ def test_concurrent_claims_take_each_video_once(mongodb_uri: str, tmp_path: Path
 
 
 @pytest.mark.timeout(120)
-def test_second_server_resumes_a_job_only_after_its_server_died(
-    tmp_path: Path, inference_config: Path, mongodb_uri: str
-) -> None:
+def _two_servers(
+    tmp_path: Path, inference_config: Path, mongodb_uri: str, leases: tuple[float, float] = (60.0, 60.0)
+) -> tuple[ServerProcess, ServerProcess, pymongo.database.Database]:
+    """Servers A and B (not started) on one new MongoDB database with GridFS files, their `job-lease`s, and
+    that database."""
     db_name = f"test_{new_id()[:12]}"
     shared = {
         "inference_config": str(inference_config),
@@ -135,13 +137,19 @@ def test_second_server_resumes_a_job_only_after_its_server_died(
         "db_name": db_name,
         "file_store": "gridfs",
     }
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
+    servers = []
+    for name, lease in zip("ab", leases, strict=True):
+        (tmp_path / name).mkdir()
+        servers.append(ServerProcess(tmp_path / name, job_lease=lease, **shared))
+    return servers[0], servers[1], pymongo.MongoClient(mongodb_uri)[db_name]
+
+
+def test_second_server_resumes_a_job_only_after_its_server_died(
+    tmp_path: Path, inference_config: Path, mongodb_uri: str
+) -> None:
     # A's lease outlasts B's start by far; B's is short, so its heartbeat looks for ended leases often
-    first = ServerProcess(tmp_path / "a", job_lease=20.0, **shared)
-    second = ServerProcess(tmp_path / "b", job_lease=1.5, **shared)
+    first, second, stored = _two_servers(tmp_path, inference_config, mongodb_uri, leases=(20.0, 1.5))
     clip = write_video(tmp_path / "long.mp4", frames=300, width=160, height=120, rate=10, noise=8)
-    stored = pymongo.MongoClient(mongodb_uri)[db_name]
     try:
         first.start()
         admin = first.admin()
@@ -184,7 +192,7 @@ def test_second_server_resumes_a_job_only_after_its_server_died(
         if first.process is not None and first.process.poll() is None:
             first.stop(kill=True)
         second.stop()
-        stored.client.drop_database(db_name)
+        stored.client.drop_database(stored.name)
 
 
 def test_a_video_deleted_on_another_server_stops_its_job(
@@ -192,20 +200,8 @@ def test_a_video_deleted_on_another_server_stops_its_job(
 ) -> None:
     """Server B deletes a video whose job runs on server A: A's job stops at its next progress write and
     leaves no file behind, here or in GridFS."""
-    db_name = f"test_{new_id()[:12]}"
-    shared = {
-        "inference_config": str(inference_config),
-        "upload_max_size": 8.0,
-        "db_connection_uri": mongodb_uri,
-        "db_name": db_name,
-        "file_store": "gridfs",
-    }
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    first = ServerProcess(tmp_path / "a", **shared)
-    second = ServerProcess(tmp_path / "b", **shared)
+    first, second, stored = _two_servers(tmp_path, inference_config, mongodb_uri)
     clip = write_video(tmp_path / "long.mp4", frames=1200, width=160, height=120, rate=10, noise=8)
-    stored = pymongo.MongoClient(mongodb_uri)[db_name]
     try:
         first.start()
         second.start()
@@ -226,4 +222,4 @@ def test_a_video_deleted_on_another_server_stops_its_job(
     finally:
         first.stop()
         second.stop()
-        stored.client.drop_database(db_name)
+        stored.client.drop_database(stored.name)

@@ -183,6 +183,7 @@ def test_events_of_a_camera(server: ServerProcess, camera_alert: dict) -> None:
         ({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
         ({"kind": "drone"}, "kind"),
         ({"reviewed": "maybe"}, "reviewed"),
+        ({"reviewed": "yes"}, "reviewed"),
         ({"camera": "0" * 32, "video": "0" * 32}, "video"),
         ({"page_size": "1000"}, "page_size"),
     ],
@@ -190,6 +191,13 @@ def test_events_of_a_camera(server: ServerProcess, camera_alert: dict) -> None:
 def test_bad_filters_are_400_naming_the_parameter(server: ServerProcess, query: dict, parameter: str) -> None:
     body = assert_error(server.admin().get("/api/events", params=query), 400, "invalid-parameter")
     assert body["params"] == {"parameter": parameter} and f"'{parameter}'" in body["message"]
+
+
+def test_only_the_documented_names_are_read(server: ServerProcess) -> None:
+    """`since`/`until` are the stored names of `from`/`to`, not parameters: ignored like any unknown one."""
+    query = {"since": "2027-01-01T00:00:00Z", "until": "yesterday", "reviewed": "true"}
+    response = server.admin().get("/api/events", params=query)
+    assert response.status_code == 200, response.text
 
 
 def test_bad_marks(server: ServerProcess) -> None:

@@ -1,11 +1,12 @@
 """The repositories on the embedded engine (montydb on disk) and on MongoDB over the wire (SecantusDB, or
-$MONGODB_URI when set)."""
+$MONGODB_URI when set); the file store's discard under concurrency."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+from servers.files import FileStore
 from servers.storage import Database, LiveSessionRepository, UserRepository, VideoRepository, connect_database
 from servers.storage.migrations import migrate, rename_collection
 from servers.storage.repositories import new_id
@@ -186,3 +187,30 @@ def test_embedded_move_survives_reopening(tmp_path: Path) -> None:
     assert collection_names(second) == ["videos"]
     assert {VideoRepository(second).get(d["_id"])["name"] for d in documents} == {"old-0.mp4", "old-1.mp4"}
     second.close()
+
+
+def test_concurrent_discards_of_one_folder(tmp_path: Path) -> None:
+    """A delete and its cancelled job discard the same folder at once: one moves it, neither fails."""
+    files = FileStore(tmp_path / "storage")
+    errors: list[BaseException] = []
+    for _ in range(300):
+        folder = files.video_dir(new_id())
+        folder.mkdir(parents=True)
+        (folder / "result.mp4").write_bytes(b"x")
+        start = threading.Barrier(2)
+
+        def discard(folder: Path = folder, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                files.discard(folder)
+            except BaseException as error:  # collected, reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=discard) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not folder.exists()
+    assert errors == []
+    assert len(list((tmp_path / "storage" / "trash").iterdir())) == 300
