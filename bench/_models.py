@@ -41,7 +41,11 @@ def bench_config(work: Path, **overrides) -> tuple[InferenceConfig, str]:
     return config.replace(providers=("CPUExecutionProvider",), **overrides), label
 
 
-def model_paths(models, cues) -> str:
-    """Which backend and precision each model of a loaded pipeline runs on (`inferences.backends`)."""
+def model_paths(models, cues, hint: str) -> str:
+    """Which backend and precision each model of a loaded pipeline runs on (`inferences.backends`), and
+    OpenVINO's performance hint."""
     objects = f", objects {cues.objects.runner.choice}" if cues.objects is not None else ""
-    return f"paths: extractor {models.extractor.choice}{objects}, detector {models.detector.runner.choice}"
+    return (
+        f"paths: extractor {models.extractor.choice}{objects}, detector {models.detector.runner.choice}; "
+        f"OpenVINO hint {hint}"
+    )

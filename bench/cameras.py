@@ -10,9 +10,11 @@ threshold is 0, so every scored segment turns the border red and is one delay me
 of the segment's first frame to the first red-bordered output frame. After `--warmup` seconds, N is
 sustained when over `--seconds` every camera decodes >= 95% of its frames, drops no segment, has no
 waiting segment at the end, and its largest delay is <= one segment + 1 s. Stops at the first N that is
-not sustained and prints `cameras sustained: N`. Each step also prints the capacity planning figures: the
-segments scored per second per core of this process's CPU time (the cameras' ffmpeg apart), and the
-cameras one core carries at that rate (a camera makes one segment per segment length).
+not sustained and prints `cameras sustained: N`; `--hints` repeats the search with other OpenVINO
+performance hints in the same run (default: `auto`, which live cameras resolve to throughput, then
+`latency`). Each step also prints the capacity planning figures: the segments scored per second per core
+of this process's CPU time (the cameras' ffmpeg apart), and the cameras one core carries at that rate (a
+camera makes one segment per segment length).
 
 The per-stage share is each stage's time (summed over the cameras and the measured window) over the total:
 wall time inside the call for the models (they run on their own thread pools, so this overstates them on a
@@ -219,12 +221,59 @@ def run_step(count: int, clip: Path, config, args, stages: Stages) -> dict:
     }
 
 
+def search(clip: Path, config, args, cores: int) -> int:
+    """Step N = 1, 2, ... cameras with `config` until one is not sustained; the last sustained N."""
+    sustained = 0
+    for count in range(1, args.max + 1):
+        stages = Stages()
+        result = run_step(count, clip, config, args, stages)
+        if count == 1:
+            print(model_paths(result["models"], result["cues"], config.tuned("throughput").performance_hint))
+        worst = min(result["cameras"], key=lambda c: (c["frames_per_s"], -c["delay_max"]))
+        print(
+            f"N={count}: {'sustained' if result['ok'] else 'NOT sustained'}; worst camera "
+            f"{worst['frames_per_s']:.1f} frames/s, {sum(c['dropped'] for c in result['cameras'])} "
+            f"segments dropped, delay max {max(c['delay_max'] for c in result['cameras']):.2f} s "
+            f"(goal <= {result['goal']:.1f} s), median {worst['delay_median']:.2f} s; process CPU "
+            f"{result['cpu'] / result['elapsed']:.2f} of {cores} cores, loopback cameras (ffmpeg) "
+            f"{result['ffmpeg_cpu'] / result['elapsed']:.2f}",
+            flush=True,
+        )
+        scored = sum(c["scored"] for c in result["cameras"])
+        per_core = scored / max(result["cpu"], 1e-9)
+        print(
+            f"  capacity: {scored / result['elapsed']:.2f} segments/s scored on "
+            f"{result['cpu'] / result['elapsed']:.2f} cores = {per_core:.2f} segments/s per core of the "
+            f"full pipeline; a camera makes {1 / result['segment']:.3f} segments/s, so one core carries "
+            f"{per_core * result['segment']:.2f} cameras at 720p{FRAME_RATE:g} (at this load)"
+        )
+        total = sum(result["busy"].values()) or 1.0
+        print(
+            "  busy share: "
+            + ", ".join(
+                f"{stage} {result['busy'][stage] / total:.0%}" for stage in STAGES if stage in result["busy"]
+            )
+        )
+        if not result["ok"]:
+            break
+        sustained = count
+    return sustained
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max", type=int, default=8, help="largest N tried")
     parser.add_argument("--warmup", type=float, default=8.0, help="seconds before measuring each step")
     parser.add_argument("--seconds", type=float, default=32.0, help="measured seconds per step")
     parser.add_argument("--threads", type=int, default=2, help="threads per model")
+    parser.add_argument(
+        "--hints",
+        nargs="+",
+        default=["auto", "latency"],
+        choices=["auto", "latency", "throughput"],
+        help="OpenVINO performance hints to search with, in one run (the first is the one reported last; "
+        "auto = throughput for live cameras)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     import os
@@ -235,43 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         config, label = bench_config(Path(folder), threads=args.threads, anomaly_threshold=0.0)
         print(f"models: {label}")
         clip = scaled_clip(Path(folder) / "ped2-720p25.mp4", 10.0)
-        sustained = 0
-        for count in range(1, args.max + 1):
-            stages = Stages()
-            result = run_step(count, clip, config, args, stages)
-            if count == 1:
-                print(model_paths(result["models"], result["cues"]))
-            worst = min(result["cameras"], key=lambda c: (c["frames_per_s"], -c["delay_max"]))
-            print(
-                f"N={count}: {'sustained' if result['ok'] else 'NOT sustained'}; worst camera "
-                f"{worst['frames_per_s']:.1f} frames/s, {sum(c['dropped'] for c in result['cameras'])} "
-                f"segments dropped, delay max {max(c['delay_max'] for c in result['cameras']):.2f} s "
-                f"(goal <= {result['goal']:.1f} s), median {worst['delay_median']:.2f} s; process CPU "
-                f"{result['cpu'] / result['elapsed']:.2f} of {cores} cores, loopback cameras (ffmpeg) "
-                f"{result['ffmpeg_cpu'] / result['elapsed']:.2f}",
-                flush=True,
-            )
-            scored = sum(c["scored"] for c in result["cameras"])
-            per_core = scored / max(result["cpu"], 1e-9)
-            print(
-                f"  capacity: {scored / result['elapsed']:.2f} segments/s scored on "
-                f"{result['cpu'] / result['elapsed']:.2f} cores = {per_core:.2f} segments/s per core of the "
-                f"full pipeline; a camera makes {1 / result['segment']:.3f} segments/s, so one core carries "
-                f"{per_core * result['segment']:.2f} cameras at 720p{FRAME_RATE:g} (at this load)"
-            )
-            total = sum(result["busy"].values()) or 1.0
-            print(
-                "  busy share: "
-                + ", ".join(
-                    f"{stage} {result['busy'][stage] / total:.0%}"
-                    for stage in STAGES
-                    if stage in result["busy"]
-                )
-            )
-            if not result["ok"]:
-                break
-            sustained = count
-    print(f"cameras sustained: {sustained}")
+        found = {
+            hint: search(clip, config.replace(performance_hint=hint), args, cores) for hint in args.hints
+        }
+    for hint, count in found.items():
+        print(f"cameras sustained with performance-hint {hint}: {count}")
+    print(f"cameras sustained: {found[args.hints[0]]}")
     return 0
 
 

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config = load_inference_config().replace(threads=args.threads, providers=("CPUExecutionProvider",))
+    config = config.tuned("latency")  # one caller, as offline
     models = load_models(config)
     cues = CueModels(config, models.extractor)
     segmenter = cues.segmenter()
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         REPO_ROOT / "runs" / "bench-cues" / f"ped2-720p{FPS}-{args.seconds:g}s.mp4", args.seconds
     )
     print(f"CPU: {cpu_model()}; {detect().describe()}; {args.threads} threads")
-    print(model_paths(models, cues))
+    print(model_paths(models, cues, config.performance_hint))
     print(f"video: {video.name}, {WIDTH}x{HEIGHT} at {FPS} fps, {args.seconds:g} s")
     times = {
         key: 0.0

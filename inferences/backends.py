@@ -223,7 +223,16 @@ class OpenVinoRunner(Runner):
     request per calling thread. `shapes(metadata)` gives input shapes (-1: dynamic) fixed before compiling:
     OpenVINO runs a graph with static sizes faster than one with dynamic sizes (bench/objects.py)."""
 
-    def __init__(self, path: Path, *, precision: str, threads: int, role: str, shapes: Shapes | None = None):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        precision: str,
+        threads: int,
+        role: str,
+        shapes: Shapes | None = None,
+        hint: str = "latency",
+    ):
         core = openvino_core()
         if core is None:
             raise ModelError("OpenVINO is not installed (pip install openvino)")
@@ -239,7 +248,7 @@ class OpenVinoRunner(Runner):
                 model.reshape(fixed)
             settings = {
                 "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
-                "PERFORMANCE_HINT": "LATENCY",
+                "PERFORMANCE_HINT": "THROUGHPUT" if hint == "throughput" else "LATENCY",
             }
             if threads:
                 settings["INFERENCE_NUM_THREADS"] = threads
@@ -283,11 +292,13 @@ def open_model(
     threads: int = 0,
     check: Callable[[Runner], np.ndarray | None] | None = None,
     shapes: Shapes | None = None,
+    hint: str = "latency",
 ) -> Runner:
     """The first of `paths` that loads and keeps the outputs: `files(choice)` is the file of a path; a
     non-fp32 path is kept only when `check(runner)` (the first output on a real input) has a cosine >=
     MIN_COSINE with the fp32 ONNX Runtime output on the CPU (no check, or no real input: not kept);
-    `shapes`: OpenVINO's static input shapes (`OpenVinoRunner`). The last path's failure raises ModelError."""
+    `shapes`, `hint`: OpenVINO's static input shapes and performance hint (`OpenVinoRunner`). The last path's
+    failure raises ModelError."""
     fp32_file = files(Choice("onnxruntime", "fp32"))
     if not fp32_file.is_file():
         raise ModelError(f"{role} {fp32_file}: file not found")
@@ -296,7 +307,9 @@ def open_model(
         last = index == len(paths) - 1
         path = files(choice)
         try:
-            runner = load_runner(choice, path, providers=providers, threads=threads, role=role, shapes=shapes)
+            runner = load_runner(
+                choice, path, providers=providers, threads=threads, role=role, shapes=shapes, hint=hint
+            )
         except ModelError as error:
             if last:
                 raise
@@ -337,12 +350,15 @@ def load_runner(
     threads: int,
     role: str,
     shapes: Shapes | None = None,
+    hint: str = "latency",
 ) -> Runner:
-    """`path` loaded on `choice` (ModelError when it cannot be); `shapes`: see `OpenVinoRunner`."""
+    """`path` loaded on `choice` (ModelError when it cannot be); `shapes`, `hint`: see `OpenVinoRunner`."""
     if not path.is_file():
         raise ModelError(f"{role} {path}: file not found")
     if choice.backend == "openvino":
-        return OpenVinoRunner(path, precision=choice.precision, threads=threads, role=role, shapes=shapes)
+        return OpenVinoRunner(
+            path, precision=choice.precision, threads=threads, role=role, shapes=shapes, hint=hint
+        )
     if choice.precision == "bf16":
         raise ModelError("ONNX Runtime has no bf16 CPU path")
     return OnnxRuntimeRunner(

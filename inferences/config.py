@@ -61,6 +61,9 @@ class InferenceConfig(ConfigModel):
     objects_precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="one of auto, fp32, bf16")
     detection_backend: Backend = Field("auto", description=BACKEND)
     threads: int = _integer(0, 0, 256, " (0 = the backend's default)")
+    performance_hint: Literal["auto", "latency", "throughput"] = Field(
+        "auto", description="one of auto, latency, throughput"
+    )
     batch_size: int = _integer(4, 1, 256)
     extraction_model_path: str = _path("inferences/models/i3d-{precision}.onnx")
     detection_model_path: str = _path("inferences/models/ped2-cue-detector.onnx")
@@ -120,6 +123,11 @@ class InferenceConfig(ConfigModel):
                 f"({self.reconnect_max_delay:g}) must be >= 'reconnect-delay' ({self.reconnect_delay:g})",
             )
         return self
+
+    def tuned(self, hint: Literal["latency", "throughput"]) -> InferenceConfig:
+        """This config with `performance-hint = "auto"` resolved to `hint`: latency where one caller runs the
+        models (a recorded video), throughput where many do at once (live cameras)."""
+        return self.replace(performance_hint=hint) if self.performance_hint == "auto" else self
 
     def resolve(self, path: str, precision: str | None = None) -> Path:
         """A model path with `{precision}` substituted (`precision`, default the config's; auto and bf16

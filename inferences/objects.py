@@ -48,6 +48,7 @@ class ObjectDetector:
         input_size: int | None = None,
         backend: str = "auto",
         precision: str = "auto",
+        hint: str = "latency",
     ) -> None:
         self.path = Path(path)
         self.input_size = input_size
@@ -63,6 +64,7 @@ class ObjectDetector:
             threads=threads,
             check=self._check,
             shapes=self._shapes,
+            hint=hint,
         )
         check_io(self.runner, self.path, role, ["image"], ["class_scores"])
         meta = self.runner.metadata

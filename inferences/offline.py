@@ -103,6 +103,7 @@ class VideoDetector:
     """Offline detector; load once (ONNX sessions are shared), call `detect` for many videos."""
 
     def __init__(self, config: InferenceConfig) -> None:
+        config = config.tuned("latency")
         self.config = config
         self.models = load_models(config)
         self.cues = CueModels(config, self.models.extractor)

@@ -136,6 +136,7 @@ def load_object_detector(config: InferenceConfig):
         *file_key(path),
         config.providers,
         config.threads,
+        config.performance_hint,
         config.objects_backend,
         config.objects_precision,
     )
@@ -147,6 +148,7 @@ def load_object_detector(config: InferenceConfig):
             threads=config.threads,
             backend=config.objects_backend,
             precision=config.objects_precision,
+            hint=config.performance_hint,
         ),
     )
 

@@ -96,6 +96,7 @@ class FeatureExtractor:
             providers=config.providers,
             threads=config.threads,
             check=check,
+            hint=config.performance_hint,
         )
         self.path = self.runner.path
         check_io(self.runner, self.path, role, ["clip"], ["features"])
@@ -165,7 +166,12 @@ class AnomalyDetectorModel:
         backend = "onnxruntime" if config.detection_backend == "auto" else config.detection_backend
         paths = choices(detect(), backend=backend, precision="fp32", providers=config.providers)
         self.runner = open_model(
-            role, lambda c: self.path, paths, providers=config.providers, threads=config.threads
+            role,
+            lambda c: self.path,
+            paths,
+            providers=config.providers,
+            threads=config.threads,
+            hint=config.performance_hint,
         )
         check_io(self.runner, self.path, role, ["features", "mask"], ["scores"])
         meta = self.runner.metadata
@@ -228,6 +234,7 @@ def load_models(config: InferenceConfig) -> Models:
         *file_key(config.detection_model_file),
         config.providers,
         config.threads,
+        config.performance_hint,
         config.precision,
         config.extraction_backend,
         config.detection_backend,

@@ -63,6 +63,7 @@ class StreamDetector:
         clips: bool = False,
         on_clip: Callable[[Path], None] | None = None,
     ) -> None:
+        config = config.tuned("throughput")
         self.config = config
         self.source = parse_source(source)
         self.network_policy = network_policy or NetworkPolicy()

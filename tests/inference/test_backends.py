@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from harness import tiny_models
+from harness.videos import write_video
 from inferences.backends import Capabilities, Choice, cosine, cpu_flags, detect, load_runner
 from inferences.checks import real_clip, real_frames
 from inferences.config import InferenceConfig
@@ -178,9 +179,27 @@ def test_config_overrides_backend_and_precision(tiny: Path) -> None:
         ("detection-backend", ""),
         ("precision", "int4"),
         ("objects-precision", "int8"),
+        ("performance-hint", "fast"),
     ):
         with pytest.raises(ConfigFileError, match=f"field '{field}' must be one of"):
             parse_config(InferenceConfig, {field: value}, "config.toml")
+
+
+def test_openvino_hint_is_latency_offline_and_throughput_live(tiny: Path, tmp_path: Path) -> None:
+    """`performance-hint = "auto"`: a recorded video's detector gets every thread for one request, live
+    cameras' detectors parallel streams; an explicit hint applies to both."""
+    from inferences.offline import VideoDetector
+    from inferences.stream import StreamDetector
+
+    def hint(extractor: FeatureExtractor) -> str:
+        return str(extractor.runner.compiled.get_property("PERFORMANCE_HINT")).rsplit(".", 1)[-1]
+
+    source = str(write_video(tmp_path / "s.mp4", frames=4, width=64, height=48))
+    auto = make_config(tiny, extraction_backend="openvino", precision="fp32")
+    assert hint(VideoDetector(auto).models.extractor) == "LATENCY"
+    assert hint(StreamDetector(auto, source).models.extractor) == "THROUGHPUT"
+    latency = auto.replace(performance_hint="latency")
+    assert hint(StreamDetector(latency, source).models.extractor) == "LATENCY"
 
 
 def test_nncf_int8_file_is_kept_only_within_tolerance(tiny: Path, tmp_path: Path) -> None:
