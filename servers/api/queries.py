@@ -26,7 +26,8 @@ from pydantic import (
 )
 
 from servers.errors import ApiError
-from servers.storage.repositories import ID_PATTERN
+from servers.storage.repositories import ID_PATTERN, STATUSES
+from servers.storage.reviews import KINDS
 
 Query = TypeVar("Query", bound="QueryString")
 MAX_PAGE = 1_000_000
@@ -36,11 +37,9 @@ MAX_POINTS = 10_000
 DEFAULT_POINTS = 2_000
 MAX_EPOCH = 1e11
 MAX_DATE_TIME = 40  # characters of an ISO 8601 date-time
-STATUSES = ("queued", "processing", "done", "failed")
-KINDS = ("camera", "upload")
 
 
-def invalid_parameter(name: str, rule: str) -> ApiError:
+def _refusal(name: str, rule: str) -> ApiError:
     """ApiError 400 `invalid-parameter`: "query parameter '<name>' must be <rule>"."""
     return ApiError(
         400, "invalid-parameter", f"query parameter '{name}' must be {rule}", params={"parameter": name}
@@ -71,10 +70,10 @@ def parse_query(model: type[Query]) -> Query:
         first = error.errors()[0]
         own = first.get("ctx", {}).get("error")
         if isinstance(own, QueryProblem):
-            raise invalid_parameter(own.name, str(own)) from None
+            raise _refusal(own.name, str(own)) from None
         name = str(first["loc"][0]) if first["loc"] else "query"
         field = next((info for key, info in model.model_fields.items() if name in (key, info.alias)), None)
-        raise invalid_parameter(name, (field and field.description) or "valid") from None
+        raise _refusal(name, (field and field.description) or "valid") from None
 
 
 def query_parameters(model: type[QueryString]) -> list[dict[str, Any]]:

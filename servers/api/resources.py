@@ -9,6 +9,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from servers.api.bodies import Region
+from servers.storage.repositories import STATUSES
+from servers.storage.reviews import KINDS
 
 Item = TypeVar("Item")
 Id = Field(pattern=r"^[0-9a-f]{32}$")
@@ -95,7 +97,7 @@ class Video(Resource):
     id: str = Id
     name: str
     size: int | None = None
-    status: Literal["queued", "processing", "done", "failed"]
+    status: Literal[STATUSES]
     progress: float = Field(ge=0, le=1)
     created_at: datetime
     updated_at: datetime
@@ -171,7 +173,7 @@ class Alert(Resource):
 
 class Event(Resource):
     id: str = Field(description="alert-<alert id> or video-<video id>-<interval index>")
-    kind: Literal["camera", "upload"]
+    kind: Literal[KINDS]
     source_id: str = Id
     source_name: str | None = None
     time: datetime

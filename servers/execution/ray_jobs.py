@@ -15,6 +15,7 @@ from servers.execution.publishing import PublishingVideos
 from servers.files import FileStore
 from servers.jobs import QUEUE_RETRY_AFTER, JobManager
 from servers.storage import DatabaseUnavailable, VideoRepository
+from servers.storage.repositories import ACTIVE_STATUSES
 
 log = logging.getLogger("servers.execution")
 JOB_RETRIES = 1  # a job whose node is lost runs once more elsewhere
@@ -163,6 +164,6 @@ class RayJobs:
             return
         log.warning("job %s lost: %s", video_id, error)
         video = self._videos.get(video_id)
-        if video is not None and video["status"] in ("queued", "processing"):
+        if video is not None and video["status"] in ACTIVE_STATUSES:
             reason = f"the job's node was lost {JOB_RETRIES + 1} times ({type(error).__name__})"
             self._videos.update(video_id, status="failed", error=reason)

@@ -15,6 +15,7 @@ from servers.storage.database import Database
 from servers.storage.video_cache import VideoCache
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+STATUSES = ("queued", "processing", "done", "failed")  # a video's `status`
 ACTIVE_STATUSES = ("queued", "processing")  # a job waits or runs: its video is leased by an API server
 
 

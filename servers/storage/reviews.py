@@ -11,6 +11,8 @@ from pymongo import ReturnDocument
 from servers.storage.database import Database
 from servers.storage.repositories import LiveSessionRepository, VideoRepository, _public
 
+KINDS = ("camera", "upload")  # a review event: a camera's alert, an upload's abnormal interval
+
 # The review order, a total one (pages neither repeat nor skip): newest first; at one time, camera alerts
 # before upload intervals, each by id (an alert's, an upload's), an upload's intervals in order.
 REVIEW_ORDER = {"time": -1, "kind": 1, "_id": 1, "index": 1}
@@ -21,7 +23,7 @@ ALERT_ORDER = [("start_time", pymongo.DESCENDING), ("_id", pymongo.ASCENDING)]  
 class EventFilter:
     """What the review page asks for; None = any. Times are ISO 8601 UTC strings (`utc_now`'s format)."""
 
-    kind: str | None = None  # "camera" or "upload"
+    kind: str | None = None  # one of KINDS
     camera: str | None = None  # a session id
     video: str | None = None  # a video id
     since: str | None = None  # inclusive
